@@ -1,0 +1,1 @@
+"""One module per provider; each registers its Verifier with signatures.registry."""
