@@ -1,0 +1,35 @@
+"""The event a consumer receives."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored webhook event: the exact bytes and headers that were sent, and what hookgate knows of it."""
+
+    id: str
+    source: str
+    event_type: str | None
+    delivery_id: str | None
+    received_at: float
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    consumer: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable per (event, consumer): pass it on downstream so a redelivery has no second effect."""
+        return f"{self.id}:{self.consumer}"
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, case-insensitively."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)

@@ -1,0 +1,87 @@
+"""The consumer registry: ``@consumer(source, events=[globs])`` functions and how events route to them."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from consumers.event import Event
+
+Handler = Callable[[Event], object]
+
+
+class ConsumerError(Exception):
+    """A consumer is declared or loaded wrongly (duplicate name, missing module)."""
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named handler for the events of one source whose type matches one of ``events`` (all when empty)."""
+
+    name: str
+    source: str
+    events: tuple[str, ...]
+    handler: Handler
+
+    def wants(self, source: str, event_type: str | None) -> bool:
+        if source != self.source:
+            return False
+        if not self.events:
+            return True
+        return event_type is not None and any(fnmatchcase(event_type, pattern) for pattern in self.events)
+
+
+class Registry:
+    """Consumers by name; names are unique across config and code."""
+
+    def __init__(self) -> None:
+        self._consumers: dict[str, Consumer] = {}
+
+    def add(self, consumer: Consumer) -> None:
+        existing = self._consumers.get(consumer.name)
+        if existing is not None and existing.handler is not consumer.handler:
+            raise ConsumerError(f"two consumers are named {consumer.name!r}")
+        self._consumers[consumer.name] = consumer
+
+    def routes(self, source: str, event_type: str | None) -> list[Consumer]:
+        """The consumers that want this event, in name order."""
+        return sorted(
+            (c for c in self._consumers.values() if c.wants(source, event_type)), key=lambda c: c.name
+        )
+
+    def get(self, name: str) -> Consumer | None:
+        return self._consumers.get(name)
+
+    def __iter__(self) -> Iterator[Consumer]:
+        return iter(sorted(self._consumers.values(), key=lambda c: c.name))
+
+    def __len__(self) -> int:
+        return len(self._consumers)
+
+
+#: Where ``@consumer`` registers; the worker reads it after importing ``[consumers] modules``.
+registry = Registry()
+
+
+def consumer(
+    source: str, *, events: Iterable[str] = (), name: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs)."""
+
+    def register(handler: Handler) -> Handler:
+        default = f"{handler.__module__}.{handler.__qualname__}"
+        registry.add(Consumer(name or default, source, tuple(events), handler))
+        return handler
+
+    return register
+
+
+def load_modules(modules: Iterable[str]) -> None:
+    """Import the ``[consumers] modules`` so their ``@consumer`` functions register."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConsumerError(f"consumers.modules: cannot import {module!r}: {exc}") from exc

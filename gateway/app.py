@@ -1,0 +1,67 @@
+"""The Litestar application: webhook receivers, health checks and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+from litestar import Litestar, get
+from litestar.plugins.prometheus import PrometheusController
+
+from gateway import connections
+from gateway.ingest import Ingestor
+from gateway.problems import plugin as problem_details
+from gateway.problems import problem
+from gateway.receiver import receiver_for
+from gateway.settings import Settings, SourceConfig, build_sources
+
+
+@get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    """200 while the process runs."""
+    return {"status": "ok"}
+
+
+class _Metrics(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: aioredis.Redis | None = None,
+    sources: dict[str, SourceConfig] | None = None,
+) -> Litestar:
+    """Build the gateway for ``settings``; ``client`` may be passed in by tests."""
+    sources = build_sources(settings) if sources is None else sources
+    client = connections.async_client(settings.redis) if client is None else client
+    ingestor = Ingestor(client, settings.retention)
+    retry_after = settings.gateway.retry_after_seconds
+
+    @get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        """200 when Redis answers, else 503."""
+        try:
+            await ingestor.ping()
+        except connections.REDIS_ERRORS:
+            raise problem(
+                503, "the event store does not answer", headers={"Retry-After": str(retry_after)}
+            ) from None
+        return {"status": "ready"}
+
+    async def close_client(_: Litestar) -> None:
+        await client.aclose()
+
+    handlers: list[Any] = [healthz, readyz, _Metrics]
+    handlers += [receiver_for(source, ingestor, retry_after) for source in sources.values()]
+    limits = [source.body_limit for source in sources.values()] or [settings.gateway.max_body_bytes]
+    return Litestar(
+        route_handlers=handlers,
+        plugins=[problem_details()],
+        request_max_body_size=max(limits),
+        on_shutdown=[close_client],
+        openapi_config=None,
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,84 @@
+"""Dramatiq's Redis broker built from the settings, with the middleware hookgate relies on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dramatiq
+import redis
+import structlog
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from gateway import keys
+from gateway.settings import Settings
+
+log = structlog.get_logger("hookgate.broker")
+
+
+class Heartbeat(Middleware):
+    """Refreshes this worker's heartbeat on its own thread.
+
+    Dramatiq's Redis broker only beats when a consumer talks to Redis, so a worker whose threads are all
+    busy on slow consumers would look dead and have its messages handed to another worker.
+    """
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        assert isinstance(broker, RedisBroker)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._beat, args=(broker,), name="hookgate-heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+
+    def _beat(self, broker: RedisBroker) -> None:
+        heartbeats = f"{broker.namespace}:__heartbeats__"
+        while not self._stop.wait(self.interval):
+            try:
+                broker.client.zadd(heartbeats, {broker.broker_id: int(time.time() * 1000)})
+            except redis.RedisError as exc:
+                log.warning("heartbeat failed", error=str(exc))
+
+
+def build_broker(settings: Settings, client: redis.Redis) -> RedisBroker:
+    """The broker for the worker; call before declaring actors (``consumers.declare_actors``)."""
+    worker = settings.worker
+    retries = settings.retries
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        client=client,
+        namespace=keys.DRAMATIQ_NAMESPACE,
+        heartbeat_timeout=worker.heartbeat_timeout_ms,
+        maintenance_chance=worker.maintenance_chance,
+        middleware=[
+            AgeLimit(),
+            TimeLimit(),
+            ShutdownNotifications(),
+            Callbacks(),
+            Pipelines(),
+            Retries(
+                max_retries=retries.max_retries,
+                min_backoff=retries.min_backoff_ms,
+                max_backoff=retries.max_backoff_ms,
+            ),
+            Heartbeat(interval_seconds=worker.heartbeat_timeout_ms / 1000 / 4),
+        ],
+    )
+    dramatiq.set_broker(broker)
+    return broker

@@ -1,0 +1,99 @@
+"""``hookgate check-config``: what the configuration means, and warnings about the Redis it points at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from rich.console import Console
+from rich.table import Table
+
+import consumers
+from gateway import connections
+from gateway.settings import ConfigError, Settings, build_sources
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
+    sources = build_sources(settings)
+    try:
+        consumers.load_modules(settings.consumers.modules)
+    except consumers.ConsumerError as exc:
+        raise ConfigError(str(exc)) from None
+    return {
+        "config": str(settings.config_path) if settings.config_path else None,
+        "sources": [
+            {
+                "name": name,
+                "provider": source.settings.provider,
+                "path": f"/webhooks/{name}",
+                "tolerance_seconds": source.verifier.tolerance,
+                "max_body_bytes": source.body_limit,
+                "dedupe": _dedupe_basis(
+                    source.settings.dedupe, source.verifier.default_delivery_id, source.settings.delivery_id
+                ),
+                "secrets": len(source.verifier.secrets),
+            }
+            for name, source in sources.items()
+        ],
+        "consumers": [
+            {"name": c.name, "source": c.source, "events": list(c.events) or ["*"]}
+            for c in consumers.registry
+        ],
+        "warnings": redis_warnings(settings),
+    }
+
+
+def _dedupe_basis(enabled: bool, default: str | None, configured: str | None) -> str:
+    if not enabled:
+        return "off"
+    locator = configured or default
+    return f"{locator} (else body hash)" if locator else "body hash"
+
+
+def redis_warnings(settings: Settings) -> list[str]:
+    """Redis must not evict stored events and should persist them (AOF)."""
+    if not settings.redis.url:
+        return ["[redis] url is not set: `serve` and `worker` need it (`dev` embeds a redis-server)"]
+    try:
+        client = connections.sync_client(settings.redis, timeout=2)
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
+        aof = client.config_get("appendonly").get("appendonly")
+    except redis.ResponseError:
+        return ["cannot read Redis's CONFIG (managed Redis?): check maxmemory-policy and AOF yourself"]
+    except connections.REDIS_ERRORS as exc:
+        return [f"cannot reach Redis at the configured url: {exc}"]
+    warnings = []
+    if policy != "noeviction":
+        warnings.append(
+            f"Redis maxmemory-policy is {policy!r}: use 'noeviction' or stored events may be evicted"
+        )
+    if aof != "yes":
+        warnings.append("Redis runs without AOF (appendonly no): a Redis crash loses accepted events")
+    return warnings
+
+
+def print_report(report: dict[str, Any]) -> None:
+    console = Console()
+    console.print(f"config: {report['config']}  [green]OK[/green]")
+    table = Table(
+        "source", "provider", "path", "dedupe on", "tolerance", "max body", "secrets", title="Sources"
+    )
+    for s in report["sources"]:
+        tolerance = f"{s['tolerance_seconds']} s" if s["tolerance_seconds"] else "-"
+        table.add_row(
+            s["name"],
+            s["provider"],
+            s["path"],
+            s["dedupe"],
+            tolerance,
+            str(s["max_body_bytes"]),
+            str(s["secrets"]),
+        )
+    console.print(table)
+    consumers_table = Table("consumer", "source", "events", title="Consumers")
+    for c in report["consumers"]:
+        consumers_table.add_row(c["name"], c["source"], ", ".join(c["events"]))
+    console.print(consumers_table)
+    for warning in report["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -1,0 +1,35 @@
+"""Redis key names, in one place so the Lua script, the store and the worker agree."""
+
+from __future__ import annotations
+
+PREFIX = "hg"
+#: Dramatiq's own keys live under this namespace (``hg:mq:dispatch``, ``hg:mq:dispatch.msgs``, ...).
+DRAMATIQ_NAMESPACE = f"{PREFIX}:mq"
+DISPATCH_QUEUE = "dispatch"
+DISPATCH_ACTOR = "dispatch"
+
+INDEX_ALL = f"{PREFIX}:idx:all"
+
+
+def event(event_id: str) -> str:
+    return f"{PREFIX}:evt:{event_id}"
+
+
+def dedupe(source: str, delivery_id: str) -> str:
+    return f"{PREFIX}:dedupe:{source}:{delivery_id}"
+
+
+def body_hash_dedupe(source: str, digest: str) -> str:
+    return f"{PREFIX}:dedupe:{source}:body-sha256:{digest}"
+
+
+def source_index(source: str) -> str:
+    return f"{PREFIX}:idx:src:{source}"
+
+
+def dramatiq_queue(queue: str) -> str:
+    return f"{DRAMATIQ_NAMESPACE}:{queue}"
+
+
+def dramatiq_messages(queue: str) -> str:
+    return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"

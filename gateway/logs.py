@@ -1,0 +1,58 @@
+"""structlog set-up: JSON lines for ``serve``/``worker``, a readable console for ``dev``.
+
+Lines carry ``source``, ``delivery_id``, ``event_id`` (and later ``consumer``, ``message_id``) where known.
+A last-line-of-defence processor masks any field whose name suggests a secret, a signature or a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+_SENSITIVE = ("secret", "password", "token", "signature", "authorization", "cookie", "body", "api_key")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _mask_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in event_dict:
+        if any(word in key.lower() for word in _SENSITIVE):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
+    """Route structlog and the stdlib loggers (uvicorn, dramatiq) through one renderer on stderr."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_sensitive,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LEVELS[level])
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

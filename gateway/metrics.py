@@ -1,0 +1,37 @@
+"""Prometheus metrics; their names and labels are contract (dashboards and alerts use them)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+DELIVERIES = Counter(
+    "hookgate_deliveries",
+    "Webhook deliveries received, by source and outcome.",
+    ["source", "outcome"],
+)
+INGEST_SECONDS = Histogram(
+    "hookgate_ingest_seconds",
+    "Time from request start to the answer for accepted and duplicate deliveries.",
+    ["source"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+CONSUMER_ATTEMPTS = Counter(
+    "hookgate_consumer_attempts",
+    "Consumer runs, by consumer and outcome.",
+    ["consumer", "outcome"],
+)
+CONSUMER_SECONDS = Histogram(
+    "hookgate_consumer_seconds",
+    "Time spent in a consumer.",
+    ["consumer"],
+)
+
+OUTCOMES = (
+    "accepted",
+    "duplicate",
+    "rejected_signature",
+    "too_large",
+    "rate_limited",
+    "forbidden",
+    "unavailable",
+)

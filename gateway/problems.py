@@ -1,0 +1,44 @@
+"""The gateway's errors as RFC 9457 problem details, with stable ``type`` and ``title`` per failure."""
+
+from __future__ import annotations
+
+from litestar.exceptions import HTTPException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+_TYPE = "urn:hookgate:problem:"
+_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Signature verification failed"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("too-large", "Request body too large"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem(
+    status: int, detail: str, *, slug: str | None = None, headers: dict[str, str] | None = None
+) -> ProblemDetailsException:
+    default_slug, title = _TITLES.get(status, ("error", "Error"))
+    return ProblemDetailsException(
+        status_code=status, type_=_TYPE + (slug or default_slug), title=title, detail=detail, headers=headers
+    )
+
+
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    detail = exc.detail if exc.status_code < 500 else "the gateway failed to handle this request"
+    return problem(exc.status_code, detail, headers=exc.headers)
+
+
+def plugin() -> ProblemDetailsPlugin:
+    """Every HTTP error the app raises, Litestar's own included, leaves as problem+json."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(exception_to_problem_detail_map={HTTPException: _from_http_exception})
+    )

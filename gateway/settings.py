@@ -1,0 +1,319 @@
+"""hookgate's configuration: one TOML file, overridden by ``HOOKGATE_*`` environment variables.
+
+Settings are built once (``load_settings``) and passed in; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+import signatures
+
+ENV_PREFIX = "HOOKGATE_"
+CONFIG_ENV = "HOOKGATE_CONFIG"
+DEFAULT_CONFIG = "hookgate.toml"
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
+ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key at fault."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RedisSettings(_Section):
+    url: str | None = None
+    password_file: Path | None = None
+    #: Timeouts on the ingest path, well under senders' 3-10 s deadlines, so a hung Redis answers 503.
+    connect_timeout_seconds: float = Field(default=0.5, gt=0)
+    timeout_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+    def password(self) -> str | None:
+        if self.password_file is None:
+            return None
+        return _read_secret_file(self.password_file).strip() or None
+
+
+class GatewaySettings(_Section):
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    trusted_proxies: tuple[str, ...] = ()
+    retry_after_seconds: int = Field(default=5, ge=1)
+    access_log: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in proxies:
+            ipaddress.ip_network(cidr, strict=False)
+        return proxies
+
+
+class RetentionSettings(_Section):
+    events_days: float = Field(default=7, gt=0)
+    dedupe_window_hours: float = Field(default=168, gt=0)
+    body_hash_window_hours: float = Field(default=1, gt=0)
+
+    @model_validator(mode="after")
+    def _windows_within_retention(self) -> RetentionSettings:
+        for key in ("dedupe_window_hours", "body_hash_window_hours"):
+            if getattr(self, key) > self.events_days * 24:
+                raise ValueError(
+                    f"{key} ({getattr(self, key):g} h) is longer than events_days ({self.events_days:g} d): "
+                    "a duplicate could arrive after its event expired"
+                )
+        return self
+
+    @property
+    def events_seconds(self) -> int:
+        return int(self.events_days * 86400)
+
+    @property
+    def dedupe_seconds(self) -> int:
+        return int(self.dedupe_window_hours * 3600)
+
+    @property
+    def body_hash_seconds(self) -> int:
+        return int(self.body_hash_window_hours * 3600)
+
+
+class RetriesSettings(_Section):
+    max_retries: int = Field(default=8, ge=0)
+    min_backoff_ms: int = Field(default=1000, ge=0)
+    max_backoff_ms: int = Field(default=3_600_000, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetriesSettings:
+        if self.max_backoff_ms < self.min_backoff_ms:
+            raise ValueError("max_backoff_ms is smaller than min_backoff_ms")
+        return self
+
+
+class WorkerSettings(_Section):
+    processes: int = Field(default=1, ge=1)
+    threads: int = Field(default=8, ge=1)
+    #: A worker whose heartbeat is older than this is dead and its unacked messages are requeued.
+    heartbeat_timeout_ms: int = Field(default=15_000, ge=1000)
+    #: Out of a million broker commands, how many also run maintenance (requeueing dead workers' messages).
+    maintenance_chance: int = Field(default=10_000, ge=0, le=1_000_000)
+    #: How long an idle worker waits between polls of its queues, at most.
+    idle_poll_ms: int = Field(default=100, ge=10)
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] | None = None
+
+
+class ConsumersSettings(_Section):
+    modules: tuple[str, ...] = ()
+
+
+class SourceSettings(BaseModel):
+    """One ``[sources.NAME]`` table. Provider-specific keys are checked by the provider itself."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    provider: str
+    secret: SecretStr | None = None
+    secrets: tuple[SecretStr, ...] = ()
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    public_key: SecretStr | None = None
+    tolerance_seconds: int | None = Field(default=None, ge=1)
+    max_body_bytes: int | None = Field(default=None, gt=0)
+    dedupe: bool = True
+    delivery_id: str | None = None
+    event_type: str | None = None
+    public_url: str | None = None
+
+    @property
+    def provider_options(self) -> dict[str, Any]:
+        """The keys this model does not know, handed to the provider, which refuses unknown ones."""
+        return dict(self.model_extra or {})
+
+    def resolved_secrets(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Every secret that may match, in order: inline, list, env variable, file."""
+        environ = os.environ if environ is None else environ
+        found: list[str] = []
+        for single in (self.secret, self.public_key):
+            if single is not None:
+                found.append(single.get_secret_value())
+        found.extend(s.get_secret_value() for s in self.secrets)
+        if self.secret_env is not None:
+            value = environ.get(self.secret_env)
+            if value is None:
+                raise ValueError(f"secret_env names {self.secret_env!r}, which is not set")
+            found.extend(_split_secrets(value))
+        if self.secret_file is not None:
+            found.extend(_split_secrets(_read_secret_file(self.secret_file)))
+        return [s for s in found if s]
+
+
+class Settings(BaseModel):
+    """The whole configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    redis: RedisSettings = RedisSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    retention: RetentionSettings = RetentionSettings()
+    retries: RetriesSettings = RetriesSettings()
+    worker: WorkerSettings = WorkerSettings()
+    logging: LoggingSettings = LoggingSettings()
+    consumers: ConsumersSettings = ConsumersSettings()
+    sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
+
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    def with_redis_url(self, url: str) -> Settings:
+        return self.model_copy(update={"redis": self.redis.model_copy(update={"url": url})})
+
+
+class SourceConfig:
+    """A source ready for the receiver: its settings, its verifier and its resolved limits."""
+
+    __slots__ = ("body_limit", "dedupe", "name", "public_url", "settings", "verifier")
+
+    def __init__(self, name: str, settings: SourceSettings, verifier: signatures.Verifier, body_limit: int):
+        self.name = name
+        self.settings = settings
+        self.verifier = verifier
+        self.body_limit = body_limit
+        self.dedupe = settings.dedupe
+        self.public_url = settings.public_url or ""
+
+
+def build_sources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, SourceConfig]:
+    """Build a verifier per source; a bad provider config is a ConfigError naming the source."""
+    built: dict[str, SourceConfig] = {}
+    for name, source in settings.sources.items():
+        where = f"sources.{name}"
+        try:
+            secrets = source.resolved_secrets(environ)
+            if not secrets:
+                raise ValueError("no secret: set secret, secrets, secret_env or secret_file")
+            verifier = signatures.build(
+                source.provider,
+                secrets,
+                tolerance=source.tolerance_seconds,
+                delivery_id=source.delivery_id,
+                event_type=source.event_type,
+                **source.provider_options,
+            )
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        built[name] = SourceConfig(
+            name, source, verifier, source.max_body_bytes or settings.gateway.max_body_bytes
+        )
+    return built
+
+
+def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    """``--config PATH``, else ``$HOOKGATE_CONFIG``, else ``./hookgate.toml``."""
+    return Path(explicit or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    require_file: bool = True,
+) -> Settings:
+    """Read the TOML file, apply environment overrides, validate; ConfigError names the key at fault."""
+    environ = os.environ if environ is None else environ
+    file = config_path(path, environ)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    elif require_file or path is not None or CONFIG_ENV in environ:
+        raise ConfigError(f"{file}: no such config file")
+    _apply_env(data, environ)
+    try:
+        settings = Settings.model_validate({**data, "config_path": file})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    build_sources(settings, environ)  # validates every source's provider config up front
+    return settings
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        section, sep, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        model = Settings.model_fields.get(section)
+        if not sep or section not in ENV_SECTIONS or model is None or model.annotation is None:
+            raise ConfigError(f"{name}: no such setting (overrides look like HOOKGATE_REDIS__URL)")
+        if key not in model.annotation.model_fields:
+            raise ConfigError(f"{name}: [{section}] has no key {key!r}")
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section}: must be a table")
+        table[key] = _env_value(value)
+
+
+def _env_value(value: str) -> Any:
+    """Lists come as JSON or comma-separated text; scalars as text, which pydantic coerces."""
+    stripped = value.strip()
+    if stripped.startswith("["):
+        import json
+
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"] if p not in ("function-after",)) or "config"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{key}: {message}")
+    return "\n".join(lines)
+
+
+def _split_secrets(value: str) -> list[str]:
+    return [part for part in re.split(r"[\s,]+", value) if part]
+
+
+def _read_secret_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None

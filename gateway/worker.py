@@ -1,0 +1,71 @@
+"""``hookgate worker``: Dramatiq workers consuming the events the gateway enqueued."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+
+import dramatiq
+import structlog
+
+import consumers
+from gateway import connections
+from gateway.broker import build_broker
+from gateway.settings import Settings
+from gateway.store import EventStore
+
+log = structlog.get_logger("hookgate.worker")
+
+
+def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
+    """Build the broker, declare the actors, load the consumer modules and start consuming."""
+    client = connections.sync_client(settings.redis)
+    broker = build_broker(settings, client)
+    consumers.load_modules(settings.consumers.modules)
+    consumers.declare_actors(broker, EventStore(client), consumers.registry)
+    worker = dramatiq.Worker(
+        broker,
+        worker_threads=threads or settings.worker.threads,
+        worker_timeout=settings.worker.idle_poll_ms,
+    )
+    worker.start()
+    log.info(
+        "worker started",
+        threads=worker.worker_threads,
+        consumers=[c.name for c in consumers.registry],
+        queues=sorted(broker.get_declared_queues()),
+    )
+    return worker
+
+
+def run_worker(settings: Settings, *, processes: int, threads: int | None, argv: list[str]) -> int:
+    """Run until SIGINT/SIGTERM; several processes are children running one worker each."""
+    if processes > 1:
+        return _run_children(processes, argv)
+    worker = start_worker(settings, threads=threads)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("worker stopping: finishing or requeueing in-flight messages")
+    worker.stop()
+    worker.broker.close()
+    return 0
+
+
+def _run_children(processes: int, argv: list[str]) -> int:
+    children = [
+        subprocess.Popen([sys.executable, "-m", "gateway.cli", *argv, "--processes", "1"])
+        for _ in range(processes)
+    ]
+
+    def forward(signum: int, _: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    return max(child.wait() for child in children)
