@@ -1,0 +1,92 @@
+"""The atomic ingest step against fakeredis (with Lua): dedupe, exact storage, TTLs, Dramatiq's format."""
+
+from __future__ import annotations
+
+import json
+
+import fakeredis
+import pytest
+from dramatiq import Message
+
+from gateway import keys
+from gateway.ingest import Incoming, Ingestor, new_event_id
+from gateway.settings import RetentionSettings
+
+
+@pytest.fixture
+def client():
+    return fakeredis.FakeAsyncRedis()
+
+
+@pytest.fixture
+def ingestor(client):
+    return Ingestor(client, RetentionSettings())
+
+
+def incoming(delivery_id: str | None = "d-1", body: bytes = b'{"a": 1}', dedupe: bool = True) -> Incoming:
+    return Incoming(
+        "github",
+        body,
+        [("x-github-delivery", "d-1"), ("x-a", "1"), ("x-a", "2")],
+        delivery_id,
+        "push",
+        dedupe,
+    )
+
+
+async def test_new_event_is_stored_indexed_and_enqueued(client, ingestor):
+    result = await ingestor.put_if_new(incoming())
+    assert not result.duplicate
+    event = await client.hgetall(keys.event(result.event_id))
+    assert event[b"body"] == b'{"a": 1}'
+    assert json.loads(event[b"headers"]) == [["x-github-delivery", "d-1"], ["x-a", "1"], ["x-a", "2"]]
+    assert event[b"status"] == b"queued"
+    assert event[b"delivery_id"] == b"d-1"
+    assert await client.ttl(keys.event(result.event_id)) == 7 * 86400
+    assert await client.ttl(keys.dedupe("github", "d-1")) == 168 * 3600
+    assert await client.zscore(keys.source_index("github"), result.event_id) is not None
+
+    [message_id] = await client.lrange(keys.dramatiq_queue(keys.DISPATCH_QUEUE), 0, -1)
+    raw = await client.hget(keys.dramatiq_messages(keys.DISPATCH_QUEUE), message_id)
+    message = Message.decode(raw)
+    assert (message.actor_name, message.queue_name, message.args) == (
+        "dispatch",
+        "dispatch",
+        (result.event_id,),
+    )
+    assert message.options["redis_message_id"] == message_id.decode()
+
+
+async def test_duplicate_returns_the_first_event_and_counts_the_delivery(client, ingestor):
+    first = await ingestor.put_if_new(incoming())
+    again = await ingestor.put_if_new(incoming())
+    assert again.duplicate and again.event_id == first.event_id
+    assert await client.hget(keys.event(first.event_id), "deliveries") == b"2"
+    assert await client.llen(keys.dramatiq_queue(keys.DISPATCH_QUEUE)) == 1
+
+
+async def test_without_delivery_id_dedupe_uses_a_short_body_hash_window(client, ingestor):
+    first = await ingestor.put_if_new(incoming(delivery_id=None))
+    again = await ingestor.put_if_new(incoming(delivery_id=None))
+    other = await ingestor.put_if_new(incoming(delivery_id=None, body=b"different"))
+    assert again.duplicate and again.event_id == first.event_id
+    assert not other.duplicate
+    assert await client.hget(keys.event(first.event_id), "dedupe_basis") == b"body_sha256"
+    hash_keys = await client.keys("hg:dedupe:github:body-sha256:*")
+    assert len(hash_keys) == 2
+    assert await client.ttl(hash_keys[0]) == 3600
+
+
+async def test_dedupe_off_stores_every_delivery(client, ingestor):
+    first = await ingestor.put_if_new(incoming(dedupe=False))
+    again = await ingestor.put_if_new(incoming(dedupe=False))
+    assert not first.duplicate and not again.duplicate
+    assert first.event_id != again.event_id
+    assert await client.keys("hg:dedupe:*") == []
+
+
+def test_event_ids_are_unique_and_time_ordered():
+    ids = [new_event_id(1_700_000_000 + i) for i in range(100)]
+    assert len(set(ids)) == 100
+    assert ids == sorted(ids)
+    assert all(i.startswith("evt_") for i in ids)

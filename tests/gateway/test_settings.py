@@ -1,0 +1,125 @@
+"""Configuration: the TOML contract, environment overrides, secrets and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, build_sources, load_settings
+
+BASE = """
+[redis]
+url = "redis://127.0.0.1:6399/0"
+
+[sources.github]
+provider = "github"
+secret = "It's a Secret to Everybody"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hookgate.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_follow_the_contract(tmp_path):
+    settings = load_settings(write(tmp_path, BASE), environ={})
+    assert settings.gateway.max_body_bytes == 1_048_576
+    assert settings.retention.events_days == 7
+    assert settings.retention.dedupe_window_hours == 168
+    assert settings.retention.body_hash_window_hours == 1
+    assert settings.retries.max_retries == 8
+    assert settings.sources["github"].provider == "github"
+
+
+def test_config_path_comes_from_env_when_not_given(tmp_path):
+    path = write(tmp_path, BASE)
+    assert load_settings(environ={"HOOKGATE_CONFIG": str(path)}).redis.url == "redis://127.0.0.1:6399/0"
+
+
+def test_missing_file_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.toml"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_env_overrides_scalar_sections(tmp_path):
+    env = {
+        "HOOKGATE_REDIS__URL": "rediss://cache.internal:6380/1",
+        "HOOKGATE_GATEWAY__MAX_BODY_BYTES": "2048",
+        "HOOKGATE_GATEWAY__TRUSTED_PROXIES": '["10.0.0.0/8"]',
+        "HOOKGATE_RETRIES__MAX_RETRIES": "3",
+    }
+    settings = load_settings(write(tmp_path, BASE), environ=env)
+    assert settings.redis.url == "rediss://cache.internal:6380/1"
+    assert settings.gateway.max_body_bytes == 2048
+    assert settings.gateway.trusted_proxies == ("10.0.0.0/8",)
+    assert settings.retries.max_retries == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("HOOKGATE_REDIS__URLL", "HOOKGATE_REDIS__URLL"),
+        ("HOOKGATE_REDDIS__URL", "HOOKGATE_REDDIS__URL"),
+        ("HOOKGATE_SOURCES__GITHUB__SECRET", "HOOKGATE_SOURCES__GITHUB__SECRET"),
+        ("HOOKGATE_DEBUG", "HOOKGATE_DEBUG"),
+    ],
+)
+def test_unknown_env_variables_are_errors(tmp_path, name, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(write(tmp_path, BASE), environ={name: "x"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("[gateway]\nmax_body_byte = 1\n", "gateway.max_body_byte: unknown key"),
+        ("[gateway]\nmax_body_bytes = -1\n", "gateway.max_body_bytes"),
+        ("[redis2]\nurl = 'x'\n", "redis2: unknown key"),
+        (
+            "[sources.stripe]\nprovider = 'stripe'\nsecret = 'whsec_x'\ntolerance_seconds = 'soon'\n",
+            "tolerance_seconds",
+        ),
+        ("[sources.x]\nprovider = 'carrier-pigeon'\nsecret = 's'\n", "sources.x"),
+        ("[sources.x]\nprovider = 'github'\nsecret = 's'\nheader = 'X-Sig'\n", "sources.x"),
+        ("[sources.x]\nprovider = 'github'\n", "sources.x: no secret"),
+        ("[retention]\nevents_days = 1\ndedupe_window_hours = 48\n", "dedupe_window_hours"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_key(tmp_path, extra, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_settings(write(tmp_path, BASE + extra), environ={})
+
+
+def test_redis_url_scheme_is_checked(tmp_path):
+    with pytest.raises(ConfigError, match=r"redis\.url"):
+        load_settings(write(tmp_path, BASE), environ={"HOOKGATE_REDIS__URL": "http://x"})
+
+
+def test_secrets_from_list_env_and_file_all_count(tmp_path):
+    secret_file = tmp_path / "github.secret"
+    secret_file.write_text("from-file-1\nfrom-file-2\n")
+    config = write(
+        tmp_path,
+        "[sources.github]\nprovider = 'github'\nsecrets = ['a', 'b']\n"
+        f"secret_env = 'GH_SECRET'\nsecret_file = '{secret_file}'\n",
+    )
+    environ = {"GH_SECRET": "env-1, env-2"}
+    settings = load_settings(config, environ=environ)
+    expected = ["a", "b", "env-1", "env-2", "from-file-1", "from-file-2"]
+    assert settings.sources["github"].resolved_secrets(environ) == expected
+    assert list(build_sources(settings, environ)["github"].verifier.secrets) == expected
+
+
+def test_unset_secret_env_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    config = write(tmp_path, "[sources.github]\nprovider = 'github'\nsecret_env = 'NOT_SET_ANYWHERE'\n")
+    with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE"):
+        load_settings(config, environ={})
+
+
+def test_secrets_never_show_in_repr(tmp_path):
+    settings = load_settings(write(tmp_path, BASE), environ={})
+    assert "Secret to Everybody" not in repr(settings)
