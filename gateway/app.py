@@ -36,7 +36,7 @@ def create_app(
     """Build the gateway for ``settings``; ``client`` may be passed in by tests."""
     sources = build_sources(settings) if sources is None else sources
     client = connections.async_client(settings.redis) if client is None else client
-    ingestor = Ingestor(client, settings.retention)
+    ingestor = Ingestor(client, settings.retention, settings.redis.timeout_seconds)
     retry_after = settings.gateway.retry_after_seconds
 
     @get("/readyz", include_in_schema=False)

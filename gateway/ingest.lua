@@ -3,7 +3,9 @@
 --       5 Dramatiq's message hash, 6 Dramatiq's queue list
 -- ARGV: 1 event id, 2 dedupe ttl (0: no dedupe), 3 event ttl, 4 received at (unix seconds),
 --       5 source, 6 delivery id, 7 event type, 8 headers (JSON), 9 body, 10 dedupe basis,
---       11 Dramatiq message id, 12 Dramatiq message, 13 event key prefix
+--       11 Dramatiq queue name, 12 Dramatiq actor name, 13 event key prefix
+-- The Dramatiq message is written in Dramatiq's own JSON format (dramatiq.Message.encode), with the
+-- event id as its message id: an event is enqueued here once, and Dramatiq gives re-enqueues new ids.
 -- Returns {1, event id} for a new event, {0, first event id} for a duplicate.
 local dedupe_ttl = tonumber(ARGV[2])
 if dedupe_ttl > 0 then
@@ -30,6 +32,9 @@ for i = 3, 4 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. cutoff)
   redis.call('EXPIRE', KEYS[i], event_ttl)
 end
-redis.call('HSET', KEYS[5], ARGV[11], ARGV[12])
-redis.call('RPUSH', KEYS[6], ARGV[11])
+local message = '{"queue_name":"' .. ARGV[11] .. '","actor_name":"' .. ARGV[12] ..
+  '","args":["' .. ARGV[1] .. '"],"kwargs":{},"options":{"redis_message_id":"' .. ARGV[1] ..
+  '"},"message_id":"' .. ARGV[1] .. '","message_timestamp":' .. string.format('%d', received * 1000) .. '}'
+redis.call('HSET', KEYS[5], ARGV[1], message)
+redis.call('RPUSH', KEYS[6], ARGV[1])
 return {1, ARGV[1]}

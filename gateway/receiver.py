@@ -61,7 +61,8 @@ def receiver_for(source: SourceConfig, ingestor: Ingestor, retry_after: int) -> 
             raise problem(400, "the client disconnected before sending the whole body") from None
 
         pairs = _raw_headers(request)
-        delivery = signatures.Delivery(body, _first_values(pairs), url=source.public_url or str(request.url))
+        url = (source.public_url or str(request.url)) if verifier.signs_url else ""
+        delivery = signatures.Delivery(body, _first_values(pairs), url=url)
         try:
             verifier.verify(delivery)
         except signatures.VerificationError as exc:

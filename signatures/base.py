@@ -37,6 +37,8 @@ class Verifier(ABC):
     signature_headers: frozenset[str] = frozenset()
     default_delivery_id: ClassVar[str | None] = None
     default_event_type: ClassVar[str | None] = None
+    #: True for providers that sign the request URL (the gateway then passes ``Delivery.url``).
+    signs_url: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import fakeredis
 import pytest
 from dramatiq import Message
 
 from gateway import keys
+from gateway.connections import REDIS_ERRORS, async_client
 from gateway.ingest import Incoming, Ingestor, new_event_id
-from gateway.settings import RetentionSettings
+from gateway.settings import RedisSettings, RetentionSettings
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def client():
 
 @pytest.fixture
 def ingestor(client):
-    return Ingestor(client, RetentionSettings())
+    return Ingestor(client, RetentionSettings(), timeout=1.0)
 
 
 def incoming(delivery_id: str | None = "d-1", body: bytes = b'{"a": 1}', dedupe: bool = True) -> Incoming:
@@ -83,6 +86,39 @@ async def test_dedupe_off_stores_every_delivery(client, ingestor):
     assert not first.duplicate and not again.duplicate
     assert first.event_id != again.event_id
     assert await client.keys("hg:dedupe:*") == []
+
+
+async def test_very_long_delivery_ids_are_hashed_into_the_key(client, ingestor):
+    long_id = "x" * 5000
+    first = await ingestor.put_if_new(incoming(delivery_id=long_id))
+    again = await ingestor.put_if_new(incoming(delivery_id=long_id))
+    assert again.duplicate and again.event_id == first.event_id
+    [key] = await client.keys("hg:dedupe:*")
+    assert len(key) < 120
+    assert await client.hget(keys.event(first.event_id), "delivery_id") == long_id.encode()
+
+
+async def test_a_hung_redis_times_out_quickly():
+    release = asyncio.Event()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = async_client(RedisSettings(url=f"redis://127.0.0.1:{port}/0"))
+    hung = Ingestor(client, RetentionSettings(), timeout=0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(REDIS_ERRORS):
+            await hung.put_if_new(incoming())
+        assert time.monotonic() - started < 1.5
+    finally:
+        release.set()
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
 
 
 def test_event_ids_are_unique_and_time_ordered():
