@@ -33,6 +33,7 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
         _url(settings),
         password=settings.password(),
         socket_connect_timeout=settings.connect_timeout_seconds,
+        socket_timeout=None,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )

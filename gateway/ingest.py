@@ -54,28 +54,30 @@ class Ingestor:
         self._client = client
         self._retention = retention
         self._timeout = timeout
-        self._script = client.register_script(_SCRIPT)
+        self._script = client.register_script(
+            _SCRIPT.format(
+                event_ttl=retention.events_seconds,
+                dedupe_ttl=retention.dedupe_seconds,
+                body_hash_ttl=retention.body_hash_seconds,
+                event_prefix=keys.event(""),
+                index_all=keys.INDEX_ALL,
+                queue=keys.DISPATCH_QUEUE,
+                actor=keys.DISPATCH_ACTOR,
+                messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
+                queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
+            )
+        )
 
     async def put_if_new(self, incoming: Incoming) -> Stored:
         """Store and enqueue a delivery unless its delivery id (or body hash) was seen in the window."""
         now = time.time()
         event_id = new_event_id(now)
-        dedupe_key, dedupe_ttl, basis = self._dedupe(incoming)
-        # One deadline for the whole call: redis-py's per-socket timeouts cost a task per command.
+        dedupe_key, basis = self._dedupe(incoming)
         async with asyncio.timeout(self._timeout):
             created, first = await self._script(
-                keys=[
-                    dedupe_key,
-                    keys.event(event_id),
-                    keys.INDEX_ALL,
-                    keys.source_index(incoming.source),
-                    keys.dramatiq_messages(keys.DISPATCH_QUEUE),
-                    keys.dramatiq_queue(keys.DISPATCH_QUEUE),
-                ],
+                keys=[dedupe_key, keys.event(event_id), keys.source_index(incoming.source)],
                 args=[
                     event_id,
-                    dedupe_ttl,
-                    self._retention.events_seconds,
                     repr(now),
                     incoming.source,
                     incoming.delivery_id or "",
@@ -83,28 +85,23 @@ class Ingestor:
                     _JSON.encode(incoming.headers),
                     incoming.body,
                     basis,
-                    keys.DISPATCH_QUEUE,
-                    keys.DISPATCH_ACTOR,
-                    keys.event(""),
                 ],
             )
         return Stored(event_id=first.decode() if isinstance(first, bytes) else first, duplicate=not created)
 
-    def _dedupe(self, incoming: Incoming) -> tuple[str, int, str]:
-        """The dedupe key, its window in seconds (0: no dedupe) and what it is based on."""
+    @staticmethod
+    def _dedupe(incoming: Incoming) -> tuple[str, str]:
+        """The dedupe key and what it is based on (the script knows each basis's window)."""
         if not incoming.dedupe:
-            return "", 0, "none"
+            return keys.PREFIX + ":dedupe:-", "none"
         delivery_id = incoming.delivery_id
         if delivery_id is not None:
             if len(delivery_id) > MAX_KEYED_ID:
                 delivery_id = "sha256:" + hashlib.sha256(delivery_id.encode()).hexdigest()
-            return keys.dedupe(incoming.source, delivery_id), self._retention.dedupe_seconds, "delivery_id"
-        digest = hashlib.sha256(incoming.body).hexdigest()
-        return (
-            keys.body_hash_dedupe(incoming.source, digest),
-            self._retention.body_hash_seconds,
-            "body_sha256",
-        )
+            return keys.dedupe(incoming.source, delivery_id), "delivery_id"
+        return keys.body_hash_dedupe(
+            incoming.source, hashlib.sha256(incoming.body).hexdigest()
+        ), "body_sha256"
 
     async def ping(self) -> bool:
         async with asyncio.timeout(self._timeout):
