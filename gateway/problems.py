@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import structlog
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+
+log = structlog.get_logger("hookgate.app")
 
 _TYPE = "urn:hookgate:problem:"
 _TITLES = {
@@ -32,6 +35,12 @@ def problem(
     )
 
 
+def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    """A bug, not bad input: logged with its traceback here, never shown to the client."""
+    log.error("unhandled error", error_type=type(exc).__name__, exc_info=exc)
+    return problem(500, "the gateway failed to handle this request")
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     detail = exc.detail if exc.status_code < 500 else "the gateway failed to handle this request"
     return problem(exc.status_code, detail, headers=exc.headers)
@@ -40,5 +49,7 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
 def plugin() -> ProblemDetailsPlugin:
     """Every HTTP error the app raises, Litestar's own included, leaves as problem+json."""
     return ProblemDetailsPlugin(
-        ProblemDetailsConfig(exception_to_problem_detail_map={HTTPException: _from_http_exception})
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={HTTPException: _from_http_exception, Exception: _from_unexpected}
+        )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -21,7 +22,9 @@ def create_from_env() -> object:
 
     settings = load_settings()
     logs.configure(settings.logging.format or "json", settings.logging.level)
-    return create_app(settings)
+    app = create_app(settings)
+    gc.freeze()
+    return app
 
 
 def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> int:
@@ -36,7 +39,9 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     if workers == 1:
         from gateway.app import create_app
 
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        app = create_app(settings)
+        gc.freeze()  # start-up objects live forever: keep them out of every later collection's scan
+        uvicorn.run(app, **common)  # type: ignore[arg-type]
         return 0
     # Several processes: they share one config file and one Prometheus multiprocess directory.
     if settings.config_path is not None:

@@ -104,3 +104,18 @@ def test_method_not_allowed_is_problem_json(client):
     response = client.get("/webhooks/github")
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+class _BuggyRedis(fakeredis.FakeAsyncRedis):
+    async def evalsha(self, *args, **kwargs):
+        raise KeyError("a bug, not an outage")
+
+
+def test_an_unexpected_error_is_a_plain_500_problem_without_details():
+    app = create_app(settings(), client=_BuggyRedis())
+    body = b"{}"
+    with TestClient(app) as client:
+        response = client.post("/webhooks/github", content=body, headers=sign(body))
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "KeyError" not in response.text and "Traceback" not in response.text
