@@ -1,15 +1,19 @@
 """hookgate's consumers: ``@consumer`` functions that process stored events, and the actors that run them."""
 
 from consumers.actors import EventSource, declare_actors
+from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
 from consumers.event import Event
-from consumers.registry import Consumer, ConsumerError, Registry, consumer, load_modules, registry
+from consumers.registry import Consumer, Registry, consumer, load_modules, registry
 
 __all__ = [
     "Consumer",
-    "ConsumerError",
+    "ConsumerConfigError",
+    "ConsumersError",
     "Event",
     "EventSource",
     "Registry",
+    "Reject",
+    "RetryLater",
     "consumer",
     "declare_actors",
     "load_modules",

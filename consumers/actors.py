@@ -1,19 +1,28 @@
-"""The Dramatiq actors. They are declared on an explicit broker by ``declare_actors`` (never on import),
-so they can never bind to Dramatiq's fallback broker on a default local port."""
+"""The Dramatiq actors, declared on an explicit broker by ``declare_actors`` (never on import, so they can
+never bind to Dramatiq's fallback broker on a default local port).
+
+``dispatch(event_id)`` fans out one ``deliver(event_id, consumer)`` message per routed consumer, so each
+consumer retries on its own and a failing one never holds back the others.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import dramatiq
 import structlog
+from dramatiq.middleware import CurrentMessage
 
+from consumers.errors import Reject
 from consumers.event import Event
+from consumers.ledger import Ledger
+from consumers.middleware import ATTEMPT
 from consumers.registry import Registry
+from gateway import keys, metrics
 
 log = structlog.get_logger("hookgate.worker")
-
-DISPATCH = "dispatch"
 
 
 class EventSource(Protocol):
@@ -24,33 +33,91 @@ class EventSource(Protocol):
     def set_status(self, event_id: str, status: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Actors:
+    dispatch: dramatiq.Actor[[str], None]
+    deliver: dramatiq.Actor[[str, str], None]
+
+    def send_to(self, event_id: str, consumer: str, registry: Registry) -> None:
+        """Enqueue one delivery with the consumer's own retry settings and a fresh retry budget."""
+        routed = registry.get(consumer)
+        options: dict[str, Any] = dict(routed.retry_options()) if routed else {}
+        self.deliver.send_with_options(args=(event_id, consumer), **options)
+
+    def resend(self, event_id: str, consumer: str, registry: Registry) -> None:
+        """What a dead letter's retry enqueues: the delivery again, or the whole dispatch if that died."""
+        if consumer == keys.DISPATCH_ACTOR:
+            self.dispatch.send(event_id)
+        else:
+            self.send_to(event_id, consumer, registry)
+
+
+def _attempt() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get(ATTEMPT, 1)) if message else 1
+
+
 def declare_actors(
-    broker: dramatiq.Broker, events: EventSource, registry: Registry
-) -> dramatiq.Actor[..., None]:
-    """Declare ``dispatch`` on ``broker``: load the event and run the consumers routed to it."""
+    broker: dramatiq.Broker, events: EventSource, registry: Registry, ledger: Ledger
+) -> Actors:
+    """Declare ``dispatch`` and ``deliver`` on ``broker``."""
 
     def dispatch(event_id: str) -> None:
-        event = events.load(event_id)
-        if event is None:
+        record = events.load(event_id)
+        if record is None:
             log.warning("event not found (expired or purged)", event_id=event_id)
             return
-        bound = log.bind(event_id=event.id, source=event.source, delivery_id=event.delivery_id)
-        routed = registry.routes(event.source, event.event_type)
+        bound = log.bind(event_id=event_id, source=record.source, delivery_id=record.delivery_id)
+        routed = registry.routes(record.source, record.event_type)
         if not routed:
-            events.set_status(event.id, "unrouted")
-            bound.info("no consumer wants this event", event_type=event.event_type)
+            events.set_status(event_id, "unrouted")
+            bound.info("no consumer wants this event", event_type=record.event_type)
             return
-        events.set_status(event.id, "processing")
-        bound.info("dispatching", event_type=event.event_type, consumers=[c.name for c in routed])
-        for consumer in routed:
-            try:
-                consumer.handler(Event(**{**event.__dict__, "consumer": consumer.name}))
-            except Exception as exc:
-                events.set_status(event.id, "retrying")
-                bound.warning("consumer failed", consumer=consumer.name, error=f"{type(exc).__name__}: {exc}")
-                raise
-            bound.info("consumer succeeded", consumer=consumer.name)
-        events.set_status(event.id, "processed")
+        pending = ledger.queued(event_id, [c.name for c in routed])
+        for name in pending:
+            actors.send_to(event_id, name, registry)
+        bound.info("dispatched", event_type=record.event_type, consumers=pending)
 
-    declare = dramatiq.actor(actor_name=DISPATCH, queue_name=DISPATCH, broker=broker)
-    return declare(dispatch)
+    def deliver(event_id: str, consumer: str) -> None:
+        attempt = _attempt()
+        routed = registry.get(consumer)
+        if routed is None:
+            raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
+        fields = ledger.begin(event_id, consumer, attempt)
+        if fields is False:
+            log.info("already succeeded; skipped", event_id=event_id, consumer=consumer)
+            return
+        if fields is None:
+            log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer)
+            return
+        assert isinstance(fields, dict)
+        event = replace(Event.from_fields(event_id, fields), consumer=consumer)
+        started = time.perf_counter()
+        try:
+            routed.handler(event)
+        except BaseException:
+            metrics.CONSUMER_ATTEMPTS.labels(consumer, "failed").inc()
+            raise
+        finally:
+            metrics.CONSUMER_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        ledger.succeeded(event_id, consumer, attempt, elapsed_ms)
+        metrics.CONSUMER_ATTEMPTS.labels(consumer, "succeeded").inc()
+        log.info(
+            "consumer succeeded",
+            event_id=event_id,
+            source=event.source,
+            delivery_id=event.delivery_id,
+            consumer=consumer,
+            attempt=attempt,
+            ms=round(elapsed_ms, 1),
+        )
+
+    def declare(fn: Any, name: str, **options: Any) -> Any:
+        return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)
+
+    actors = Actors(
+        dispatch=declare(dispatch, keys.DISPATCH_ACTOR),
+        deliver=declare(deliver, keys.DELIVER_ACTOR, throws=(Reject,)),
+    )
+    return actors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,20 @@ class Event:
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     consumer: str = ""
+
+    @classmethod
+    def from_fields(cls, event_id: str, fields: Mapping[str, bytes], consumer: str = "") -> Event:
+        """An event from its stored Redis hash."""
+        return cls(
+            id=event_id,
+            source=fields["source"].decode(),
+            event_type=fields["event_type"].decode() or None,
+            delivery_id=fields["delivery_id"].decode() or None,
+            received_at=float(fields["received_at"]),
+            body=fields["body"],
+            headers=[(name, value) for name, value in json.loads(fields["headers"])],
+            consumer=consumer,
+        )
 
     @property
     def idempotency_key(self) -> str:

@@ -7,23 +7,35 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from consumers.errors import ConsumerConfigError
 from consumers.event import Event
 
 Handler = Callable[[Event], object]
 
 
-class ConsumerError(Exception):
-    """A consumer is declared or loaded wrongly (duplicate name, missing module)."""
-
-
 @dataclass(frozen=True)
 class Consumer:
-    """A named handler for the events of one source whose type matches one of ``events`` (all when empty)."""
+    """A named handler for the events of one source whose type matches one of ``events`` (all when empty).
+
+    ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer.
+    """
 
     name: str
     source: str
     events: tuple[str, ...]
     handler: Handler
+    max_retries: int | None = None
+    min_backoff_ms: int | None = None
+    max_backoff_ms: int | None = None
+
+    def retry_options(self) -> dict[str, int]:
+        """Dramatiq message options that override the ``Retries`` middleware's defaults."""
+        options = {
+            "max_retries": self.max_retries,
+            "min_backoff": self.min_backoff_ms,
+            "max_backoff": self.max_backoff_ms,
+        }
+        return {key: value for key, value in options.items() if value is not None}
 
     def wants(self, source: str, event_type: str | None) -> bool:
         if source != self.source:
@@ -42,7 +54,7 @@ class Registry:
     def add(self, consumer: Consumer) -> None:
         existing = self._consumers.get(consumer.name)
         if existing is not None and existing.handler is not consumer.handler:
-            raise ConsumerError(f"two consumers are named {consumer.name!r}")
+            raise ConsumerConfigError(f"two consumers are named {consumer.name!r}")
         self._consumers[consumer.name] = consumer
 
     def routes(self, source: str, event_type: str | None) -> list[Consumer]:
@@ -84,4 +96,4 @@ def load_modules(modules: Iterable[str]) -> None:
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            raise ConsumerError(f"consumers.modules: cannot import {module!r}: {exc}") from exc
+            raise ConsumerConfigError(f"consumers.modules: cannot import {module!r}: {exc}") from exc

@@ -12,6 +12,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
+    CurrentMessage,
     Middleware,
     Pipelines,
     Retries,
@@ -57,8 +58,11 @@ class Heartbeat(Middleware):
                 log.warning("heartbeat failed", error=str(exc))
 
 
-def build_broker(settings: Settings, client: redis.Redis) -> RedisBroker:
-    """The broker for the worker; call before declaring actors (``consumers.declare_actors``)."""
+def build_broker(settings: Settings, client: redis.Redis, *extra: Middleware) -> RedisBroker:
+    """The broker for the worker; call before declaring actors (``consumers.declare_actors``).
+
+    ``extra`` middleware goes before ``Retries``, so its "after" hooks see Retries' decision.
+    """
     worker = settings.worker
     retries = settings.retries
     broker = RedisBroker(  # type: ignore[no-untyped-call]
@@ -66,12 +70,16 @@ def build_broker(settings: Settings, client: redis.Redis) -> RedisBroker:
         namespace=keys.DRAMATIQ_NAMESPACE,
         heartbeat_timeout=worker.heartbeat_timeout_ms,
         maintenance_chance=worker.maintenance_chance,
+        # hookgate keeps its own dead-letter queue; Dramatiq's copy of dead messages only needs to be brief.
+        dead_message_ttl=3_600_000,
         middleware=[
             AgeLimit(),
             TimeLimit(),
             ShutdownNotifications(),
             Callbacks(),
             Pipelines(),
+            CurrentMessage(),
+            *extra,
             Retries(
                 max_retries=retries.max_retries,
                 min_backoff=retries.min_backoff_ms,

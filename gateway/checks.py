@@ -16,9 +16,12 @@ from gateway.settings import ConfigError, Settings, build_sources
 def describe(settings: Settings) -> dict[str, Any]:
     """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
     sources = build_sources(settings)
+    from gateway.worker import register_forwards
+
     try:
         consumers.load_modules(settings.consumers.modules)
-    except consumers.ConsumerError as exc:
+        register_forwards(settings, consumers.registry)
+    except consumers.ConsumerConfigError as exc:
         raise ConfigError(str(exc)) from None
     return {
         "config": str(settings.config_path) if settings.config_path else None,

@@ -73,7 +73,7 @@ def serve(config_file: Path | None, host: str, port: int, workers: int) -> None:
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Threads per worker process.")
 def worker(config_file: Path | None, processes: int | None, threads: int | None) -> None:
     """Run the Dramatiq worker that hands stored events to consumers."""
-    from consumers import ConsumerError
+    from consumers import ConsumerConfigError
     from gateway.worker import run_worker
 
     settings = _load(config_file)
@@ -85,7 +85,7 @@ def worker(config_file: Path | None, processes: int | None, threads: int | None)
         code = run_worker(
             settings, processes=processes or settings.worker.processes, threads=threads, argv=argv
         )
-    except ConsumerError as exc:
+    except ConsumerConfigError as exc:
         _fail(str(exc), code=2)
     sys.exit(code)
 

@@ -33,3 +33,25 @@ def dramatiq_queue(queue: str) -> str:
 
 def dramatiq_messages(queue: str) -> str:
     return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"
+
+
+DELIVER_QUEUE = "deliver"
+DELIVER_ACTOR = "deliver"
+DLQ_INDEX = f"{PREFIX}:dlq"
+
+
+def done(event_id: str, consumer: str) -> str:
+    """The idempotency ledger: present once ``consumer`` succeeded for the event."""
+    return f"{PREFIX}:done:{event_id}:{consumer}"
+
+
+def consumer_states(event_id: str) -> str:
+    return f"{PREFIX}:cs:{event_id}"
+
+
+def attempts(event_id: str) -> str:
+    return f"{PREFIX}:att:{event_id}"
+
+
+def dlq_entry(entry_id: str) -> str:
+    return f"{PREFIX}:dlq:{entry_id}"

@@ -123,7 +123,7 @@ class WorkerSettings(_Section):
     #: Out of a million broker commands, how many also run maintenance (requeueing dead workers' messages).
     maintenance_chance: int = Field(default=10_000, ge=0, le=1_000_000)
     #: How long an idle worker waits between polls of its queues, at most.
-    idle_poll_ms: int = Field(default=100, ge=10)
+    idle_poll_ms: int = Field(default=25, ge=5)
 
 
 class LoggingSettings(_Section):
@@ -133,6 +133,42 @@ class LoggingSettings(_Section):
 
 class ConsumersSettings(_Section):
     modules: tuple[str, ...] = ()
+
+
+class ForwardSettings(_Section):
+    """One ``[[forward]]`` table: the built-in consumer that POSTs the raw event on to a URL."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+    source: str
+    events: tuple[str, ...] = ()
+    url: str
+    timeout_seconds: float = Field(default=10, gt=0)
+    #: Extra headers; a value ``"env:NAME"`` is read from the environment variable NAME.
+    headers: dict[str, str] = {}
+    #: Signs what is forwarded with the Standard Webhooks scheme (``whsec_...``).
+    sign_secret: SecretStr | None = None
+    max_retries: int | None = Field(default=None, ge=0)
+    min_backoff_ms: int | None = Field(default=None, ge=0)
+    max_backoff_ms: int | None = Field(default=None, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    def resolved_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        environ = os.environ if environ is None else environ
+        resolved = {}
+        for name, value in self.headers.items():
+            if value.startswith("env:"):
+                variable = value.removeprefix("env:")
+                if variable not in environ:
+                    raise ValueError(f"headers.{name} names {variable!r}, which is not set")
+                value = environ[variable]
+            resolved[name] = value
+        return resolved
 
 
 class SourceSettings(BaseModel):
@@ -189,8 +225,20 @@ class Settings(BaseModel):
     logging: LoggingSettings = LoggingSettings()
     consumers: ConsumersSettings = ConsumersSettings()
     sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
+    forward: tuple[ForwardSettings, ...] = ()
 
     config_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _forwards_name_known_sources(self) -> Settings:
+        seen: set[str] = set()
+        for index, forward in enumerate(self.forward):
+            if forward.source not in self.sources:
+                raise ValueError(f"forward[{index}] ({forward.name}): no source named {forward.source!r}")
+            if forward.name in seen:
+                raise ValueError(f"forward[{index}]: two [[forward]] entries are named {forward.name!r}")
+            seen.add(forward.name)
+        return self
 
     def with_redis_url(self, url: str) -> Settings:
         return self.model_copy(update={"redis": self.redis.model_copy(update={"url": url})})

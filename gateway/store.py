@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import redis
@@ -27,16 +26,7 @@ class EventStore:
         fields: dict[bytes, bytes] = self._client.hgetall(keys.event(event_id))  # type: ignore[assignment]
         if not fields:
             return None
-        text = {k.decode(): v for k, v in fields.items()}
-        return Event(
-            id=event_id,
-            source=text["source"].decode(),
-            event_type=text["event_type"].decode() or None,
-            delivery_id=text["delivery_id"].decode() or None,
-            received_at=float(text["received_at"]),
-            body=text["body"],
-            headers=[(name, value) for name, value in json.loads(text["headers"])],
-        )
+        return Event.from_fields(event_id, {k.decode(): v for k, v in fields.items()})
 
     def record(self, event_id: str) -> dict[str, Any] | None:
         """The event's metadata as the CLI and API show it (no body)."""

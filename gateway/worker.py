@@ -11,6 +11,9 @@ import dramatiq
 import structlog
 
 import consumers
+from consumers.dlq import DeadLetters
+from consumers.ledger import Ledger
+from consumers.middleware import DeadLetterMiddleware
 from gateway import connections
 from gateway.broker import build_broker
 from gateway.settings import Settings
@@ -19,12 +22,42 @@ from gateway.store import EventStore
 log = structlog.get_logger("hookgate.worker")
 
 
+def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
+    """Each ``[[forward]]`` entry becomes a consumer named by its ``name``."""
+    from consumers.forward import Forwarder
+
+    for forward in settings.forward:
+        try:
+            headers = forward.resolved_headers()
+        except ValueError as exc:
+            raise consumers.ConsumerConfigError(f"forward {forward.name!r}: {exc}") from None
+        forwarder = Forwarder(
+            forward.url,
+            timeout_seconds=forward.timeout_seconds,
+            headers=headers,
+            sign_secret=forward.sign_secret.get_secret_value() if forward.sign_secret else None,
+        )
+        registry.add(
+            consumers.Consumer(
+                forward.name,
+                forward.source,
+                forward.events,
+                forwarder,
+                forward.max_retries,
+                forward.min_backoff_ms,
+                forward.max_backoff_ms,
+            )
+        )
+
+
 def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
-    """Build the broker, declare the actors, load the consumer modules and start consuming."""
+    """Build the broker, declare the actors, load the consumers and start consuming."""
     client = connections.sync_client(settings.redis)
-    broker = build_broker(settings, client)
+    ledger = Ledger(client)
+    broker = build_broker(settings, client, DeadLetterMiddleware(ledger, DeadLetters(client, ledger)))
     consumers.load_modules(settings.consumers.modules)
-    consumers.declare_actors(broker, EventStore(client), consumers.registry)
+    register_forwards(settings, consumers.registry)
+    consumers.declare_actors(broker, EventStore(client), consumers.registry, ledger)
     worker = dramatiq.Worker(
         broker,
         worker_threads=threads or settings.worker.threads,

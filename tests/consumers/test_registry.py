@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumers import Consumer, ConsumerError, Event, Registry
+from consumers import Consumer, ConsumerConfigError, Event, Registry
 
 
 def noop(event: Event) -> None:
@@ -26,7 +26,7 @@ def test_routes_by_source_and_globs():
 def test_names_are_unique():
     registry = Registry()
     registry.add(Consumer("dup", "github", (), noop))
-    with pytest.raises(ConsumerError, match="dup"):
+    with pytest.raises(ConsumerConfigError, match="dup"):
         registry.add(Consumer("dup", "stripe", (), lambda e: None))
 
 

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from gateway.dev import free_port
+from tests.integration.sink import Sink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,12 +50,21 @@ provider = "github"
 secret = "tiny-secret"
 max_body_bytes = 1024
 
+[sources.hooks]
+provider = "github"
+secret = "hooks-secret"
+
+[sources.slowpoke]
+provider = "github"
+secret = "slow-secret"
+
 [consumers]
 modules = ["tests.integration.recording"]
-
+"""
+WORKER = """
 [worker]
 threads = 4
-idle_poll_ms = 50
+idle_poll_ms = 25
 """
 
 
@@ -87,7 +97,7 @@ class Gateway(Process):
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "hookgate.toml"
-    path.write_text(CONFIG)
+    path.write_text(CONFIG + WORKER)
     return path
 
 
@@ -169,3 +179,17 @@ def handled(redis_url: str) -> list[str]:
         return [raw.decode() for raw in client.lrange("test:handled", 0, -1)]
     finally:
         client.close()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    target = Sink()
+    yield target
+    target.close()
+
+
+def write_config(tmp_path: Path, extra: str, *, name: str = "hookgate.toml") -> Path:
+    """The base test config plus ``extra`` TOML (forwards, retries, worker tuning)."""
+    path = tmp_path / name
+    path.write_text(CONFIG + extra + ("" if "[worker]" in extra else WORKER))
+    return path

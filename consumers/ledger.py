@@ -1,0 +1,155 @@
+"""The idempotency ledger and each event's processing record: consumer states and attempt history.
+
+Per event, all expiring with it: ``hg:done:{event}:{consumer}`` (the ledger: this consumer succeeded),
+``hg:cs:{event}`` (each routed consumer's state) and ``hg:att:{event}`` (every attempt, oldest first).
+The event's own ``status`` is the worst of its consumers' states, recomputed atomically on each change.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from gateway import keys
+
+#: Worse states win when several consumers disagree; a discarded dead letter counts as settled.
+#: With ARGV[5] == 'begin' it first checks the ledger (returns -1 when already done) and, once the
+#: consumer is marked processing, returns the event's fields, so starting an attempt is one round trip.
+_TRANSITION = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+local consumer, state, attempt, done = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if ARGV[5] == 'begin' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+redis.call('HSET', KEYS[2], consumer, state)
+redis.call('PEXPIRE', KEYS[2], ttl)
+if attempt ~= '' then
+  redis.call('RPUSH', KEYS[3], attempt)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+if done == '1' then redis.call('SET', KEYS[4], '1', 'PX', ttl) end
+if done == '-1' then redis.call('DEL', KEYS[4]) end
+local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
+local worst, worst_rank = 'processed', 0
+for _, s in ipairs(redis.call('HVALS', KEYS[2])) do
+  local r = rank[s] or 0
+  if r > worst_rank then worst, worst_rank = s, r end
+end
+if worst == 'discarded' then worst = 'processed' end
+redis.call('HSET', KEYS[1], 'status', worst)
+if ARGV[5] == 'begin' then return redis.call('HGETALL', KEYS[1]) end
+return 1
+"""
+
+CONSUMER_STATES = ("queued", "processing", "processed", "retrying", "dead", "discarded")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of one consumer for one event, or a step an operator took (retry, discard)."""
+
+    at: float
+    consumer: str
+    attempt: int
+    outcome: str  # started | succeeded | failed | rejected | dead | skipped | retried | discarded
+    error: str | None = None
+    duration_ms: float | None = None
+
+    def encode(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
+
+
+class Ledger:
+    """What each consumer did with each event; the source of exactly-once effect (invariant 3)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._transition = client.register_script(_TRANSITION)
+
+    def already_done(self, event_id: str, consumer: str) -> bool:
+        return bool(self._client.exists(keys.done(event_id, consumer)))
+
+    def queued(self, event_id: str, consumers: Iterable[str]) -> list[str]:
+        """Mark the routed consumers queued; returns those still to run (the ledger skips the rest)."""
+        pending = [c for c in consumers if not self.already_done(event_id, c)]
+        for consumer in pending:
+            self._move(event_id, consumer, "queued", None)
+        return pending
+
+    def begin(self, event_id: str, consumer: str, attempt: int) -> dict[str, bytes] | bool | None:
+        """Start an attempt: False when the ledger says it already succeeded, None when the event is gone,
+        else the event's stored fields (the consumer is now ``processing``)."""
+        result = self._transition(
+            keys=self._keys(event_id, consumer),
+            args=[
+                consumer,
+                "processing",
+                Attempt(time.time(), consumer, attempt, "started").encode(),
+                "0",
+                "begin",
+            ],
+        )
+        if result == -1:
+            return False
+        if not result:
+            return None
+        return {result[i].decode(): result[i + 1] for i in range(0, len(result), 2)}
+
+    def succeeded(self, event_id: str, consumer: str, attempt: int, duration_ms: float) -> None:
+        record = Attempt(time.time(), consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
+        self._move(event_id, consumer, "processed", record, done=True)
+
+    def failed(
+        self, event_id: str, consumer: str, attempt: int, error: str, *, rejected: bool, final: bool
+    ) -> None:
+        record = Attempt(time.time(), consumer, attempt, "rejected" if rejected else "failed", error=error)
+        self._move(event_id, consumer, "dead" if final else "retrying", record)
+
+    def requeued(self, event_id: str, consumer: str, why: str, *, forget_success: bool = False) -> None:
+        """An operator sent the event to this consumer again (DLQ retry, replay)."""
+        record = Attempt(time.time(), consumer, 0, why)
+        self._move(event_id, consumer, "queued", record, done=False if forget_success else None)
+
+    def discarded(self, event_id: str, consumer: str) -> None:
+        self._move(event_id, consumer, "discarded", Attempt(time.time(), consumer, 0, "discarded"))
+
+    def event_fields(self, event_id: str) -> dict[str, str]:
+        """The event's source and type, for records that outlive a lookup."""
+        raw: list[bytes | None] = self._client.hmget(keys.event(event_id), ["source", "event_type"])  # type: ignore[assignment]
+        source, event_type = ((value or b"").decode() for value in raw)
+        return {"source": source, "event_type": event_type}
+
+    def states(self, event_id: str) -> dict[str, str]:
+        raw: dict[bytes, bytes] = self._client.hgetall(keys.consumer_states(event_id))  # type: ignore[assignment]
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def attempts(self, event_id: str) -> list[dict[str, Any]]:
+        raw: list[bytes] = self._client.lrange(keys.attempts(event_id), 0, -1)  # type: ignore[assignment]
+        return [json.loads(item) for item in raw]
+
+    def _move(
+        self, event_id: str, consumer: str, state: str, attempt: Attempt | None, *, done: bool | None = None
+    ) -> None:
+        self._transition(
+            keys=self._keys(event_id, consumer),
+            args=[
+                consumer,
+                state,
+                attempt.encode() if attempt else "",
+                {True: "1", False: "-1", None: "0"}[done],
+                "",
+            ],
+        )
+
+    @staticmethod
+    def _keys(event_id: str, consumer: str) -> list[str]:
+        return [
+            keys.event(event_id),
+            keys.consumer_states(event_id),
+            keys.attempts(event_id),
+            keys.done(event_id, consumer),
+        ]

@@ -1,0 +1,67 @@
+"""The ledger and each event's processing record, over fakeredis (with Lua)."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from consumers.ledger import Ledger
+from gateway import keys
+
+
+@pytest.fixture
+def client():
+    client = fakeredis.FakeRedis()
+    client.hset(keys.event("evt_1"), mapping={"source": "github", "event_type": "push", "status": "queued"})
+    client.expire(keys.event("evt_1"), 3600)
+    return client
+
+
+def event_status(client) -> str:
+    return client.hget(keys.event("evt_1"), "status").decode()
+
+
+def test_success_is_recorded_once_and_expires_with_the_event(client):
+    ledger = Ledger(client)
+    assert ledger.queued("evt_1", ["a", "b"]) == ["a", "b"]
+    fields = ledger.begin("evt_1", "a", 1)
+    assert isinstance(fields, dict) and fields["source"] == b"github"
+    assert event_status(client) == "processing"
+    ledger.succeeded("evt_1", "a", 1, 12.5)
+    assert ledger.already_done("evt_1", "a")
+    assert 3500 < client.ttl(keys.done("evt_1", "a")) <= 3600
+    assert ledger.begin("evt_1", "a", 2) is False
+    assert ledger.queued("evt_1", ["a", "b"]) == ["b"]
+    assert event_status(client) == "queued"
+
+
+def test_the_event_shows_the_worst_consumer_state(client):
+    ledger = Ledger(client)
+    ledger.queued("evt_1", ["a", "b"])
+    ledger.begin("evt_1", "a", 1)
+    ledger.succeeded("evt_1", "a", 1, 1.0)
+    ledger.begin("evt_1", "b", 1)
+    ledger.failed("evt_1", "b", 1, "ValueError: no", rejected=False, final=False)
+    assert event_status(client) == "retrying"
+    ledger.failed("evt_1", "b", 2, "ValueError: no", rejected=False, final=True)
+    assert event_status(client) == "dead"
+    ledger.discarded("evt_1", "b")
+    assert event_status(client) == "processed"
+    assert ledger.states("evt_1") == {"a": "processed", "b": "discarded"}
+    outcomes = [(a["consumer"], a["outcome"]) for a in ledger.attempts("evt_1")]
+    assert outcomes == [
+        ("a", "started"),
+        ("a", "succeeded"),
+        ("b", "started"),
+        ("b", "failed"),
+        ("b", "failed"),
+        ("b", "discarded"),
+    ]
+
+
+def test_a_gone_event_records_nothing(client):
+    ledger = Ledger(client)
+    assert ledger.begin("evt_missing", "a", 1) is None
+    ledger.succeeded("evt_missing", "a", 1, 1.0)
+    assert not client.exists(keys.done("evt_missing", "a"))
+    assert not client.exists(keys.consumer_states("evt_missing"))

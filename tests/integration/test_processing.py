@@ -1,0 +1,247 @@
+"""Consumers end to end: real gateway, redis-server, Dramatiq worker and a local HTTP sink."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import signal
+import time
+import uuid
+
+import httpx
+import redis
+
+from consumers.dlq import DeadLetterFilter, DeadLetters
+from consumers.ledger import Ledger
+from gateway import keys
+from tests.integration.conftest import wait_for, write_config
+
+FAST_RETRIES = """
+[retries]
+max_retries = 5
+min_backoff_ms = 300
+max_backoff_ms = 5000
+"""
+
+
+def forward(name: str, url: str, **extra: object) -> str:
+    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "hooks"\nurl = "{url}"\ntimeout_seconds = 20']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def post(
+    gateway_url: str, source: str = "hooks", secret: bytes = b"hooks-secret", body: bytes | None = None
+) -> str:
+    body = body or json.dumps({"n": str(uuid.uuid4())}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
+    }
+    response = httpx.post(f"{gateway_url}/webhooks/{source}", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return str(response.json()["event_id"])
+
+
+def status(client: redis.Redis, event_id: str) -> str:
+    return (client.hget(keys.event(event_id), "status") or b"").decode()
+
+
+def hooks_recorded(client: redis.Redis, event_id: str) -> int:
+    return sum(1 for item in client.lrange("test:hooks", 0, -1) if item.decode().startswith(event_id))
+
+
+def test_failing_twice_then_ok_gets_three_identical_posts_with_growing_gaps(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, FAST_RETRIES + forward("flaky", sink.url("/flaky")))
+    sink.plan("/flaky", 500, 503)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    body = b'{"exact":  "bytes",\n "kept": true}'
+    event_id = post(gateway.url, body=body)
+
+    wait_for(lambda: len(sink.to("/flaky")) == 3, timeout=20, message="three attempts")
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "processed", message="processed")
+    time.sleep(2)
+    got = sink.to("/flaky")
+    assert len(got) == 3, "a succeeded delivery must never be sent again"
+    assert all(r.body == body for r in got)
+    assert {r.header("Idempotency-Key") for r in got} == {f"{event_id}:flaky"}
+    first_gap, second_gap = got[1].at - got[0].at, got[2].at - got[1].at
+    assert 0.25 < first_gap < second_gap
+
+    history = [a for a in Ledger(client).attempts(event_id) if a["consumer"] == "flaky"]
+    assert [a["outcome"] for a in history] == [
+        "started",
+        "failed",
+        "started",
+        "failed",
+        "started",
+        "succeeded",
+    ]
+    assert "500" in history[1]["error"] and "503" in history[3]["error"]
+
+
+def test_always_500_ends_in_one_dead_letter_after_max_retries(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, forward("down", sink.url("/down"), max_retries=2, min_backoff_ms=200))
+    sink.plan("/down", *[500] * 10)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "dead", timeout=20, message="dead")
+    ledger = Ledger(client)
+    entries, _ = DeadLetters(client, ledger).list(DeadLetterFilter(consumer="down"))
+    assert len(entries) == 1
+    entry = DeadLetters(client, ledger).get(entries[0]["id"])
+    assert entry is not None
+    assert entry["event_id"] == event_id and entry["attempts"] == 3 and entry["source"] == "hooks"
+    assert "500" in entry["error"] and entry["error_type"] == "ForwardFailed"
+    assert [a["outcome"] for a in entry["history"]].count("failed") == 3
+    assert len(sink.to("/down")) == 3
+    time.sleep(1)
+    assert len(sink.to("/down")) == 3
+
+
+def test_a_400_is_dead_lettered_after_one_attempt(tmp_path, redis_url, sink, start_gateway, start_worker):
+    config = write_config(tmp_path, FAST_RETRIES + forward("picky", sink.url("/picky")))
+    sink.plan("/picky", 400)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "dead", message="dead")
+    [entry] = DeadLetters(client, Ledger(client)).list()[0]
+    assert entry["attempts"] == 1 and entry["error_type"] == "ForwardRejected"
+    time.sleep(1)
+    assert len(sink.to("/picky")) == 1
+
+
+def test_one_failing_consumer_neither_delays_nor_repeats_another(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(
+        tmp_path,
+        FAST_RETRIES + forward("good", sink.url("/good")) + forward("bad", sink.url("/bad"), max_retries=3),
+    )
+    sink.plan("/bad", *[500] * 10)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    sent = time.time()
+    event_id = post(gateway.url)
+
+    wait_for(lambda: sink.to("/good"), message="the good consumer")
+    assert sink.to("/good")[0].at - sent < 2
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "dead", timeout=20, message="the bad consumer to die")
+    assert len(sink.to("/good")) == 1
+    assert hooks_recorded(client, event_id) == 1
+    assert Ledger(client).states(event_id) == {
+        "good": "processed",
+        "bad": "dead",
+        "test.hooks-recorder": "processed",
+    }
+
+
+def test_redelivering_a_processed_event_calls_no_consumer_twice(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, forward("once", sink.url("/once")))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "processed", message="processed")
+
+    # The same dispatch and deliver messages again, as a broker redelivery would bring them.
+    for actor, args in (("dispatch", [event_id]), ("deliver", [event_id, "once"])):
+        message_id = str(uuid.uuid4())
+        message = {
+            "queue_name": actor,
+            "actor_name": actor,
+            "args": args,
+            "kwargs": {},
+            "options": {"redis_message_id": message_id},
+            "message_id": message_id,
+            "message_timestamp": int(time.time() * 1000),
+        }
+        client.hset(keys.dramatiq_messages(actor), message_id, json.dumps(message))
+        client.rpush(keys.dramatiq_queue(actor), message_id)
+    wait_for(
+        lambda: client.llen(keys.dramatiq_queue("deliver")) == 0, message="the redelivery to be consumed"
+    )
+    time.sleep(1)
+    assert len(sink.to("/once")) == 1
+    assert hooks_recorded(client, event_id) == 1
+    assert status(client, event_id) == "processed"
+
+
+WORKER_TUNED = """
+[worker]
+threads = 2
+heartbeat_timeout_ms = 3000
+maintenance_chance = 200000
+idle_poll_ms = 25
+"""
+
+
+def test_sigkilled_worker_mid_delivery_is_redelivered_and_the_ledger_keeps_effects_single(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, WORKER_TUNED + forward("held", sink.url("/held")))
+    sink.plan("/held", "hold")
+    gateway = start_gateway(redis_url, config=config)
+    first = start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: sink.to("/held"), message="the forward to be in flight")
+    wait_for(lambda: hooks_recorded(client, event_id) == 1, message="the other consumer to succeed")
+
+    first.stop(signal.SIGKILL)
+    killed = time.time()
+    start_worker(redis_url, config=config)
+    wait_for(lambda: status(client, event_id) == "processed", timeout=30, message="redelivery after the kill")
+    assert time.time() - killed < 30
+    held = sink.to("/held")
+    assert len(held) == 2
+    assert held[0].header("Idempotency-Key") == held[1].header("Idempotency-Key") == f"{event_id}:held"
+    assert hooks_recorded(client, event_id) == 1, "the consumer that had succeeded must not run again"
+
+
+def test_a_consumer_running_longer_than_the_heartbeat_timeout_stays_with_its_worker(
+    tmp_path, redis_url, start_gateway, start_worker
+):
+    config = write_config(tmp_path, WORKER_TUNED.replace("threads = 2", "threads = 1"))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    busy = [
+        post(gateway.url, "slowpoke", b"slow-secret", json.dumps({"sleep": 5, "n": i}).encode())
+        for i in range(2)
+    ]
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.llen("test:slow:started") >= 1, message="the first slow run")
+    start_worker(redis_url, config=config)  # a second worker whose maintenance would steal a dead one's work
+    wait_for(lambda: client.llen("test:slow:finished") == 2, timeout=30, message="both slow runs")
+    starts = [item.decode().split()[0] for item in client.lrange("test:slow:started", 0, -1)]
+    assert sorted(starts) == sorted(busy), "a busy worker's messages were handed to another worker"
+
+
+def test_sigterm_lets_the_running_consumer_finish(tmp_path, redis_url, start_gateway, start_worker):
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    worker = start_worker(redis_url, config=config)
+    event_id = post(gateway.url, "slowpoke", b"slow-secret", json.dumps({"sleep": 2}).encode())
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.llen("test:slow:started") == 1, message="the slow run")
+    assert worker.stop(signal.SIGTERM) == 0
+    assert [item.decode() for item in client.lrange("test:slow:finished", 0, -1)] == [event_id]
+    assert status(client, event_id) == "processed"

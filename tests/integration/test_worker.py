@@ -1,0 +1,35 @@
+"""Worker internals against a real redis-server: the heartbeat thread and Dramatiq's tuned settings."""
+
+from __future__ import annotations
+
+import time
+
+import dramatiq
+import redis
+
+from gateway.broker import build_broker
+from gateway.settings import Settings
+
+
+def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
+    """Dramatiq beats only when a consumer talks to Redis; hookgate's own thread beats regardless."""
+    settings = Settings.model_validate(
+        {"redis": {"url": redis_url}, "worker": {"heartbeat_timeout_ms": 1000}}
+    )
+    client = redis.Redis.from_url(redis_url)
+    broker = build_broker(settings, client)
+    assert broker.heartbeat_timeout == 1000
+    worker = dramatiq.Worker(broker, queues={"nothing-is-declared-here"}, worker_threads=1)
+    worker.start()
+    try:
+        heartbeats = f"{broker.namespace}:__heartbeats__"
+        time.sleep(0.6)
+        first = client.zscore(heartbeats, broker.broker_id)
+        assert first is not None
+        time.sleep(0.6)
+        second = client.zscore(heartbeats, broker.broker_id)
+        assert second is not None and second > first
+        assert time.time() * 1000 - second < 1000
+    finally:
+        worker.stop()
+        broker.close()
