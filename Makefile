@@ -30,6 +30,7 @@ typecheck: $(BIN)/hookgate
 
 bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
+	$(BIN)/python tests/bench/processing.py
 
 clean:
 	rm -rf $(VENV) .hookgate .pytest_cache .mypy_cache .ruff_cache

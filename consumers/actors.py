@@ -8,6 +8,7 @@ consumer retries on its own and a failing one never holds back the others.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from consumers.errors import Reject
 from consumers.event import Event
 from consumers.ledger import Ledger
 from consumers.middleware import ATTEMPT
-from consumers.registry import Registry
+from consumers.registry import Consumer, Registry
 from gateway import keys, metrics
 
 log = structlog.get_logger("hookgate.worker")
@@ -35,8 +36,14 @@ class EventSource(Protocol):
 
 @dataclass(frozen=True)
 class Actors:
-    dispatch: dramatiq.Actor[[str], None]
+    dispatch: dramatiq.Actor[[str, str | None, str | None], None]
     deliver: dramatiq.Actor[[str, str], None]
+
+    def deliver_message(self, event_id: str, consumer: Consumer) -> dramatiq.Message[None]:
+        """A deliver message with the consumer's own retry settings, ready for the Redis broker."""
+        options: dict[str, Any] = dict(consumer.retry_options())
+        message = self.deliver.message_with_options(args=(event_id, consumer.name), **options)
+        return message.copy(options={"redis_message_id": str(uuid.uuid4())})
 
     def send_to(self, event_id: str, consumer: str, registry: Registry) -> None:
         """Enqueue one delivery with the consumer's own retry settings and a fresh retry budget."""
@@ -47,7 +54,7 @@ class Actors:
     def resend(self, event_id: str, consumer: str, registry: Registry) -> None:
         """What a dead letter's retry enqueues: the delivery again, or the whole dispatch if that died."""
         if consumer == keys.DISPATCH_ACTOR:
-            self.dispatch.send(event_id)
+            self.dispatch.send(event_id, None, None)
         else:
             self.send_to(event_id, consumer, registry)
 
@@ -62,21 +69,22 @@ def declare_actors(
 ) -> Actors:
     """Declare ``dispatch`` and ``deliver`` on ``broker``."""
 
-    def dispatch(event_id: str) -> None:
-        record = events.load(event_id)
-        if record is None:
-            log.warning("event not found (expired or purged)", event_id=event_id)
-            return
-        bound = log.bind(event_id=event_id, source=record.source, delivery_id=record.delivery_id)
-        routed = registry.routes(record.source, record.event_type)
+    def dispatch(event_id: str, source: str | None = None, event_type: str | None = None) -> None:
+        if source is None:  # enqueued without routing facts (a replay): read them
+            record = events.load(event_id)
+            if record is None:
+                log.warning("event not found (expired or purged)", event_id=event_id)
+                return
+            source, event_type = record.source, record.event_type
+        event_type = event_type or None
+        routed = registry.routes(source, event_type)
         if not routed:
             events.set_status(event_id, "unrouted")
-            bound.info("no consumer wants this event", event_type=record.event_type)
+            log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return
-        pending = ledger.queued(event_id, [c.name for c in routed])
-        for name in pending:
-            actors.send_to(event_id, name, registry)
-        bound.info("dispatched", event_type=record.event_type, consumers=pending)
+        messages = [(c.name, actors.deliver_message(event_id, c)) for c in routed]
+        pending = ledger.fan_out(event_id, messages)
+        log.info("dispatched", event_id=event_id, source=source, event_type=event_type, consumers=pending)
 
     def deliver(event_id: str, consumer: str) -> None:
         attempt = _attempt()

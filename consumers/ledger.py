@@ -14,13 +14,29 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+from dramatiq import Message
 
 from gateway import keys
 
 #: Worse states win when several consumers disagree; a discarded dead letter counts as settled.
+_ROLL_UP = """
+local function roll_up(event_key, states_key)
+  local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
+  local worst, worst_rank = 'processed', 0
+  for _, s in ipairs(redis.call('HVALS', states_key)) do
+    local r = rank[s] or 0
+    if r > worst_rank then worst, worst_rank = s, r end
+  end
+  if worst == 'discarded' then worst = 'processed' end
+  redis.call('HSET', event_key, 'status', worst)
+end
+"""
+
 #: With ARGV[5] == 'begin' it first checks the ledger (returns -1 when already done) and, once the
 #: consumer is marked processing, returns the event's fields, so starting an attempt is one round trip.
-_TRANSITION = """
+_TRANSITION = (
+    _ROLL_UP
+    + """
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then return 0 end
 local consumer, state, attempt, done = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -33,17 +49,36 @@ if attempt ~= '' then
 end
 if done == '1' then redis.call('SET', KEYS[4], '1', 'PX', ttl) end
 if done == '-1' then redis.call('DEL', KEYS[4]) end
-local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
-local worst, worst_rank = 'processed', 0
-for _, s in ipairs(redis.call('HVALS', KEYS[2])) do
-  local r = rank[s] or 0
-  if r > worst_rank then worst, worst_rank = s, r end
-end
-if worst == 'discarded' then worst = 'processed' end
-redis.call('HSET', KEYS[1], 'status', worst)
+roll_up(KEYS[1], KEYS[2])
 if ARGV[5] == 'begin' then return redis.call('HGETALL', KEYS[1]) end
 return 1
 """
+)
+
+#: Fan-out in one step: every routed consumer the ledger has not seen succeed is marked queued and its
+#: deliver message (Dramatiq's format, built by the caller) is enqueued.
+#: KEYS: 1 event, 2 consumer states, 3 Dramatiq deliver messages hash, 4 Dramatiq deliver queue
+#: ARGV: ledger key prefix for the event, then (consumer, message id, message) triples.
+_FAN_OUT = (
+    _ROLL_UP
+    + """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return {} end
+local pending = {}
+for i = 2, #ARGV, 3 do
+  local consumer, message_id, message = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('EXISTS', ARGV[1] .. consumer) == 0 then
+    redis.call('HSET', KEYS[2], consumer, 'queued')
+    redis.call('HSET', KEYS[3], message_id, message)
+    redis.call('RPUSH', KEYS[4], message_id)
+    table.insert(pending, consumer)
+  end
+end
+redis.call('PEXPIRE', KEYS[2], ttl)
+roll_up(KEYS[1], KEYS[2])
+return pending
+"""
+)
 
 CONSUMER_STATES = ("queued", "processing", "processed", "retrying", "dead", "discarded")
 
@@ -69,16 +104,27 @@ class Ledger:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._transition = client.register_script(_TRANSITION)
+        self._fan_out = client.register_script(_FAN_OUT)
 
     def already_done(self, event_id: str, consumer: str) -> bool:
         return bool(self._client.exists(keys.done(event_id, consumer)))
 
-    def queued(self, event_id: str, consumers: Iterable[str]) -> list[str]:
-        """Mark the routed consumers queued; returns those still to run (the ledger skips the rest)."""
-        pending = [c for c in consumers if not self.already_done(event_id, c)]
-        for consumer in pending:
-            self._move(event_id, consumer, "queued", None)
-        return pending
+    def fan_out(self, event_id: str, messages: Iterable[tuple[str, Message[Any]]]) -> list[str]:
+        """Enqueue each (consumer, deliver message) the ledger has not seen succeed, marking it queued,
+        in one atomic step; returns the consumers enqueued."""
+        args: list[str | bytes] = [keys.done(event_id, "")]
+        for consumer, message in messages:
+            args += [consumer, message.options["redis_message_id"], message.encode()]
+        pending: list[bytes] = self._fan_out(
+            keys=[
+                keys.event(event_id),
+                keys.consumer_states(event_id),
+                keys.dramatiq_messages(keys.DELIVER_QUEUE),
+                keys.dramatiq_queue(keys.DELIVER_QUEUE),
+            ],
+            args=args,
+        )
+        return [name.decode() for name in pending]
 
     def begin(self, event_id: str, consumer: str, attempt: int) -> dict[str, bytes] | bool | None:
         """Start an attempt: False when the ledger says it already succeeded, None when the event is gone,

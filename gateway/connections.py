@@ -27,16 +27,20 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
     """For the gateway's event loop: one quick try, then the caller answers 503.
 
     The caller bounds each call with ``asyncio.timeout`` (``timeout_seconds``), which is far cheaper on the
-    hot path than redis-py's per-socket timeouts; only connecting has its own timeout here.
+    hot path than redis-py's per-socket timeouts; only connecting has its own timeout here. A burst of
+    requests beyond ``max_connections`` waits for a free connection instead of failing.
     """
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         _url(settings),
+        max_connections=settings.max_connections,
+        timeout=settings.timeout_seconds,
         password=settings.password(),
         socket_connect_timeout=settings.connect_timeout_seconds,
         socket_timeout=None,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 def sync_client(settings: RedisSettings, *, timeout: float | None = None) -> redis.Redis:

@@ -118,10 +118,15 @@ def run_dev(
         embedded.start()
         redis_url = embedded.url
         log.info("embedded redis-server started", url=redis_url, data=str(DATA_DIR.resolve()))
+    # Gateway and worker share a Prometheus multiprocess directory, so /metrics shows the consumers too.
+    metrics_dir = DATA_DIR / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     env = {
         **os.environ,
         "HOOKGATE_REDIS__URL": redis_url,
         "HOOKGATE_LOGGING__FORMAT": settings.logging.format or "console",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve()),
     }
     config = ["--config", str(config_file)] if config_file is not None else []
     children: list[subprocess.Popen[bytes]] = []

@@ -7,6 +7,7 @@
 -- Returns {{1, event id}} for a new event, {{0, first event id}} for a duplicate.
 -- The Dramatiq message is written in Dramatiq's own JSON format (dramatiq.Message.encode), with the
 -- event id as its message id: an event is enqueued here once, and Dramatiq gives re-enqueues new ids.
+-- Its arguments carry the source and event type, so dispatch can route without reading the event.
 local event_ttl = {event_ttl}
 local dedupe_ttl = ({{delivery_id = {dedupe_ttl}, body_sha256 = {body_hash_ttl}}})[ARGV[8]]
 if dedupe_ttl then
@@ -33,7 +34,7 @@ for _, index in ipairs({{'{index_all}', KEYS[3]}}) do
   redis.call('EXPIRE', index, event_ttl)
 end
 local message = '{{"queue_name":"{queue}","actor_name":"{actor}","args":["' .. ARGV[1] ..
-  '"],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"}},"message_id":"' .. ARGV[1] ..
+  '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"}},"message_id":"' .. ARGV[1] ..
   '","message_timestamp":' .. string.format('%d', received * 1000) .. '}}'
 redis.call('HSET', '{messages}', ARGV[1], message)
 redis.call('RPUSH', '{queue_key}', ARGV[1])

@@ -47,6 +47,8 @@ class RedisSettings(_Section):
     #: Timeouts on the ingest path, well under senders' 3-10 s deadlines, so a hung Redis answers 503.
     connect_timeout_seconds: float = Field(default=0.5, gt=0)
     timeout_seconds: float = Field(default=1.0, gt=0)
+    #: Connections per gateway process; requests beyond it wait for one (within timeout_seconds).
+    max_connections: int = Field(default=64, ge=1)
 
     @field_validator("url")
     @classmethod

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import fakeredis
 import pytest
+from dramatiq import Message
 
 from consumers.ledger import Ledger
 from gateway import keys
@@ -17,13 +20,21 @@ def client():
     return client
 
 
+def deliver(*consumers: str) -> list[tuple[str, Message]]:
+    return [
+        (name, Message("deliver", "deliver", ("evt_1", name), {}, {"redis_message_id": str(uuid.uuid4())}))
+        for name in consumers
+    ]
+
+
 def event_status(client) -> str:
     return client.hget(keys.event("evt_1"), "status").decode()
 
 
 def test_success_is_recorded_once_and_expires_with_the_event(client):
     ledger = Ledger(client)
-    assert ledger.queued("evt_1", ["a", "b"]) == ["a", "b"]
+    assert ledger.fan_out("evt_1", deliver("a", "b")) == ["a", "b"]
+    assert client.llen(keys.dramatiq_queue("deliver")) == 2
     fields = ledger.begin("evt_1", "a", 1)
     assert isinstance(fields, dict) and fields["source"] == b"github"
     assert event_status(client) == "processing"
@@ -31,13 +42,14 @@ def test_success_is_recorded_once_and_expires_with_the_event(client):
     assert ledger.already_done("evt_1", "a")
     assert 3500 < client.ttl(keys.done("evt_1", "a")) <= 3600
     assert ledger.begin("evt_1", "a", 2) is False
-    assert ledger.queued("evt_1", ["a", "b"]) == ["b"]
+    assert ledger.fan_out("evt_1", deliver("a", "b")) == ["b"]
+    assert client.llen(keys.dramatiq_queue("deliver")) == 3
     assert event_status(client) == "queued"
 
 
 def test_the_event_shows_the_worst_consumer_state(client):
     ledger = Ledger(client)
-    ledger.queued("evt_1", ["a", "b"])
+    ledger.fan_out("evt_1", deliver("a", "b"))
     ledger.begin("evt_1", "a", 1)
     ledger.succeeded("evt_1", "a", 1, 1.0)
     ledger.begin("evt_1", "b", 1)

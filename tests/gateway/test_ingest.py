@@ -55,7 +55,7 @@ async def test_new_event_is_stored_indexed_and_enqueued(client, ingestor):
     assert (message.actor_name, message.queue_name, message.args) == (
         "dispatch",
         "dispatch",
-        (result.event_id,),
+        (result.event_id, "github", "push"),
     )
     assert message.options["redis_message_id"] == message_id.decode()
 
@@ -121,8 +121,28 @@ async def test_a_hung_redis_times_out_quickly():
         await server.wait_closed()
 
 
+async def test_a_burst_beyond_the_pool_waits_for_connections_instead_of_failing(redis_url):
+    client = async_client(RedisSettings(url=redis_url, max_connections=4))
+    ingestor = Ingestor(client, RetentionSettings(), timeout=5)
+    try:
+        results = await asyncio.gather(
+            *(ingestor.put_if_new(incoming(delivery_id=f"d-{n}")) for n in range(300))
+        )
+    finally:
+        await client.aclose()
+    assert len({r.event_id for r in results}) == 300
+
+
 def test_event_ids_are_unique_and_time_ordered():
     ids = [new_event_id(1_700_000_000 + i) for i in range(100)]
     assert len(set(ids)) == 100
     assert ids == sorted(ids)
     assert all(i.startswith("evt_") for i in ids)
+
+
+async def test_an_odd_event_type_survives_in_the_dispatch_message(client, ingestor):
+    odd = 'quote " backslash \\ é </script>'
+    result = await ingestor.put_if_new(Incoming("github", b"{}", [], "d-odd", odd))
+    [message_id] = await client.lrange(keys.dramatiq_queue(keys.DISPATCH_QUEUE), 0, -1)
+    message = Message.decode(await client.hget(keys.dramatiq_messages(keys.DISPATCH_QUEUE), message_id))
+    assert message.args == (result.event_id, "github", odd)

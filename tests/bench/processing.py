@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Processing benchmark: events/s through dispatch -> deliver with a no-op consumer in one worker process,
+against a bare Dramatiq no-op actor on the same redis-server in the same run; then the idle pickup latency
+(from the gateway's 202 to the consumer starting). ``make bench`` runs it after the ingest benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from consumers.ledger import Ledger  # noqa: E402
+from gateway import keys  # noqa: E402
+from gateway.connections import async_client  # noqa: E402
+from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.ingest import Incoming, Ingestor  # noqa: E402
+from gateway.settings import RedisSettings, RetentionSettings  # noqa: E402
+from tests.bench import bare_worker  # noqa: E402
+
+SECRET = b"bench-secret"
+CONFIG = """
+[sources.bench]
+provider = "github"
+secret = "bench-secret"
+
+[consumers]
+modules = ["tests.bench.noop_consumer"]
+
+[worker]
+threads = {threads}
+"""
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
+def drain_rate(
+    client: redis.Redis, total: int, queues: list[str], start: subprocess.Popen[bytes] | None
+) -> float:
+    """Messages (or events) per second from the first fetch until every queue is empty and acked."""
+    first_queue = keys.dramatiq_queue(queues[0]) if queues[0] != bare_worker.QUEUE else None
+    list_key = first_queue or f"{bare_worker.NAMESPACE}:{bare_worker.QUEUE}"
+    started = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        now = time.perf_counter()
+        if started is None and client.llen(list_key) < total:
+            started = now
+        if started is not None and all(client.hlen(name) == 0 for name in queues_hashes(queues)):
+            return total / (now - started)
+        time.sleep(0.005)
+    raise SystemExit("the queue did not drain within 10 minutes")
+
+
+def queues_hashes(queues: list[str]) -> list[str]:
+    if queues == [bare_worker.QUEUE]:
+        return [f"{bare_worker.NAMESPACE}:{bare_worker.QUEUE}.msgs"]
+    return [keys.dramatiq_messages(q) for q in queues]
+
+
+def bare_rate(url: str, total: int, threads: int) -> float:
+    broker, actor = bare_worker.declare(url)
+    for n in range(total):
+        actor.send(n)
+    broker.close()
+    client = redis.Redis.from_url(url)
+    worker = spawn([sys.executable, "-m", "tests.bench.bare_worker", url, str(threads), "25"], {})
+    try:
+        return drain_rate(client, total, [bare_worker.QUEUE], worker)
+    finally:
+        stop(worker)
+
+
+async def store_events(url: str, total: int) -> list[str]:
+    client = async_client(RedisSettings(url=url))
+    ingestor = Ingestor(client, RetentionSettings(), timeout=5)
+    ids: list[str] = []
+
+    async def one(n: int) -> None:
+        stored = await ingestor.put_if_new(
+            Incoming("bench", b'{"n": %d}' % n, [("content-type", "application/json")], f"d-{n}", "push")
+        )
+        ids.append(stored.event_id)
+
+    for start in range(0, total, 500):
+        await asyncio.gather(*(one(n) for n in range(start, min(start + 500, total))))
+    await client.aclose()
+    return ids
+
+
+def hookgate_rate(url: str, config: Path, total: int) -> tuple[float, subprocess.Popen[bytes]]:
+    ids = asyncio.run(store_events(url, total))
+    client = redis.Redis.from_url(url)
+    worker = spawn(
+        [sys.executable, "-m", "gateway.cli", "worker", "--config", str(config), "--processes", "1"],
+        {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "warning"},
+    )
+    rate = drain_rate(client, total, [keys.DISPATCH_QUEUE, keys.DELIVER_QUEUE], worker)
+    with client.pipeline(transaction=False) as pipe:
+        for event_id in ids:
+            pipe.hget(keys.event(event_id), "status")
+        statuses = pipe.execute()
+    processed = sum(1 for s in statuses if s == b"processed")
+    if processed != total:
+        raise SystemExit(f"only {processed} of {total} events were processed")
+    return rate, worker
+
+
+def pickup_latency(url: str, config: Path, samples: int) -> list[float]:
+    """Milliseconds from the 202 to the consumer starting, for deliveries sent to an idle worker."""
+    port = free_port()
+    gateway = spawn(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", str(port)],
+        {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "warning"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the gateway did not start") from None
+                time.sleep(0.1)
+        answered: dict[str, float] = {}
+        with httpx.Client() as http:
+            for _ in range(samples):
+                time.sleep(random.uniform(0.2, 0.4))  # let the worker go idle again
+                body = json.dumps({"id": str(uuid.uuid4())}).encode()
+                headers = {
+                    "X-GitHub-Event": "push",
+                    "X-GitHub-Delivery": str(uuid.uuid4()),
+                    "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest(),
+                }
+                response = http.post(f"{base}/webhooks/bench", content=body, headers=headers)
+                answered[response.json()["event_id"]] = time.time()
+        time.sleep(1)
+    finally:
+        stop(gateway)
+    ledger = Ledger(redis.Redis.from_url(url))
+    latencies = []
+    for event_id, at in answered.items():
+        started = [a["at"] for a in ledger.attempts(event_id) if a["outcome"] == "started"]
+        if not started:
+            raise SystemExit(f"{event_id} was never picked up")
+        latencies.append((started[0] - at) * 1000)
+    return latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--threads", default="2,4,8", help="worker threads to compare at, comma-separated")
+    parser.add_argument("--samples", type=int, default=100, help="pickup latency samples")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis", persistent=False)
+        server.start()
+        try:
+            for threads in [int(t) for t in args.threads.split(",")]:
+                config = Path(tmp) / f"hookgate-{threads}.toml"
+                config.write_text(CONFIG.format(threads=threads))
+                redis.Redis.from_url(server.url).flushall()
+                bare = bare_rate(server.url, args.events, threads)
+                ours, worker = hookgate_rate(server.url, config, args.events)
+                if threads == int(args.threads.split(",")[-1]):
+                    try:
+                        latencies = sorted(pickup_latency(server.url, config, args.samples))
+                    finally:
+                        stop(worker)
+                else:
+                    stop(worker)
+                rows.append((threads, ours, bare))
+        finally:
+            server.stop()
+    print(f"processing ({args.events} events, 1 worker process, no-op consumer):")
+    print("  threads   hookgate dispatch->deliver   bare Dramatiq no-op actor   ratio")
+    for threads, ours, bare in rows:
+        print(f"  {threads:7d}   {ours:14.0f} events/s   {bare:14.0f} messages/s   {ours / bare:5.2f}")
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(
+        f"pickup latency, idle worker, 202 -> consumer start ({len(latencies)} deliveries, "
+        f"{rows[-1][0]} threads):\n"
+        f"  p50 {quantiles[49]:.1f} ms  p90 {quantiles[89]:.1f} ms  p99 {quantiles[98]:.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
