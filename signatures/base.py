@@ -39,6 +39,11 @@ class Verifier(ABC):
     default_event_type: ClassVar[str | None] = None
     #: True for providers that sign the request URL (the gateway then passes ``Delivery.url``).
     signs_url: ClassVar[bool] = False
+    #: Lower-case names of headers whose value *is* the credential (a token, basic auth): the gateway
+    #: stores and shows them as ``[redacted]`` and never forwards them. Per instance where configured.
+    credential_headers: frozenset[str] = frozenset()
+    #: True for providers whose endpoint check is a GET (Okta): the gateway then routes GET to ``handshake``.
+    answers_get: ClassVar[bool] = False
 
     def __init__(
         self,
