@@ -10,9 +10,10 @@ from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
 from gateway.ingest import Ingestor
+from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
 from gateway.problems import problem
-from gateway.receiver import receiver_for
+from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
 
 
@@ -54,7 +55,13 @@ def create_app(
         await client.aclose()
 
     handlers: list[Any] = [healthz, readyz, _Metrics]
-    handlers += [receiver_for(source, ingestor, retry_after) for source in sources.values()]
+    receiver = Receiver(
+        ingestor,
+        RateLimiter(client, settings.redis.timeout_seconds),
+        ClientAddress(settings.gateway.trusted_proxies),
+        retry_after,
+    )
+    handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
     limits = [source.body_limit for source in sources.values()] or [settings.gateway.max_body_bytes]
     return Litestar(
         route_handlers=handlers,

@@ -55,3 +55,8 @@ def attempts(event_id: str) -> str:
 
 def dlq_entry(entry_id: str) -> str:
     return f"{PREFIX}:dlq:{entry_id}"
+
+
+def rate(source: str, window: int) -> str:
+    """The delivery counter of one rate-limit window."""
+    return f"{PREFIX}:rl:{source}:{window}"

@@ -1,7 +1,8 @@
-"""``POST /webhooks/{source}``: limit, verify, then dedupe + store + enqueue in one Redis step.
+"""``POST /webhooks/{source}``: allowlist, size, rate, signature, then dedupe + store + enqueue in one step.
 
-Each configured source gets its own route, so an unknown source is Litestar's 404 and the body
-limit is Litestar's ``request_max_body_size`` for that source (refused before the body is read).
+Each configured source gets its own route, so an unknown source is Litestar's 404 and the body limit is
+Litestar's ``request_max_body_size`` for that source (refused before the body is read). Checks run
+cheapest and least revealing first: 403 → 413 → 429 → 401 → store (200/202/503).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
@@ -20,10 +21,13 @@ import signatures
 from gateway import metrics
 from gateway.connections import REDIS_ERRORS
 from gateway.ingest import Incoming, Ingestor
+from gateway.limits import ClientAddress, RateLimiter, allowed
 from gateway.problems import problem
 from gateway.settings import SourceConfig
 
 log = structlog.get_logger("hookgate.receiver")
+
+REDACTED = "[redacted]"
 
 
 def _raw_headers(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
@@ -38,70 +42,124 @@ def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
-def receiver_for(source: SourceConfig, ingestor: Ingestor, retry_after: int) -> HTTPRouteHandler:
-    """The route handler for one source."""
-    verifier = source.verifier
-    accepted = metrics.DELIVERIES.labels(source.name, "accepted")
-    duplicate = metrics.DELIVERIES.labels(source.name, "duplicate")
-    rejected = metrics.DELIVERIES.labels(source.name, "rejected_signature")
-    too_large = metrics.DELIVERIES.labels(source.name, "too_large")
-    unavailable = metrics.DELIVERIES.labels(source.name, "unavailable")
-    ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
-    retry_headers = {"Retry-After": str(retry_after)}
+class Receiver:
+    """Everything the receivers share: the store, the rate limiter and how to find the client address."""
 
-    async def receive(request: Request[Any, Any, Any]) -> Response[Any]:
-        started = time.perf_counter()
-        try:
-            body = await request.body()
-        except RequestEntityTooLarge:
-            too_large.inc()
-            log.info("delivery refused", source=source.name, reason="too_large", limit=source.body_limit)
-            raise problem(413, f"the body exceeds this source's limit of {source.body_limit} bytes") from None
-        except InternalServerException:
-            raise problem(400, "the client disconnected before sending the whole body") from None
+    def __init__(self, ingestor: Ingestor, limiter: RateLimiter, clients: ClientAddress, retry_after: int):
+        self.ingestor = ingestor
+        self.limiter = limiter
+        self.clients = clients
+        self.retry_after = retry_after
 
-        pairs = _raw_headers(request)
-        url = (source.public_url or str(request.url)) if verifier.signs_url else ""
-        delivery = signatures.Delivery(body, _first_values(pairs), url=url)
-        try:
-            verifier.verify(delivery)
-        except signatures.VerificationError as exc:
-            rejected.inc()
-            log.info("delivery refused", source=source.name, reason=exc.reason, detail=str(exc))
-            raise problem(401, str(exc), slug=exc.reason.replace("_", "-")) from None
+    def routes_for(self, source: SourceConfig) -> list[HTTPRouteHandler]:
+        """The POST route for a source, and a GET route for providers whose endpoint check is a GET."""
+        handle = self._handler(source)
 
-        delivery_id = verifier.delivery_id(delivery)
-        event_type = verifier.event_type(delivery)
-        incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe)
-        try:
-            stored = await ingestor.put_if_new(incoming)
-        except REDIS_ERRORS as exc:
-            unavailable.inc()
-            log.warning(
-                "event store unavailable", source=source.name, delivery_id=delivery_id, error=str(exc)
+        async def receive(request: Request[Any, Any, Any]) -> Response[Any]:
+            return await handle(request)
+
+        receive.__name__ = f"receive_{source.name}"
+        options: dict[str, Any] = {"request_max_body_size": source.body_limit, "include_in_schema": False}
+        routes = [post(f"/webhooks/{source.name}", name=f"webhook:{source.name}", **options)(receive)]
+        if source.verifier.answers_get:
+            routes.append(
+                get(f"/webhooks/{source.name}", name=f"webhook-check:{source.name}", **options)(receive)
             )
-            raise problem(503, "the event store is unavailable; retry later", headers=retry_headers) from None
+        return routes
 
-        (duplicate if stored.duplicate else accepted).inc()
-        ingest_seconds.observe(time.perf_counter() - started)
-        log.info(
-            "duplicate delivery" if stored.duplicate else "event stored and enqueued",
-            source=source.name,
-            delivery_id=delivery_id,
-            event_id=stored.event_id,
-            event_type=event_type,
-        )
-        return Response(
-            {"event_id": stored.event_id, "duplicate": stored.duplicate},
-            status_code=200 if stored.duplicate else 202,
-        )
+    def _handler(
+        self, source: SourceConfig
+    ) -> Callable[[Request[Any, Any, Any]], Coroutine[Any, Any, Response[Any]]]:
+        verifier = source.verifier
+        outcomes = {name: metrics.DELIVERIES.labels(source.name, name) for name in metrics.OUTCOMES}
+        ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
+        retry_headers = {"Retry-After": str(self.retry_after)}
+        ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
 
-    handler: Callable[..., Coroutine[Any, Any, Response[Any]]] = receive
-    handler.__name__ = f"receive_{source.name}"
-    return post(
-        f"/webhooks/{source.name}",
-        name=f"webhook:{source.name}",
-        request_max_body_size=source.body_limit,
-        status_code=202,
-        include_in_schema=False,
-    )(handler)
+        def refuse(outcome: str, status: int, detail: str, **fields: Any) -> Exception:
+            outcomes[outcome].inc()
+            log.info("delivery refused", source=source.name, reason=outcome, **fields)
+            return problem(status, detail)
+
+        async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
+            started = time.perf_counter()
+            pairs = _raw_headers(request)
+            if source.allowed_ips is not None:
+                client = request.scope.get("client")
+                forwarded = [value for name, value in pairs if name == "x-forwarded-for"]
+                address = clients.resolve(client[0] if client else None, forwarded)
+                if not allowed(address, source.allowed_ips):
+                    raise refuse(
+                        "forbidden", 403, "this address may not post to this source", client=str(address)
+                    )
+            try:
+                body = await request.body()
+            except RequestEntityTooLarge:
+                raise refuse(
+                    "too_large", 413, f"the body exceeds this source's limit of {source.body_limit} bytes"
+                ) from None
+            except InternalServerException:
+                raise problem(400, "the client disconnected before sending the whole body") from None
+            if source.rate is not None:
+                try:
+                    wait_ms = await limiter.retry_after_ms(source.name, source.rate)
+                except REDIS_ERRORS as exc:
+                    outcomes["unavailable"].inc()
+                    log.warning("rate limiter unavailable", source=source.name, error=str(exc))
+                    raise problem(
+                        503, "the event store is unavailable; retry later", headers=retry_headers
+                    ) from None
+                if wait_ms:
+                    outcomes["rate_limited"].inc()
+                    log.info("delivery refused", source=source.name, reason="rate_limited")
+                    seconds = str(max(1, -(-wait_ms // 1000)))
+                    raise problem(
+                        429, "this source's rate limit is exceeded", headers={"Retry-After": seconds}
+                    )
+
+            url = (source.public_url or str(request.url)) if verifier.signs_url else ""
+            delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
+            try:
+                verifier.verify(delivery)
+            except signatures.VerificationError as exc:
+                outcomes["rejected_signature"].inc()
+                log.info("delivery refused", source=source.name, reason=exc.reason, detail=str(exc))
+                raise problem(401, str(exc), slug=exc.reason.replace("_", "-")) from None
+
+            delivery_id = verifier.delivery_id(delivery)
+            event_type = verifier.event_type(delivery)
+            handshake = verifier.handshake(delivery)
+            if verifier.credential_headers:
+                pairs = [(n, REDACTED if n in verifier.credential_headers else v) for n, v in pairs]
+            incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe)
+            try:
+                stored = await ingestor.put_if_new(incoming)
+            except REDIS_ERRORS as exc:
+                outcomes["unavailable"].inc()
+                log.warning(
+                    "event store unavailable", source=source.name, delivery_id=delivery_id, error=str(exc)
+                )
+                raise problem(
+                    503, "the event store is unavailable; retry later", headers=retry_headers
+                ) from None
+
+            outcomes["duplicate" if stored.duplicate else "accepted"].inc()
+            ingest_seconds.observe(time.perf_counter() - started)
+            log.info(
+                "duplicate delivery" if stored.duplicate else "event stored and enqueued",
+                source=source.name,
+                delivery_id=delivery_id,
+                event_id=stored.event_id,
+                event_type=event_type,
+            )
+            if handshake is not None:
+                log.info("answered the provider's handshake", source=source.name, event_id=stored.event_id)
+                return Response(
+                    handshake.body, status_code=handshake.status, media_type=handshake.content_type
+                )
+            return Response(
+                {"event_id": stored.event_id, "duplicate": stored.duplicate},
+                status_code=200 if stored.duplicate else 202,
+            )
+
+        return handle

@@ -5,7 +5,6 @@ Settings are built once (``load_settings``) and passed in; nothing reads the env
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 import signatures
+from gateway.limits import RateLimit, parse_networks
 
 ENV_PREFIX = "HOOKGATE_"
 CONFIG_ENV = "HOOKGATE_CONFIG"
@@ -72,8 +72,7 @@ class GatewaySettings(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _cidrs(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
-        for cidr in proxies:
-            ipaddress.ip_network(cidr, strict=False)
+        parse_networks(proxies)
         return proxies
 
 
@@ -190,6 +189,31 @@ class SourceSettings(BaseModel):
     delivery_id: str | None = None
     event_type: str | None = None
     public_url: str | None = None
+    #: Client addresses allowed to post (CIDRs); others get 403. See ``[gateway] trusted_proxies``.
+    allowed_ips: tuple[str, ...] | None = None
+    #: ``"N/s"`` or ``"N/m"`` across all gateway processes; beyond it 429 with Retry-After.
+    rate_limit: str | None = None
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _networks(cls, cidrs: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if cidrs is not None:
+            parse_networks(cidrs)
+        return cidrs
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, text: str | None) -> str | None:
+        if text is not None:
+            RateLimit.parse(text)
+        return text
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be the full http:// or https:// URL the sender posts to")
+        return url
 
     @property
     def provider_options(self) -> dict[str, Any]:
@@ -249,7 +273,7 @@ class Settings(BaseModel):
 class SourceConfig:
     """A source ready for the receiver: its settings, its verifier and its resolved limits."""
 
-    __slots__ = ("body_limit", "dedupe", "name", "public_url", "settings", "verifier")
+    __slots__ = ("allowed_ips", "body_limit", "dedupe", "name", "public_url", "rate", "settings", "verifier")
 
     def __init__(self, name: str, settings: SourceSettings, verifier: signatures.Verifier, body_limit: int):
         self.name = name
@@ -258,6 +282,8 @@ class SourceConfig:
         self.body_limit = body_limit
         self.dedupe = settings.dedupe
         self.public_url = settings.public_url or ""
+        self.allowed_ips = parse_networks(settings.allowed_ips) if settings.allowed_ips is not None else None
+        self.rate = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
 
 
 def build_sources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, SourceConfig]:

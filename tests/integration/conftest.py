@@ -117,11 +117,13 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 def start_gateway(tmp_path: Path, config_file: Path) -> Iterator[Callable[..., Gateway]]:
     started: list[Process] = []
 
-    def start(redis_url: str, *, config: Path = config_file) -> Gateway:
+    def start(redis_url: str, *, config: Path = config_file, env: dict[str, str] | None = None) -> Gateway:
         port = free_port()
         log = tmp_path / f"gateway-{port}.log"
         proc = _spawn(
-            ["serve", "--config", str(config), "--port", str(port)], {"HOOKGATE_REDIS__URL": redis_url}, log
+            ["serve", "--config", str(config), "--port", str(port)],
+            {"HOOKGATE_REDIS__URL": redis_url, **(env or {})},
+            log,
         )
         gateway = Gateway(proc, log, f"http://127.0.0.1:{port}")
         started.append(gateway)
