@@ -2,7 +2,9 @@
 never bind to Dramatiq's fallback broker on a default local port).
 
 ``dispatch(event_id)`` fans out one ``deliver(event_id, consumer)`` message per routed consumer, so each
-consumer retries on its own and a failing one never holds back the others.
+consumer retries on its own and a failing one never holds back the others. An event with a single
+routed consumer has its first attempt run inside ``dispatch`` (one message instead of two); only a
+failure hands it over to a ``deliver`` message.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any, Protocol
 
 import dramatiq
 import structlog
-from dramatiq.middleware import CurrentMessage
+from dramatiq.common import compute_backoff
+from dramatiq.middleware import CurrentMessage, Retries
 
+from consumers.dlq import DeadLetters
 from consumers.errors import Reject
 from consumers.event import Event
 from consumers.ledger import Ledger
-from consumers.middleware import ATTEMPT
+from consumers.middleware import ATTEMPT, dead_letter, describe, error_record
 from consumers.registry import Consumer, Registry
 from gateway import keys, metrics
 
@@ -41,14 +45,14 @@ class Actors:
 
     def deliver_message(self, event_id: str, consumer: Consumer) -> dramatiq.Message[None]:
         """A deliver message with the consumer's own retry settings, ready for the Redis broker."""
-        options: dict[str, Any] = dict(consumer.retry_options())
+        options = consumer.retry_options()
         message = self.deliver.message_with_options(args=(event_id, consumer.name), **options)
         return message.copy(options={"redis_message_id": str(uuid.uuid4())})
 
     def send_to(self, event_id: str, consumer: str, registry: Registry) -> None:
         """Enqueue one delivery with the consumer's own retry settings and a fresh retry budget."""
         routed = registry.get(consumer)
-        options: dict[str, Any] = dict(routed.retry_options()) if routed else {}
+        options = routed.retry_options() if routed else {}
         self.deliver.send_with_options(args=(event_id, consumer), **options)
 
     def resend(self, event_id: str, consumer: str, registry: Registry) -> None:
@@ -65,9 +69,77 @@ def _attempt() -> int:
 
 
 def declare_actors(
-    broker: dramatiq.Broker, events: EventSource, registry: Registry, ledger: Ledger
+    broker: dramatiq.Broker,
+    events: EventSource,
+    registry: Registry,
+    ledger: Ledger,
+    dead_letters: DeadLetters,
 ) -> Actors:
     """Declare ``dispatch`` and ``deliver`` on ``broker``."""
+    retries = next(m for m in broker.middleware if isinstance(m, Retries))
+
+    def run(event_id: str, consumer: Consumer, attempt: int) -> None:
+        """One attempt: skip if the ledger says it succeeded, run the handler, record success."""
+        fields = ledger.begin(event_id, consumer.name, attempt)
+        if fields is False:
+            log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
+            return
+        if fields is None:
+            log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer.name)
+            return
+        assert isinstance(fields, dict)
+        event = replace(Event.from_fields(event_id, fields), consumer=consumer.name)
+        started = time.perf_counter()
+        try:
+            consumer.handler(event)
+        except BaseException:
+            metrics.CONSUMER_ATTEMPTS.labels(consumer.name, "failed").inc()
+            raise
+        finally:
+            metrics.CONSUMER_SECONDS.labels(consumer.name).observe(time.perf_counter() - started)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        ledger.succeeded(event_id, consumer.name, attempt, elapsed_ms)
+        metrics.CONSUMER_ATTEMPTS.labels(consumer.name, "succeeded").inc()
+        log.info(
+            "consumer succeeded",
+            event_id=event_id,
+            source=event.source,
+            delivery_id=event.delivery_id,
+            consumer=consumer.name,
+            attempt=attempt,
+            ms=round(elapsed_ms, 1),
+        )
+
+    def first_attempt_inline(event_id: str, consumer: Consumer) -> None:
+        """With a single routed consumer there is nobody to hold back: its first attempt runs inside
+        dispatch, saving a message; a failure hands over to a deliver message that retries as usual."""
+        try:
+            run(event_id, consumer, 1)
+        except Exception as exc:
+            max_retries = retries.max_retries if consumer.max_retries is None else consumer.max_retries
+            rejected = isinstance(exc, Reject)
+            final = rejected or max_retries == 0
+            ledger.failed(event_id, consumer.name, 1, describe(exc), rejected=rejected, final=final)
+            if final:
+                dead_letter(ledger, dead_letters, event_id, consumer.name, error_record(exc), 1)
+                return
+            if isinstance(exc, dramatiq.Retry) and exc.delay is not None:
+                delay = exc.delay
+            else:
+                low = consumer.min_backoff_ms if consumer.min_backoff_ms is not None else retries.min_backoff
+                high = consumer.max_backoff_ms if consumer.max_backoff_ms is not None else retries.max_backoff
+                _, delay = compute_backoff(0, factor=low, max_backoff=high)
+            log.warning(
+                "consumer failed; will retry",
+                event_id=event_id,
+                consumer=consumer.name,
+                attempt=1,
+                error=describe(exc),
+                delay_ms=delay,
+            )
+            actors.deliver.send_with_options(
+                args=(event_id, consumer.name), delay=delay, retries=1, **consumer.retry_options()
+            )
 
     def dispatch(event_id: str, source: str | None = None, event_type: str | None = None) -> None:
         if source is None:  # enqueued without routing facts (a replay): read them
@@ -82,44 +154,18 @@ def declare_actors(
             events.set_status(event_id, "unrouted")
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return
+        if len(routed) == 1:
+            first_attempt_inline(event_id, routed[0])
+            return
         messages = [(c.name, actors.deliver_message(event_id, c)) for c in routed]
         pending = ledger.fan_out(event_id, messages)
         log.info("dispatched", event_id=event_id, source=source, event_type=event_type, consumers=pending)
 
     def deliver(event_id: str, consumer: str) -> None:
-        attempt = _attempt()
         routed = registry.get(consumer)
         if routed is None:
             raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
-        fields = ledger.begin(event_id, consumer, attempt)
-        if fields is False:
-            log.info("already succeeded; skipped", event_id=event_id, consumer=consumer)
-            return
-        if fields is None:
-            log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer)
-            return
-        assert isinstance(fields, dict)
-        event = replace(Event.from_fields(event_id, fields), consumer=consumer)
-        started = time.perf_counter()
-        try:
-            routed.handler(event)
-        except BaseException:
-            metrics.CONSUMER_ATTEMPTS.labels(consumer, "failed").inc()
-            raise
-        finally:
-            metrics.CONSUMER_SECONDS.labels(consumer).observe(time.perf_counter() - started)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        ledger.succeeded(event_id, consumer, attempt, elapsed_ms)
-        metrics.CONSUMER_ATTEMPTS.labels(consumer, "succeeded").inc()
-        log.info(
-            "consumer succeeded",
-            event_id=event_id,
-            source=event.source,
-            delivery_id=event.delivery_id,
-            consumer=consumer,
-            attempt=attempt,
-            ms=round(elapsed_ms, 1),
-        )
+        run(event_id, routed, _attempt())
 
     def declare(fn: Any, name: str, **options: Any) -> Any:
         return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)

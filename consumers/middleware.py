@@ -50,11 +50,7 @@ class DeadLetterMiddleware(Middleware):
     ) -> None:
         if exception is None:
             return
-        message.options[_ERROR] = {
-            "type": type(exception).__name__,
-            "error": describe(exception),
-            "traceback": "".join(traceback.format_exception(exception, limit=30)),
-        }
+        message.options[_ERROR] = error_record(exception)
         if message.actor_name != keys.DELIVER_ACTOR:
             return
         event_id, consumer = message.args[0], message.args[1]
@@ -91,22 +87,43 @@ class DeadLetterMiddleware(Middleware):
         attempts = message.options.get(ATTEMPT, 1)
         if _ERROR not in message.options and consumer != keys.DISPATCH_ACTOR:
             self.ledger.failed(event_id, consumer, attempts, error["error"], rejected=False, final=True)
-        fields = self.ledger.event_fields(event_id)
-        entry = self.dead_letters.add(
-            event_id=event_id,
-            consumer=consumer,
-            source=fields.get("source", ""),
-            event_type=fields.get("event_type") or None,
-            error_type=error["type"],
-            error=error["error"],
-            traceback=error["traceback"],
-            attempts=attempts,
-        )
-        log.error(
-            "dead-lettered",
-            event_id=event_id,
-            consumer=consumer,
-            dlq_id=entry,
-            attempts=attempts,
-            error=error["error"],
-        )
+        dead_letter(self.ledger, self.dead_letters, event_id, consumer, error, attempts)
+
+
+def error_record(exception: BaseException) -> dict[str, str]:
+    return {
+        "type": type(exception).__name__,
+        "error": describe(exception),
+        "traceback": "".join(traceback.format_exception(exception, limit=30)),
+    }
+
+
+def dead_letter(
+    ledger: Ledger,
+    dead_letters: DeadLetters,
+    event_id: str,
+    consumer: str,
+    error: dict[str, str],
+    attempts: int,
+) -> str:
+    """Write the DLQ entry for an (event, consumer) whose attempts are over."""
+    fields = ledger.event_fields(event_id)
+    entry = dead_letters.add(
+        event_id=event_id,
+        consumer=consumer,
+        source=fields.get("source", ""),
+        event_type=fields.get("event_type") or None,
+        error_type=error["type"],
+        error=error["error"],
+        traceback=error["traceback"],
+        attempts=attempts,
+    )
+    log.error(
+        "dead-lettered",
+        event_id=event_id,
+        consumer=consumer,
+        dlq_id=entry,
+        attempts=attempts,
+        error=error["error"],
+    )
+    return entry

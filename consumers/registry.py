@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
 from consumers.errors import ConsumerConfigError
 from consumers.event import Event
@@ -28,7 +29,7 @@ class Consumer:
     min_backoff_ms: int | None = None
     max_backoff_ms: int | None = None
 
-    def retry_options(self) -> dict[str, int]:
+    def retry_options(self) -> dict[str, Any]:
         """Dramatiq message options that override the ``Retries`` middleware's defaults."""
         options = {
             "max_retries": self.max_retries,
@@ -78,13 +79,23 @@ registry = Registry()
 
 
 def consumer(
-    source: str, *, events: Iterable[str] = (), name: str | None = None
+    source: str,
+    *,
+    events: Iterable[str] = (),
+    name: str | None = None,
+    max_retries: int | None = None,
+    min_backoff_ms: int | None = None,
+    max_backoff_ms: int | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs)."""
+    """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs).
+
+    ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer.
+    """
 
     def register(handler: Handler) -> Handler:
         default = f"{handler.__module__}.{handler.__qualname__}"
-        registry.add(Consumer(name or default, source, tuple(events), handler))
+        retry = (max_retries, min_backoff_ms, max_backoff_ms)
+        registry.add(Consumer(name or default, source, tuple(events), handler, *retry))
         return handler
 
     return register

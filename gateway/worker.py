@@ -54,10 +54,11 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     """Build the broker, declare the actors, load the consumers and start consuming."""
     client = connections.sync_client(settings.redis)
     ledger = Ledger(client)
-    broker = build_broker(settings, client, DeadLetterMiddleware(ledger, DeadLetters(client, ledger)))
+    dead_letters = DeadLetters(client, ledger)
+    broker = build_broker(settings, client, DeadLetterMiddleware(ledger, dead_letters))
     consumers.load_modules(settings.consumers.modules)
     register_forwards(settings, consumers.registry)
-    consumers.declare_actors(broker, EventStore(client), consumers.registry, ledger)
+    consumers.declare_actors(broker, EventStore(client), consumers.registry, ledger, dead_letters)
     worker = dramatiq.Worker(
         broker,
         worker_threads=threads or settings.worker.threads,

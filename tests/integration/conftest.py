@@ -54,6 +54,10 @@ max_body_bytes = 1024
 provider = "github"
 secret = "hooks-secret"
 
+[sources.solo]
+provider = "github"
+secret = "solo-secret"
+
 [sources.slowpoke]
 provider = "github"
 secret = "slow-secret"

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from consumers import Event, consumer
+from consumers import Event, Reject, consumer
 
 
 def _client() -> redis.Redis:
@@ -34,3 +34,15 @@ def slow(event: Event) -> None:
 def record_hooks(event: Event) -> None:
     with _client() as client:
         client.rpush("test:hooks", f"{event.id} {time.time()}")
+
+
+@consumer("solo", name="test.solo", max_retries=3, min_backoff_ms=200, max_backoff_ms=5000)
+def solo(event: Event) -> None:
+    """The only consumer of its source: fails while the body's ``fail`` count lasts (or rejects)."""
+    plan = event.json()
+    with _client() as client:
+        runs = client.rpush(f"test:solo:{event.id}", time.time())
+    if plan.get("reject"):
+        raise Reject("this payload can never succeed")
+    if runs <= int(plan.get("fail", 0)):
+        raise RuntimeError(f"planned failure {runs}")

@@ -245,3 +245,52 @@ def test_sigterm_lets_the_running_consumer_finish(tmp_path, redis_url, start_gat
     assert worker.stop(signal.SIGTERM) == 0
     assert [item.decode() for item in client.lrange("test:slow:finished", 0, -1)] == [event_id]
     assert status(client, event_id) == "processed"
+
+
+def solo_runs(client: redis.Redis, event_id: str) -> list[float]:
+    return [float(t) for t in client.lrange(f"test:solo:{event_id}", 0, -1)]
+
+
+def test_a_single_consumer_runs_inline_then_retries_through_deliver(
+    tmp_path, redis_url, start_gateway, start_worker
+):
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    client = redis.Redis.from_url(redis_url)
+
+    ok = post(gateway.url, "solo", b"solo-secret", b'{"fail": 0}')
+    flaky = post(gateway.url, "solo", b"solo-secret", b'{"fail": 2}')
+    wait_for(lambda: status(client, flaky) == "processed" and status(client, ok) == "processed", timeout=20)
+    assert len(solo_runs(client, ok)) == 1
+    runs = solo_runs(client, flaky)
+    assert len(runs) == 3
+    assert 0.15 < runs[1] - runs[0] < runs[2] - runs[1], "backoff grows across the inline handover"
+    attempts = [(a["attempt"], a["outcome"]) for a in Ledger(client).attempts(flaky)]
+    assert attempts == [
+        (1, "started"),
+        (1, "failed"),
+        (2, "started"),
+        (2, "failed"),
+        (3, "started"),
+        (3, "succeeded"),
+    ]
+
+
+def test_a_single_consumer_that_keeps_failing_or_rejects_is_dead_lettered(
+    tmp_path, redis_url, start_gateway, start_worker
+):
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    client = redis.Redis.from_url(redis_url)
+
+    doomed = post(gateway.url, "solo", b"solo-secret", b'{"fail": 99}')
+    rejected = post(gateway.url, "solo", b"solo-secret", b'{"reject": true}')
+    wait_for(lambda: status(client, doomed) == "dead" and status(client, rejected) == "dead", timeout=30)
+    dlq = DeadLetters(client, Ledger(client))
+    entries = {e["event_id"]: e for e in dlq.list(DeadLetterFilter(consumer="test.solo"))[0]}
+    assert entries[doomed]["attempts"] == 4 and "planned failure 4" in entries[doomed]["error"]
+    assert entries[rejected]["attempts"] == 1 and entries[rejected]["error_type"] == "Reject"
+    time.sleep(1)
+    assert len(solo_runs(client, doomed)) == 4 and len(solo_runs(client, rejected)) == 1
