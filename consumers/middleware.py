@@ -55,14 +55,15 @@ class DeadLetterMiddleware(Middleware):
             return
         event_id, consumer = message.args[0], message.args[1]
         final = bool(getattr(message, "failed", False))
-        self.ledger.failed(
-            event_id,
-            consumer,
-            message.options.get(ATTEMPT, 1),
-            describe(exception),
-            rejected=isinstance(exception, Reject),
-            final=final,
-        )
+        if not final:  # a final failure is recorded with its dead letter, in after_nack
+            self.ledger.failed(
+                event_id,
+                consumer,
+                message.options.get(ATTEMPT, 1),
+                describe(exception),
+                rejected=False,
+                final=False,
+            )
         log.warning(
             "consumer failed" + ("; giving up" if final else "; will retry"),
             event_id=event_id,
@@ -84,17 +85,17 @@ class DeadLetterMiddleware(Middleware):
             "error": "Skipped: the message was dropped before it ran (age or time limit)",
             "traceback": "",
         }
-        attempts = message.options.get(ATTEMPT, 1)
-        if _ERROR not in message.options and consumer != keys.DISPATCH_ACTOR:
-            self.ledger.failed(event_id, consumer, attempts, error["error"], rejected=False, final=True)
-        dead_letter(self.ledger, self.dead_letters, event_id, consumer, error, attempts)
+        dead_letter(
+            self.ledger, self.dead_letters, event_id, consumer, error, message.options.get(ATTEMPT, 1)
+        )
 
 
-def error_record(exception: BaseException) -> dict[str, str]:
+def error_record(exception: BaseException) -> dict[str, Any]:
     return {
         "type": type(exception).__name__,
         "error": describe(exception),
         "traceback": "".join(traceback.format_exception(exception, limit=30)),
+        "rejected": isinstance(exception, Reject),
     }
 
 
@@ -103,10 +104,11 @@ def dead_letter(
     dead_letters: DeadLetters,
     event_id: str,
     consumer: str,
-    error: dict[str, str],
+    error: dict[str, Any],
     attempts: int,
 ) -> str:
-    """Write the DLQ entry for an (event, consumer) whose attempts are over."""
+    """Write the DLQ entry for an (event, consumer) whose attempts are over, then mark it dead (so a
+    ``dead`` status always has its entry)."""
     fields = ledger.event_fields(event_id)
     entry = dead_letters.add(
         event_id=event_id,
@@ -118,6 +120,9 @@ def dead_letter(
         traceback=error["traceback"],
         attempts=attempts,
     )
+    if consumer != keys.DISPATCH_ACTOR:
+        rejected = bool(error.get("rejected"))
+        ledger.failed(event_id, consumer, attempts, error["error"], rejected=rejected, final=True)
     log.error(
         "dead-lettered",
         event_id=event_id,

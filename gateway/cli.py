@@ -141,30 +141,30 @@ def send_test(
     import httpx
 
     import signatures
-    from gateway.samples import sample_delivery
+    from gateway.samples import signed_sample
 
     settings = _load(config_file)
     sources = build_sources(settings)
     if source not in sources:
         known = ", ".join(sorted(sources)) or "none"
         _fail(f"no source named {source!r} in the config (sources: {known})", code=2)
-    config = sources[source]
     delivery_id = str(uuid.uuid4())
-    body, event_type = sample_delivery(config.settings.provider, event_type, delivery_id)
-    if body_file is not None:
-        body = body_file.read()
+    target = f"{(url or 'http://127.0.0.1:8000').rstrip('/')}/webhooks/{source}"
     try:
-        headers = config.verifier.sign(body, delivery_id=delivery_id, event_type=event_type)
+        sample = signed_sample(
+            sources[source],
+            target,
+            event_type=event_type,
+            delivery_id=delivery_id,
+            body=body_file.read() if body_file is not None else None,
+        )
     except signatures.SigningNotSupported as exc:
         _fail(f"cannot sign for {source!r}: {exc}", code=2)
-    headers.setdefault("Content-Type", "application/json")
-    base = (url or "http://127.0.0.1:8000").rstrip("/")
-    target = f"{base}/webhooks/{source}"
     try:
-        response = httpx.post(target, content=body, headers=headers, timeout=10)
+        response = httpx.post(sample.url, content=sample.body, headers=sample.headers, timeout=10)
     except httpx.HTTPError as exc:
         _fail(f"could not reach {target}: {exc}")
-    click.echo(f"POST {target} ({len(body)} bytes, event {event_type}, delivery {delivery_id})")
+    click.echo(f"POST {target} ({len(sample.body)} bytes, event {sample.event_type}, delivery {delivery_id})")
     click.echo(f"{response.status_code} {response.text}")
     sys.exit(0 if response.is_success else 1)
 

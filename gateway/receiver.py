@@ -42,6 +42,15 @@ def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
+def _signed_url(public_url: str, request: Request[Any, Any, Any]) -> str:
+    """The URL the sender signed: ``public_url`` (the gateway sits behind proxies) with the request's
+    query string, else the URL as received."""
+    if not public_url:
+        return str(request.url)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{public_url}?{query}" if query and "?" not in public_url else public_url
+
+
 class Receiver:
     """Everything the receivers share: the store, the rate limiter and how to find the client address."""
 
@@ -117,7 +126,7 @@ class Receiver:
                         429, "this source's rate limit is exceeded", headers={"Retry-After": seconds}
                     )
 
-            url = (source.public_url or str(request.url)) if verifier.signs_url else ""
+            url = _signed_url(source.public_url, request) if verifier.signs_url else ""
             delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
             try:
                 verifier.verify(delivery)

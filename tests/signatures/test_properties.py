@@ -70,3 +70,20 @@ def test_sign_round_trips_only_under_the_same_secret(
     build(name).verify(Delivery(body, signed))
     with pytest.raises(VerificationError):
         build(name, "whsec_b3RoZXIga2V5").verify(Delivery(body, signed))
+
+
+def test_every_provider_has_property_tests() -> None:
+    """Adding a provider means adding it to a property suite (here, the newer providers' one, or its own)."""
+    from pathlib import Path
+
+    from tests.signatures import test_properties_providers
+
+    here = Path(__file__).parent
+    for name in signatures.provider_names():
+        own = here / f"test_{name.replace('-', '_')}.py"
+        covered = (
+            name in CONFIGS
+            or name in test_properties_providers.CONFIGS
+            or (own.exists() and "@given" in own.read_text())
+        )
+        assert covered, f"{name} has no hypothesis test"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
@@ -132,3 +133,21 @@ def test_sign_verify_round_trip() -> None:
     headers = verifier().sign(body, event_type="user.created")
     assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     verifier().verify(Delivery(body, headers))
+
+
+def test_the_official_library_signs_what_we_accept_and_accepts_what_we_sign() -> None:
+    """Checked against the standardwebhooks reference library, code we did not write."""
+    import datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = '{"type": "invoice.paid", "amount": 4200}'
+    now = int(time.time())
+    reference = Webhook(secret)
+    signature = reference.sign("msg_ref_1", datetime.datetime.fromtimestamp(now, tz=datetime.UTC), body)
+    ours = signatures.build("standard-webhooks", [secret])
+    headers = {"webhook-id": "msg_ref_1", "webhook-timestamp": str(now), "webhook-signature": signature}
+    ours.verify(signatures.Delivery(body.encode(), headers))
+    signed = ours.sign(body.encode(), timestamp=now, delivery_id="msg_ours_1")
+    assert reference.verify(body, signed) == {"type": "invoice.paid", "amount": 4200}

@@ -65,3 +65,20 @@ def test_delivery_id_and_event_type() -> None:
 
 def test_signature_headers_cover_both_flavours() -> None:
     assert signatures.get_provider("svix").signature_headers == {"svix-signature", "webhook-signature"}
+
+
+def test_the_svix_sdk_signs_what_we_accept_and_accepts_what_we_sign() -> None:
+    import time
+    from datetime import UTC, datetime
+
+    import svix.webhooks
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = '{"type": "user.created"}'
+    now = int(time.time())
+    sdk = svix.webhooks.Webhook(secret)
+    signature = sdk.sign("msg_svix_1", datetime.fromtimestamp(now, UTC), body)
+    headers = {"svix-id": "msg_svix_1", "svix-timestamp": str(now), "svix-signature": signature}
+    ours = signatures.build("svix", [secret])
+    ours.verify(Delivery(body.encode(), headers))
+    sdk.verify(body, ours.sign(body.encode(), timestamp=now, delivery_id="msg_ours"))  # raises on a mismatch

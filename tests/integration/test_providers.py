@@ -1,0 +1,218 @@
+"""Every provider end to end: `hookgate send-test` signs a sample the running gateway must accept,
+and the handshakes senders need are answered as they require."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+import signatures
+from gateway import keys
+from tests.integration.conftest import ROOT, write_config
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+DISCORD_KEY = ed25519.Ed25519PrivateKey.generate()
+SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def _public(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+#: One source per provider, named after it.
+SOURCES: dict[str, dict[str, object]] = {
+    "github": {"secret": "gh-secret"},
+    "stripe": {"secret": "whsec_stripe"},
+    "standard-webhooks": {"secret": WHSEC},
+    "svix": {"secret": WHSEC},
+    "clerk": {"secret": WHSEC},
+    "resend": {"secret": WHSEC},
+    "slack": {"secret": "slack-signing-secret"},
+    "shopify": {"secret": "shopify-secret"},
+    "twilio": {"secret": "twilio-auth-token"},
+    "gitlab": {"secret": "gitlab-token"},
+    "paddle": {"secret": "pdl_ntfset_secret"},
+    "square": {"secret": "square-signature-key"},
+    "zoom": {"secret": "zoom-secret-token"},
+    "mailgun": {"secret": "mailgun-signing-key"},
+    "sendgrid": {"secret": _public(SENDGRID_KEY)},
+    "discord": {"secret": _public(DISCORD_KEY)},
+    "linear": {"secret": "linear-secret"},
+    "intercom": {"secret": "intercom-client-secret"},
+    "typeform": {"secret": "typeform-secret"},
+    "hubspot": {"secret": "hubspot-client-secret"},
+    "mux": {"secret": "mux-secret"},
+    "pagerduty": {"secret": "pagerduty-secret"},
+    "twitch": {"secret": "twitch-secret"},
+    "okta": {"secret": "okta-shared-secret"},
+    "basic-auth": {"secret": "postmark-password", "username": "postmark"},
+    "token": {"secret": "shared-token", "header": "X-Webhook-Token"},
+    "hmac": {"secret": "partner-secret", "header": "X-Partner-Signature", "prefix": "sha256="},
+}
+
+
+def provider_config() -> str:
+    tables = []
+    for name, keys_ in SOURCES.items():
+        lines = [f"[sources.p-{name}]", f'provider = "{name}"'] + [
+            f"{k} = {json.dumps(v)}" for k, v in keys_.items()
+        ]
+        tables.append("\n".join(lines))
+    return "\n\n" + "\n\n".join(tables) + "\n"
+
+
+def test_every_registered_provider_is_covered_here():
+    assert set(SOURCES) == set(signatures.provider_names())
+
+
+@pytest.fixture
+def gateway(tmp_path, redis_url, start_gateway):
+    config = write_config(tmp_path, provider_config())
+    return start_gateway(redis_url, config=config), config
+
+
+def send_test(config, url: str, source: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "send-test", source, "--config", str(config), "--url", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_send_test_signs_what_the_gateway_accepts_for_every_provider(gateway, redis_url):
+    server, config = gateway
+    client = redis.Redis.from_url(redis_url)
+    for source in SOURCES:
+        name = f"p-{source}"
+        result = send_test(config, server.url, name)
+        if source in ("discord", "sendgrid"):
+            assert result.returncode == 2, result.stdout + result.stderr
+            assert "private key" in result.stderr
+            continue
+        assert result.returncode == 0, f"{source}: {result.stdout}{result.stderr}"
+        event_id = json.loads(result.stdout.splitlines()[-1].split(" ", 1)[1])["event_id"]
+        assert client.hget(keys.event(event_id), "source") == name.encode()
+
+
+def test_credential_headers_are_stored_redacted(gateway, redis_url):
+    server, _ = gateway
+    response = httpx.post(
+        f"{server.url}/webhooks/p-token", content=b"{}", headers={"X-Webhook-Token": "shared-token"}
+    )
+    assert response.status_code == 202
+    stored = redis.Redis.from_url(redis_url).hget(keys.event(response.json()["event_id"]), "headers")
+    assert ["x-webhook-token", "[redacted]"] in json.loads(stored)
+    assert b"shared-token" not in stored
+
+
+def test_slack_url_verification_is_answered_with_the_challenge(gateway):
+    server, _ = gateway
+    body = json.dumps(
+        {
+            "type": "url_verification",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "token": "x",
+        }
+    ).encode()
+    timestamp = str(int(time.time()))
+    digest = hmac.new(b"slack-signing-secret", f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+    response = httpx.post(f"{server.url}/webhooks/p-slack", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    assert httpx.post(f"{server.url}/webhooks/p-slack", content=body, headers=forged).status_code == 401
+
+
+def test_zoom_url_validation_returns_the_encrypted_token(gateway):
+    server, _ = gateway
+    body = json.dumps(
+        {"event": "endpoint.url_validation", "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}
+    ).encode()
+    timestamp = str(int(time.time()))
+    digest = hmac.new(b"zoom-secret-token", f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"x-zm-request-timestamp": timestamp, "x-zm-signature": f"v0={digest}"}
+    response = httpx.post(f"{server.url}/webhooks/p-zoom", content=body, headers=headers)
+    assert response.status_code == 200
+    expected = hmac.new(b"zoom-secret-token", b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert response.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
+
+
+def test_discord_pings_are_answered_after_ed25519_verification(gateway):
+    server, _ = gateway
+    for body, status, answer in (
+        (b'{"type": 1, "id": "i-1"}', 200, b'{"type": 1}'),
+        (b'{"type": 0, "version": 1}', 204, b""),
+    ):
+        timestamp = str(int(time.time()))
+        signature = DISCORD_KEY.sign(timestamp.encode() + body).hex()
+        headers = {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
+        response = httpx.post(f"{server.url}/webhooks/p-discord", content=body, headers=headers)
+        assert response.status_code == status
+        assert response.content.replace(b" ", b"") == answer.replace(b" ", b"")
+    bad = {"X-Signature-Ed25519": "00" * 64, "X-Signature-Timestamp": str(int(time.time()))}
+    assert (
+        httpx.post(f"{server.url}/webhooks/p-discord", content=b'{"type": 1}', headers=bad).status_code == 401
+    )
+
+
+def test_twitch_callback_verification_echoes_the_challenge_as_text(gateway):
+    server, _ = gateway
+    body = json.dumps(
+        {"challenge": "pogchamp-kappa-360noscope-vohiyo", "subscription": {"type": "channel.follow"}}
+    ).encode()
+    message_id, timestamp = (
+        "e76c6bd4-55c9-4987-8304-da1588d8988b",
+        time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
+    )
+    digest = hmac.new(
+        b"twitch-secret", message_id.encode() + timestamp.encode() + body, hashlib.sha256
+    ).hexdigest()
+    headers = {
+        "Twitch-Eventsub-Message-Id": message_id,
+        "Twitch-Eventsub-Message-Timestamp": timestamp,
+        "Twitch-Eventsub-Message-Signature": f"sha256={digest}",
+        "Twitch-Eventsub-Message-Type": "webhook_callback_verification",
+        "Twitch-Eventsub-Subscription-Type": "channel.follow",
+    }
+    response = httpx.post(f"{server.url}/webhooks/p-twitch", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.text == "pogchamp-kappa-360noscope-vohiyo"
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_okta_one_time_verification_get(gateway):
+    server, _ = gateway
+    challenge = {"X-Okta-Verification-Challenge": "fQwWCyUfUvf6sGm8eGfxaWjLNtYdYE2LHMoIRaZO"}
+    response = httpx.get(
+        f"{server.url}/webhooks/p-okta", headers={**challenge, "Authorization": "okta-shared-secret"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"verification": "fQwWCyUfUvf6sGm8eGfxaWjLNtYdYE2LHMoIRaZO"}
+    refused = httpx.get(f"{server.url}/webhooks/p-okta", headers={**challenge, "Authorization": "wrong"})
+    assert refused.status_code == 401
