@@ -9,9 +9,10 @@ failure hands it over to a ``deliver`` message.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import dramatiq
@@ -63,6 +64,16 @@ class Actors:
             self.send_to(event_id, consumer, registry)
 
 
+@functools.cache
+def _metrics(consumer: str) -> tuple[Any, Any, Any]:
+    """This consumer's metric children, looked up once rather than on every attempt."""
+    return (
+        metrics.CONSUMER_ATTEMPTS.labels(consumer, "succeeded"),
+        metrics.CONSUMER_ATTEMPTS.labels(consumer, "failed"),
+        metrics.CONSUMER_SECONDS.labels(consumer),
+    )
+
+
 def _attempt() -> int:
     message = CurrentMessage.get_current_message()
     return int(message.options.get(ATTEMPT, 1)) if message else 1
@@ -88,18 +99,19 @@ def declare_actors(
             log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer.name)
             return
         assert isinstance(fields, dict)
-        event = replace(Event.from_fields(event_id, fields), consumer=consumer.name)
+        event = Event.from_fields(event_id, fields, consumer.name)
+        succeeded, failed, seconds = _metrics(consumer.name)
         started = time.perf_counter()
         try:
             consumer.handler(event)
         except BaseException:
-            metrics.CONSUMER_ATTEMPTS.labels(consumer.name, "failed").inc()
+            failed.inc()
             raise
         finally:
-            metrics.CONSUMER_SECONDS.labels(consumer.name).observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
         elapsed_ms = (time.perf_counter() - started) * 1000
         ledger.succeeded(event_id, consumer.name, attempt, elapsed_ms)
-        metrics.CONSUMER_ATTEMPTS.labels(consumer.name, "succeeded").inc()
+        succeeded.inc()
         log.info(
             "consumer succeeded",
             event_id=event_id,
