@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,14 +80,20 @@ def _attempt() -> int:
     return int(message.options.get(ATTEMPT, 1)) if message else 1
 
 
+#: Sends a script call (sha, keys, args) together with the ack of a message id (``AckBroker.on_ack``).
+WithAck = Callable[[str, str, list[str], list[str]], None]
+
+
 def declare_actors(
     broker: dramatiq.Broker,
     events: EventSource,
     registry: Registry,
     ledger: Ledger,
     dead_letters: DeadLetters,
+    with_ack: WithAck | None = None,
 ) -> Actors:
-    """Declare ``dispatch`` and ``deliver`` on ``broker``."""
+    """Declare ``dispatch`` and ``deliver`` on ``broker``. With ``with_ack``, a consumer's success is
+    recorded in the same transaction as its message's ack, else right after the consumer returns."""
     retries = next(m for m in broker.middleware if isinstance(m, Retries))
 
     def run(event_id: str, consumer: Consumer, attempt: int) -> None:
@@ -110,7 +117,12 @@ def declare_actors(
         finally:
             seconds.observe(time.perf_counter() - started)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        ledger.succeeded(event_id, consumer.name, attempt, elapsed_ms)
+        message = CurrentMessage.get_current_message()
+        if with_ack is not None and message is not None:
+            sha, keys_, args = ledger.success_command(event_id, consumer.name, attempt, elapsed_ms)
+            with_ack(message.options["redis_message_id"], sha, keys_, args)
+        else:
+            ledger.succeeded(event_id, consumer.name, attempt, elapsed_ms)
         succeeded.inc()
         log.info(
             "consumer succeeded",

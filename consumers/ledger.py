@@ -80,6 +80,13 @@ return pending
 """
 )
 
+
+def load_scripts(client: redis.Redis) -> None:
+    """Load the ledger's scripts (Redis forgets them on a restart)."""
+    client.script_load(_TRANSITION)
+    client.script_load(_FAN_OUT)
+
+
 CONSUMER_STATES = ("queued", "processing", "processed", "retrying", "dead", "discarded")
 
 
@@ -149,6 +156,18 @@ class Ledger:
         record = Attempt(time.time(), consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
         self._move(event_id, consumer, "processed", record, done=True)
 
+    def success_command(
+        self, event_id: str, consumer: str, attempt: int, duration_ms: float
+    ) -> tuple[str, list[str], list[str]]:
+        """The success write as (script sha, keys, args), for a caller that sends it with other commands
+        (the worker's broker sends it in the same transaction as the message's ack)."""
+        record = Attempt(time.time(), consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
+        return (
+            self._transition.sha,
+            self._keys(event_id, consumer),
+            self._args(consumer, "processed", record, True),
+        )
+
     def failed(
         self, event_id: str, consumer: str, attempt: int, error: str, *, rejected: bool, final: bool
     ) -> None:
@@ -180,16 +199,17 @@ class Ledger:
     def _move(
         self, event_id: str, consumer: str, state: str, attempt: Attempt | None, *, done: bool | None = None
     ) -> None:
-        self._transition(
-            keys=self._keys(event_id, consumer),
-            args=[
-                consumer,
-                state,
-                attempt.encode() if attempt else "",
-                {True: "1", False: "-1", None: "0"}[done],
-                "",
-            ],
-        )
+        self._transition(keys=self._keys(event_id, consumer), args=self._args(consumer, state, attempt, done))
+
+    @staticmethod
+    def _args(consumer: str, state: str, attempt: Attempt | None, done: bool | None) -> list[str]:
+        return [
+            consumer,
+            state,
+            attempt.encode() if attempt else "",
+            {True: "1", False: "-1", None: "0"}[done],
+            "",
+        ]
 
     @staticmethod
     def _keys(event_id: str, consumer: str) -> list[str]:

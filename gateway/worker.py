@@ -15,7 +15,7 @@ from consumers.dlq import DeadLetters
 from consumers.ledger import Ledger
 from consumers.middleware import DeadLetterMiddleware
 from gateway import connections
-from gateway.broker import build_broker
+from gateway.broker import AckBroker, build_broker
 from gateway.settings import Settings
 from gateway.store import EventStore
 
@@ -58,7 +58,9 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     broker = build_broker(settings, client, DeadLetterMiddleware(ledger, dead_letters))
     consumers.load_modules(settings.consumers.modules)
     register_forwards(settings, consumers.registry)
-    consumers.declare_actors(broker, EventStore(client), consumers.registry, ledger, dead_letters)
+    consumers.declare_actors(
+        broker, EventStore(client), consumers.registry, ledger, dead_letters, with_ack=AckBroker.on_ack
+    )
     worker = dramatiq.Worker(
         broker,
         worker_threads=threads or settings.worker.threads,

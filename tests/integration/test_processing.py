@@ -294,3 +294,20 @@ def test_a_single_consumer_that_keeps_failing_or_rejects_is_dead_lettered(
     assert entries[rejected]["attempts"] == 1 and entries[rejected]["error_type"] == "Reject"
     time.sleep(1)
     assert len(solo_runs(client, doomed)) == 4 and len(solo_runs(client, rejected)) == 1
+
+
+def test_success_is_recorded_with_the_ack_even_after_redis_forgets_its_scripts(
+    tmp_path, redis_url, start_gateway, start_worker
+):
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    client = redis.Redis.from_url(redis_url)
+    first = post(gateway.url, "solo", b"solo-secret", b'{"fail": 0}')
+    wait_for(lambda: status(client, first) == "processed", message="the first event")
+    client.script_flush()
+    second = post(gateway.url, "solo", b"solo-secret", b'{"fail": 0}')
+    wait_for(lambda: status(client, second) == "processed", message="the event after SCRIPT FLUSH")
+    assert client.exists(keys.done(second, "test.solo"))
+    assert client.llen(keys.dramatiq_queue("dispatch")) == 0
+    assert client.hlen(keys.dramatiq_messages("dispatch")) == 0, "the message was acknowledged"

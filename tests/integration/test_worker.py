@@ -33,3 +33,32 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
     finally:
         worker.stop()
         broker.close()
+
+
+def test_ack_broker_sends_the_success_write_in_the_ack_transaction_even_after_a_script_flush(redis_url):
+    from consumers.ledger import Ledger
+    from gateway import keys
+    from gateway.broker import AckBroker
+
+    settings = Settings.model_validate({"redis": {"url": redis_url}})
+    client = redis.Redis.from_url(redis_url)
+    broker = build_broker(settings, client)
+    assert isinstance(broker, AckBroker)
+    broker.declare_queue("acked")
+    broker.enqueue(dramatiq.Message("acked", "noop", (), {}, {}))
+    client.hset(keys.event("evt_ack"), mapping={"source": "s", "status": "processing"})
+    client.expire(keys.event("evt_ack"), 60)
+    consumer = broker.consume("acked", prefetch=1, timeout=100)
+    try:
+        message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)
+        client.script_flush()
+        AckBroker.on_ack(
+            message.options["redis_message_id"], *Ledger(client).success_command("evt_ack", "c", 1, 1.0)
+        )
+        consumer.ack(message)
+    finally:
+        consumer.close()
+        broker.close()
+    assert client.exists(keys.done("evt_ack", "c"))
+    assert client.hget(keys.event("evt_ack"), "status") == b"processed"
+    assert client.hlen(f"{broker.namespace}:acked.msgs") == 0
