@@ -81,7 +81,7 @@ def _attempt() -> int:
 
 
 #: Sends a script call (sha, keys, args) together with the ack of a message id (``AckBroker.on_ack``).
-WithAck = Callable[[str, str, list[str], list[str]], None]
+WithAck = Callable[[str, str, list[str], list[Any]], None]
 
 
 def declare_actors(
@@ -182,8 +182,14 @@ def declare_actors(
             first_attempt_inline(event_id, routed[0])
             return
         messages = [(c.name, actors.deliver_message(event_id, c)) for c in routed]
-        pending = ledger.fan_out(event_id, messages)
-        log.info("dispatched", event_id=event_id, source=source, event_type=event_type, consumers=pending)
+        message = CurrentMessage.get_current_message()
+        if with_ack is not None and message is not None:  # fanned out atomically with the ack
+            with_ack(message.options["redis_message_id"], *ledger.fan_out_command(event_id, messages))
+        else:
+            ledger.fan_out(event_id, messages)
+        log.info(
+            "dispatching", event_id=event_id, source=source, event_type=event_type, consumers=len(messages)
+        )
 
     def deliver(event_id: str, consumer: str) -> None:
         routed = registry.get(consumer)

@@ -119,19 +119,24 @@ class Ledger:
     def fan_out(self, event_id: str, messages: Iterable[tuple[str, Message[Any]]]) -> list[str]:
         """Enqueue each (consumer, deliver message) the ledger has not seen succeed, marking it queued,
         in one atomic step; returns the consumers enqueued."""
+        _, script_keys, args = self.fan_out_command(event_id, messages)
+        pending: list[bytes] = self._fan_out(keys=script_keys, args=args)
+        return [name.decode() for name in pending]
+
+    def fan_out_command(
+        self, event_id: str, messages: Iterable[tuple[str, Message[Any]]]
+    ) -> tuple[str, list[str], list[str | bytes]]:
+        """``fan_out`` as (script sha, keys, args), to be sent with the dispatch message's ack."""
         args: list[str | bytes] = [keys.done(event_id, "")]
         for consumer, message in messages:
             args += [consumer, message.options["redis_message_id"], message.encode()]
-        pending: list[bytes] = self._fan_out(
-            keys=[
-                keys.event(event_id),
-                keys.consumer_states(event_id),
-                keys.dramatiq_messages(keys.DELIVER_QUEUE),
-                keys.dramatiq_queue(keys.DELIVER_QUEUE),
-            ],
-            args=args,
-        )
-        return [name.decode() for name in pending]
+        script_keys = [
+            keys.event(event_id),
+            keys.consumer_states(event_id),
+            keys.dramatiq_messages(keys.DELIVER_QUEUE),
+            keys.dramatiq_queue(keys.DELIVER_QUEUE),
+        ]
+        return self._fan_out.sha, script_keys, args
 
     def begin(self, event_id: str, consumer: str, attempt: int) -> dict[str, bytes] | bool | None:
         """Start an attempt: False when the ledger says it already succeeded, None when the event is gone,

@@ -105,7 +105,7 @@ class AckBroker(RedisBroker):
     _pending = threading.local()
 
     @classmethod
-    def on_ack(cls, message_id: str, sha: str, keys: list[str], args: list[str]) -> None:
+    def on_ack(cls, message_id: str, sha: str, keys: list[str], args: list[Any]) -> None:
         """Send this script call with the ack of ``message_id`` (a message this thread is running)."""
         cls._pending.write = (message_id, sha, keys, args)
 
