@@ -22,11 +22,11 @@ class Received:
 
 class Sink:
     """``plan(path, 500, 500, 200)`` answers the next requests to ``path`` in that order, then 200;
-    ``"hold"`` keeps a request open until ``release()``."""
+    ``"hold"`` keeps a request open until ``release()``; ``(503, {"Retry-After": "2"})`` adds headers."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self._plans: dict[str, list[int | str]] = defaultdict(list)
+        self._plans: dict[str, list[int | str | tuple[int, dict[str, str]]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._released = threading.Event()
         sink = self
@@ -41,7 +41,10 @@ class Sink:
                 if answer == "hold":
                     sink._released.wait(60)
                     answer = 200
-                self.send_response(int(answer))
+                status, headers = answer if isinstance(answer, tuple) else (int(answer), {})
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -56,7 +59,7 @@ class Sink:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
-    def plan(self, path: str, *answers: int | str) -> None:
+    def plan(self, path: str, *answers: int | str | tuple[int, dict[str, str]]) -> None:
         with self._lock:
             self._plans[path].extend(answers)
 

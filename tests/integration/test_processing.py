@@ -311,3 +311,16 @@ def test_success_is_recorded_with_the_ack_even_after_redis_forgets_its_scripts(
     assert client.exists(keys.done(second, "test.solo"))
     assert client.llen(keys.dramatiq_queue("dispatch")) == 0
     assert client.hlen(keys.dramatiq_messages("dispatch")) == 0, "the message was acknowledged"
+
+
+def test_a_targets_retry_after_sets_the_next_delay(tmp_path, redis_url, sink, start_gateway, start_worker):
+    config = write_config(tmp_path, FAST_RETRIES + forward("busy", sink.url("/busy")))
+    sink.plan("/busy", (503, {"Retry-After": "2"}))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+    wait_for(lambda: len(sink.to("/busy")) == 2, timeout=20, message="the retry")
+    got = sink.to("/busy")
+    assert 1.9 < got[1].at - got[0].at < 5, "the retry waits for Retry-After, not the 300 ms backoff"
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "processed", message="processed")
