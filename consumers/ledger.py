@@ -87,9 +87,6 @@ def load_scripts(client: redis.Redis) -> None:
     client.script_load(_FAN_OUT)
 
 
-CONSUMER_STATES = ("queued", "processing", "processed", "retrying", "dead", "discarded")
-
-
 @dataclass(frozen=True)
 class Attempt:
     """One run of one consumer for one event, or a step an operator took (retry, discard)."""

@@ -266,9 +266,6 @@ class Settings(BaseModel):
             seen.add(forward.name)
         return self
 
-    def with_redis_url(self, url: str) -> Settings:
-        return self.model_copy(update={"redis": self.redis.model_copy(update={"url": url})})
-
 
 class SourceConfig:
     """A source ready for the receiver: its settings, its verifier and its resolved limits."""

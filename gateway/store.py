@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 
 from consumers import Event
@@ -27,25 +25,6 @@ class EventStore:
         if not fields:
             return None
         return Event.from_fields(event_id, {k.decode(): v for k, v in fields.items()})
-
-    def record(self, event_id: str) -> dict[str, Any] | None:
-        """The event's metadata as the CLI and API show it (no body)."""
-        raw: list[bytes | None] = self._client.hmget(  # type: ignore[assignment]
-            keys.event(event_id),
-            ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"],
-        )
-        if raw[0] is None:
-            return None
-        source, delivery_id, event_type, status, received_at, deliveries = ((v or b"").decode() for v in raw)
-        return {
-            "event_id": event_id,
-            "source": source,
-            "delivery_id": delivery_id or None,
-            "event_type": event_type or None,
-            "status": status,
-            "received_at": float(received_at),
-            "deliveries": int(deliveries or 1),
-        }
 
     def set_status(self, event_id: str, status: str) -> None:
         if status not in STATUSES:

@@ -324,3 +324,44 @@ def test_a_targets_retry_after_sets_the_next_delay(tmp_path, redis_url, sink, st
     assert 1.9 < got[1].at - got[0].at < 5, "the retry waits for Retry-After, not the 300 ms backoff"
     client = redis.Redis.from_url(redis_url)
     wait_for(lambda: status(client, event_id) == "processed", message="processed")
+
+
+def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fresh_budget(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    import consumers
+    from gateway.broker import build_broker
+    from gateway.settings import load_settings
+    from gateway.store import EventStore
+
+    config = write_config(tmp_path, forward("flaky", sink.url("/later"), max_retries=1, min_backoff_ms=100))
+    sink.plan("/later", 500, 500)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    event_id = post(gateway.url)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, event_id) == "dead", timeout=20, message="dead")
+
+    # What the CLI and admin API do: the store API, enqueuing through the declared actors.
+    settings = load_settings(config, environ={"HOOKGATE_REDIS__URL": redis_url})
+    broker = build_broker(settings, client)
+    ledger = Ledger(client)
+    registry = consumers.Registry()
+    actors = consumers.declare_actors(
+        broker, EventStore(client), registry, ledger, DeadLetters(client, ledger)
+    )
+    dlq = DeadLetters(client, ledger, enqueue=lambda e, c: actors.resend(e, c, registry))
+    [entry] = dlq.list(DeadLetterFilter(consumer="flaky"))[0]
+    assert dlq.retry(entry["id"])
+    broker.close()
+
+    wait_for(
+        lambda: Ledger(client).states(event_id).get("flaky") == "processed", timeout=20, message="retried"
+    )
+    assert len(sink.to("/later")) == 3
+    assert dlq.size() == 0
+    assert [a["outcome"] for a in ledger.attempts(event_id) if a["consumer"] == "flaky"][-3:] == [
+        "retried",
+        "started",
+        "succeeded",
+    ]
