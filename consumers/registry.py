@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -102,7 +104,12 @@ def consumer(
 
 
 def load_modules(modules: Iterable[str]) -> None:
-    """Import the ``[consumers] modules`` so their ``@consumer`` functions register."""
+    """Import the ``[consumers] modules`` so their ``@consumer`` functions register.
+
+    The working directory is importable, as with ``python -m`` (a console script would not see it).
+    """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     for module in modules:
         try:
             importlib.import_module(module)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sys
 import uuid
@@ -167,6 +169,334 @@ def send_test(
     click.echo(f"POST {target} ({len(sample.body)} bytes, event {sample.event_type}, delivery {delivery_id})")
     click.echo(f"{response.status_code} {response.text}")
     sys.exit(0 if response.is_success else 1)
+
+
+# Operating: events and the dead-letter queue
+
+
+def _time_option(name: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name}", default=None, help="RFC 3339 (no zone: UTC) or relative: 30s, 15m, 2h, 7d."
+    )
+
+
+def _parse_time(option: str, value: str | None) -> float | None:
+    from gateway.timeparse import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        _fail(f"--{option}: {exc}", code=2)
+
+
+def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
+    """The operations service on the configured Redis; with ``can_retry`` it can also enqueue."""
+    from gateway import connections
+    from gateway.operations import Operations
+
+    _require_redis(settings)
+    client = connections.sync_client(settings.redis, timeout=10)
+    if not can_retry:
+        return Operations(client)
+    import consumers
+    from consumers.dlq import DeadLetters
+    from consumers.ledger import Ledger
+    from gateway.broker import build_broker
+    from gateway.store import EventStore
+    from gateway.worker import register_forwards
+
+    broker = build_broker(settings, client)
+    try:
+        consumers.load_modules(settings.consumers.modules)
+        register_forwards(settings, consumers.registry)
+    except consumers.ConsumerConfigError as exc:
+        _fail(str(exc), code=2)
+    ledger = Ledger(client)
+    actors = consumers.declare_actors(
+        broker, EventStore(client), consumers.registry, ledger, DeadLetters(client, ledger)
+    )
+    return Operations(
+        client, DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
+    )
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Run an operation, turning an unreachable Redis into a clear message and exit 1."""
+    from gateway.connections import REDIS_ERRORS
+
+    try:
+        return action()
+    except REDIS_ERRORS as exc:
+        _fail(f"cannot reach Redis: {exc}")
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console().print(table)
+
+
+@main.group()
+def events() -> None:
+    """Stored events."""
+
+
+@events.command("list")
+@_config_option
+@click.option("--source", default=None)
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice(["queued", "processing", "processed", "retrying", "dead", "unrouted"]),
+)
+@click.option("--event-type", default=None, help="Glob, e.g. 'invoice.*'.")
+@click.option("--consumer", default=None, help="Only events routed to this consumer.")
+@_time_option("since")
+@_time_option("until")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def events_list(
+    config_file: Path | None,
+    source: str | None,
+    status: str | None,
+    event_type: str | None,
+    consumer: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Stored events, newest first."""
+    from gateway.operations import EventFilter
+
+    where = EventFilter(
+        source, status, event_type, consumer, _parse_time("since", since), _parse_time("until", until)
+    )
+    settings = _load(config_file)
+    items, _ = _run(lambda: _operations(settings).list_events(where, limit=limit))
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    rows = [
+        [e["event_id"], e["received_at"], e["source"], e["event_type"], e["status"], e["delivery_id"]]
+        for e in items
+    ]
+    _table(f"{len(items)} event(s)", ["event", "received", "source", "type", "status", "delivery id"], rows)
+
+
+@events.command("show")
+@_config_option
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def events_show(config_file: Path | None, event_id: str, as_json: bool) -> None:
+    """One event: metadata, headers, body and the attempt history per consumer."""
+    settings = _load(config_file)
+    record = _run(lambda: _operations(settings).get_event(event_id))
+    if record is None:
+        _fail(f"no event {event_id!r} (unknown, or expired after [retention] events_days)")
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    for key in ("event_id", "source", "event_type", "delivery_id", "status", "received_at", "deliveries"):
+        console.print(f"[bold]{key}[/bold]: {escape(str(record[key]))}")
+    console.print("[bold]headers[/bold]:")
+    for name, value in record["headers"]:
+        console.print(f"  {escape(name)}: {escape(value)}", highlight=False)
+    console.print("[bold]body[/bold]:")
+    body = record["body"]
+    with contextlib.suppress(ValueError):
+        body = json.dumps(json.loads(body), indent=2) if body is not None else None
+    console.print(
+        escape(body) if body is not None else f"(binary, base64) {record['body_base64']}", highlight=False
+    )
+    states = ", ".join(f"{name}={state}" for name, state in record["consumers"].items()) or "none"
+    console.print(f"[bold]consumers[/bold]: {escape(states)}")
+    rows = [[a["at"], a["consumer"], a["attempt"], a["outcome"], a.get("error")] for a in record["attempts"]]
+    _table("attempts", ["at", "consumer", "attempt", "outcome", "error"], rows)
+
+
+@events.command("stats")
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def events_stats(config_file: Path | None, as_json: bool) -> None:
+    """Counts by status and source, the oldest event and the dead-letter queue's size."""
+    settings = _load(config_file)
+    stats = _run(lambda: _operations(settings).stats())
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    _table("by status", ["status", "events"], [[k, v] for k, v in sorted(stats["by_status"].items())])
+    _table("by source", ["source", "events"], [[k, v] for k, v in sorted(stats["by_source"].items())])
+    click.echo(f"events {stats['events']}, oldest {stats['oldest_event_at']}")
+    click.echo(f"dead letters {stats['dlq_size']}, oldest {stats['oldest_dlq_at']}")
+
+
+def _dlq_filter(
+    source: str | None, consumer: str | None, q: str | None, since: str | None, until: str | None
+) -> Any:
+    from consumers.dlq import DeadLetterFilter
+
+    return DeadLetterFilter(
+        source, consumer, None, q, _parse_time("since", since), _parse_time("until", until)
+    )
+
+
+def _dlq_filters(func: F) -> F:
+    for decorator in reversed(
+        [
+            click.option("--source", default=None),
+            click.option("--consumer", default=None),
+            click.option("--q", "q", default=None, help="Text in the error."),
+            _time_option("since"),
+            _time_option("until"),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+@main.group()
+def dlq() -> None:
+    """The dead-letter queue."""
+
+
+@dlq.command("list")
+@_config_option
+@_dlq_filters
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def dlq_list(
+    config_file: Path | None,
+    source: str | None,
+    consumer: str | None,
+    q: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Dead letters, newest first."""
+    where = _dlq_filter(source, consumer, q, since, until)
+    settings = _load(config_file)
+    items, _ = _run(lambda: _operations(settings).list_dead_letters(where, limit=limit))
+    for item in items:
+        item.pop("traceback", None)
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    rows = [
+        [e["id"], e["failed_at"], e["consumer"], e["event_id"], e["event_type"], e["attempts"], e["error"]]
+        for e in items
+    ]
+    _table(
+        f"{len(items)} dead letter(s)",
+        ["id", "failed", "consumer", "event", "type", "attempts", "error"],
+        rows,
+    )
+
+
+@dlq.command("show")
+@_config_option
+@click.argument("entry_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def dlq_show(config_file: Path | None, entry_id: str, as_json: bool) -> None:
+    """One dead letter with its traceback and attempt history."""
+    settings = _load(config_file)
+    record = _run(lambda: _operations(settings).get_dead_letter(entry_id))
+    if record is None:
+        _fail(f"no dead letter {entry_id!r}")
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+        return
+    for key in ("id", "event_id", "consumer", "source", "event_type", "attempts", "failed_at", "error"):
+        click.echo(f"{key}: {record[key]}")
+    click.echo(record["traceback"])
+    rows = [[a["at"], a["attempt"], a["outcome"], a.get("error")] for a in record["history"]]
+    _table("history", ["at", "attempt", "outcome", "error"], rows)
+
+
+def _each_entry(operations: Any, entry_ids: tuple[str, ...], where: Any, every: bool) -> list[str]:
+    if entry_ids and every:
+        _fail("give entry ids or --all with filters, not both", code=2)
+    if not entry_ids and not every:
+        _fail("give entry ids, or --all (with filters) for every matching entry", code=2)
+    return list(entry_ids) or [entry["id"] for entry in operations.dead_letters.iter(where)]
+
+
+@dlq.command("retry")
+@_config_option
+@click.argument("entry_ids", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every entry matching the filters.")
+@_dlq_filters
+def dlq_retry(
+    config_file: Path | None,
+    entry_ids: tuple[str, ...],
+    every: bool,
+    source: str | None,
+    consumer: str | None,
+    q: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Send dead letters to their consumer again, with a fresh retry budget."""
+    where = _dlq_filter(source, consumer, q, since, until)
+    settings = _load(config_file)
+    operations = _run(lambda: _operations(settings, can_retry=True))
+    ids = _run(lambda: _each_entry(operations, entry_ids, where, every))
+    missing = [i for i in ids if not _run(functools.partial(operations.dead_letters.retry, i))]
+    click.echo(f"retried {len(ids) - len(missing)} dead letter(s)")
+    if missing:
+        _fail(f"no dead letter {', '.join(map(repr, missing))}")
+
+
+@dlq.command("discard")
+@_config_option
+@click.argument("entry_ids", nargs=-1, required=True)
+def dlq_discard(config_file: Path | None, entry_ids: tuple[str, ...]) -> None:
+    """Drop dead letters (the events stay stored)."""
+    settings = _load(config_file)
+    operations = _run(lambda: _operations(settings))
+    missing = [i for i in entry_ids if not _run(functools.partial(operations.dead_letters.discard, i))]
+    click.echo(f"discarded {len(entry_ids) - len(missing)} dead letter(s)")
+    if missing:
+        _fail(f"no dead letter {', '.join(map(repr, missing))}")
+
+
+@dlq.command("purge")
+@_config_option
+@_dlq_filters
+@_time_option("older-than")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def dlq_purge(
+    config_file: Path | None,
+    source: str | None,
+    consumer: str | None,
+    q: str | None,
+    since: str | None,
+    until: str | None,
+    older_than: str | None,
+    yes: bool,
+) -> None:
+    """Discard every dead letter matching the filters (and failed before --older-than)."""
+    where = _dlq_filter(source, consumer, q, since, until)
+    cutoff = _parse_time("older-than", older_than)
+    settings = _load(config_file)
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail("purge discards dead letters: confirm with --yes (no terminal to ask on)", code=2)
+        click.confirm("Discard every matching dead letter?", abort=True)
+    purged = _run(lambda: _operations(settings).dead_letters.purge(where, older_than=cutoff))
+    click.echo(f"purged {purged} dead letter(s)")
 
 
 if __name__ == "__main__":

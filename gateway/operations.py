@@ -1,0 +1,172 @@
+"""What operators do with stored events and dead letters; the CLI (and the admin API) call these.
+
+Records share one shape everywhere: an event has ``event_id``, ``source``, ``delivery_id``,
+``event_type``, ``status``, ``received_at`` (RFC 3339, UTC) and ``deliveries``; a dead letter has
+``id``, ``event_id``, ``consumer``, ``error``, ``attempts`` and ``failed_at``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+import redis
+
+from consumers.dlq import DeadLetterFilter, DeadLetters
+from consumers.ledger import Ledger
+from gateway import keys
+from gateway.timeparse import rfc3339
+
+_FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list; every field is optional. ``event_type`` is a glob."""
+
+    source: str | None = None
+    status: str | None = None
+    event_type: str | None = None
+    consumer: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+class Operations:
+    """Events and dead letters as operators see them."""
+
+    def __init__(self, client: redis.Redis, dead_letters: DeadLetters | None = None) -> None:
+        self._client = client
+        self.ledger = Ledger(client)
+        self.dead_letters = dead_letters or DeadLetters(client, self.ledger)
+
+    # Events
+
+    def iter_events(self, where: EventFilter, *, cursor: str | None = None) -> Iterator[dict[str, Any]]:
+        """Matching events, newest first, read from the time index in batches (flat memory)."""
+        index = keys.source_index(where.source) if where.source else keys.INDEX_ALL
+        high = f"({cursor}" if cursor else (repr(where.until) if where.until is not None else "+inf")
+        low = repr(where.since) if where.since is not None else "-inf"
+        while True:
+            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
+                index, high, low, start=0, num=500, withscores=True
+            )
+            if not batch:
+                return
+            with self._client.pipeline(transaction=False) as pipe:
+                for raw_id, _ in batch:
+                    pipe.hmget(keys.event(raw_id.decode()), _FIELDS)
+                    if where.consumer:
+                        pipe.hexists(keys.consumer_states(raw_id.decode()), where.consumer)
+                replies = pipe.execute()
+            step = 2 if where.consumer else 1
+            for position, (raw_id, score) in enumerate(batch):
+                values = replies[position * step]
+                if values[0] is None:  # expired between the index and the hash
+                    continue
+                if where.consumer and not replies[position * step + 1]:
+                    continue
+                record = _event_record(raw_id.decode(), values)
+                record["_cursor"] = repr(score)
+                if _matches(record, where):
+                    yield record
+            high = f"({batch[-1][1]!r}"
+
+    def list_events(
+        self, where: EventFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        items: list[dict[str, Any]] = []
+        for record in self.iter_events(where, cursor=cursor):
+            next_cursor = record.pop("_cursor")
+            items.append(record)
+            if len(items) == limit:
+                return items, next_cursor
+        return items, None
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        """Metadata, headers, body (text when UTF-8, always base64), consumer states and attempts."""
+        raw: dict[bytes, bytes] = self._client.hgetall(keys.event(event_id))  # type: ignore[assignment]
+        if not raw:
+            return None
+        fields = {k.decode(): v for k, v in raw.items()}
+        record = _event_record(event_id, [fields.get(name) for name in _FIELDS])
+        body = fields.get("body", b"")
+        try:
+            text: str | None = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        record["headers"] = json.loads(fields.get("headers", b"[]"))
+        record["body"] = text
+        record["body_base64"] = base64.b64encode(body).decode()
+        record["consumers"] = self.ledger.states(event_id)
+        record["attempts"] = [
+            {**attempt, "at": rfc3339(attempt["at"])} for attempt in self.ledger.attempts(event_id)
+        ]
+        return record
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by status and source, the oldest event, and the dead-letter queue's size and age."""
+        by_status: dict[str, int] = {}
+        by_source: dict[str, int] = {}
+        for record in self.iter_events(EventFilter()):
+            by_status[record["status"]] = by_status.get(record["status"], 0) + 1
+            by_source[record["source"]] = by_source.get(record["source"], 0) + 1
+        oldest: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+            keys.INDEX_ALL, 0, 0, withscores=True
+        )
+        oldest_dead: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+            keys.DLQ_INDEX, 0, 0, withscores=True
+        )
+        return {
+            "events": sum(by_status.values()),
+            "by_status": by_status,
+            "by_source": by_source,
+            "oldest_event_at": rfc3339(oldest[0][1]) if oldest else None,
+            "dlq_size": self.dead_letters.size(),
+            "oldest_dlq_at": rfc3339(oldest_dead[0][1]) if oldest_dead else None,
+        }
+
+    # Dead letters
+
+    def list_dead_letters(
+        self, where: DeadLetterFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        items, next_cursor = self.dead_letters.list(where, limit=limit, cursor=cursor)
+        return [_dead_letter_record(entry) for entry in items], next_cursor
+
+    def get_dead_letter(self, entry_id: str) -> dict[str, Any] | None:
+        entry = self.dead_letters.get(entry_id)
+        if entry is None:
+            return None
+        record = _dead_letter_record(entry)
+        record["history"] = [{**a, "at": rfc3339(a["at"])} for a in entry["history"]]
+        return record
+
+
+def _event_record(event_id: str, values: list[bytes | None]) -> dict[str, Any]:
+    source, delivery_id, event_type, status, received_at, deliveries = ((v or b"").decode() for v in values)
+    return {
+        "event_id": event_id,
+        "source": source,
+        "delivery_id": delivery_id or None,
+        "event_type": event_type or None,
+        "status": status,
+        "received_at": rfc3339(float(received_at or 0)),
+        "deliveries": int(deliveries or 1),
+    }
+
+
+def _matches(record: dict[str, Any], where: EventFilter) -> bool:
+    if where.status and record["status"] != where.status:
+        return False
+    return not (where.event_type and not fnmatchcase(record["event_type"] or "", where.event_type))
+
+
+def _dead_letter_record(entry: dict[str, Any]) -> dict[str, Any]:
+    record = {key: value for key, value in entry.items() if key != "history"}
+    record["failed_at"] = rfc3339(entry["failed_at"])
+    return record

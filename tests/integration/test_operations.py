@@ -1,0 +1,129 @@
+"""`hookgate events` and `hookgate dlq` as operators run them: the real executable against a real
+redis-server, gateway and worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+from tests.integration.conftest import ROOT, wait_for, write_config
+from tests.integration.test_processing import forward, post, status
+
+HOOKGATE = str(Path(sys.executable).with_name("hookgate"))
+
+
+def hookgate(*args: str, redis_url: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
+    return subprocess.run(
+        [HOOKGATE, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "HOOKGATE_REDIS__URL": redis_url},
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_events_list_show_filter_and_stats(tmp_path, redis_url, sink, start_gateway, start_worker):
+    config = write_config(tmp_path, forward("fine", sink.url("/fine")))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    first = post(gateway.url, body=b'{"first": true}')
+    second = post(gateway.url, "solo", b"solo-secret", b'{"fail": 0}')
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, first) == status(client, second) == "processed", message="processed")
+
+    listed = hookgate("events", "list", "--config", str(config), "--json", redis_url=redis_url)
+    assert listed.returncode == 0, listed.stderr
+    assert [e["event_id"] for e in json.loads(listed.stdout)] == [second, first]
+    only_hooks = json.loads(
+        hookgate(
+            "events", "list", "--config", str(config), "--source", "hooks", "--json", redis_url=redis_url
+        ).stdout
+    )
+    assert [e["event_id"] for e in only_hooks] == [first]
+    by_consumer = json.loads(
+        hookgate(
+            "events", "list", "--config", str(config), "--consumer", "fine", "--json", redis_url=redis_url
+        ).stdout
+    )
+    assert [e["event_id"] for e in by_consumer] == [first]
+    future = json.loads(
+        hookgate(
+            "events", "list", "--config", str(config), "--since", "2999-01-01", "--json", redis_url=redis_url
+        ).stdout
+    )
+    assert future == []
+
+    shown = json.loads(
+        hookgate("events", "show", first, "--config", str(config), "--json", redis_url=redis_url).stdout
+    )
+    assert shown["body"] == '{"first": true}' and shown["status"] == "processed"
+    assert shown["consumers"] == {"fine": "processed", "test.hooks-recorder": "processed"}
+    assert {a["outcome"] for a in shown["attempts"]} >= {"started", "succeeded"}
+    human = hookgate("events", "show", first, "--config", str(config), redis_url=redis_url)
+    assert human.returncode == 0 and '"first": true' in human.stdout
+
+    stats = json.loads(
+        hookgate("events", "stats", "--config", str(config), "--json", redis_url=redis_url).stdout
+    )
+    assert stats["events"] == 2 and stats["by_status"] == {"processed": 2} and stats["dlq_size"] == 0
+
+
+def test_bad_filters_and_unknown_ids_say_so(tmp_path, redis_url):
+    config = write_config(tmp_path, "")
+    bad = hookgate("events", "list", "--config", str(config), "--since", "yesterday-ish", redis_url=redis_url)
+    assert bad.returncode == 2 and "--since" in bad.stderr and "yesterday-ish" in bad.stderr
+    unknown = hookgate("events", "show", "evt_nope", "--config", str(config), redis_url=redis_url)
+    assert unknown.returncode == 1 and "evt_nope" in unknown.stderr
+    missing = hookgate("dlq", "show", "dlq_nope", "--config", str(config), redis_url=redis_url)
+    assert missing.returncode == 1 and "dlq_nope" in missing.stderr
+    unconfirmed = hookgate("dlq", "purge", "--config", str(config), redis_url=redis_url)
+    assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
+
+
+def test_dlq_list_show_retry_discard_and_purge(tmp_path, redis_url, sink, start_gateway, start_worker):
+    config = write_config(tmp_path, forward("later", sink.url("/later"), max_retries=0))
+    sink.plan("/later", 500, 500, 500)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    events = [post(gateway.url) for _ in range(3)]
+    client = redis.Redis.from_url(redis_url)
+    wait_for(
+        lambda: all(status(client, e) == "dead" for e in events), timeout=20, message="three dead letters"
+    )
+
+    listed = json.loads(
+        hookgate("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout
+    )
+    assert sorted(e["event_id"] for e in listed) == sorted(events)
+    entry = {e["event_id"]: e["id"] for e in listed}
+    shown = json.loads(
+        hookgate(
+            "dlq", "show", entry[events[0]], "--config", str(config), "--json", redis_url=redis_url
+        ).stdout
+    )
+    assert shown["consumer"] == "later" and "500" in shown["error"] and shown["history"]
+
+    retried = hookgate("dlq", "retry", entry[events[0]], "--config", str(config), redis_url=redis_url)
+    assert retried.returncode == 0, retried.stderr
+    wait_for(lambda: status(client, events[0]) == "processed", timeout=20, message="the retried event")
+
+    discarded = hookgate("dlq", "discard", entry[events[1]], "--config", str(config), redis_url=redis_url)
+    assert discarded.returncode == 0 and status(client, events[1]) == "processed"
+    assert client.exists(f"hg:evt:{events[1]}"), "discard keeps the event"
+
+    purged = hookgate(
+        "dlq", "purge", "--consumer", "later", "--yes", "--config", str(config), redis_url=redis_url
+    )
+    assert purged.returncode == 0 and "purged 1" in purged.stdout
+    assert (
+        json.loads(hookgate("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout)
+        == []
+    )
