@@ -42,20 +42,27 @@ class EventSource(Protocol):
 
 @dataclass(frozen=True)
 class Actors:
-    dispatch: dramatiq.Actor[[str, str | None, str | None], None]
-    deliver: dramatiq.Actor[[str, str], None]
+    dispatch: dramatiq.Actor[..., None]
+    deliver: dramatiq.Actor[..., None]
 
-    def deliver_message(self, event_id: str, consumer: Consumer) -> dramatiq.Message[None]:
+    def deliver_message(self, event_id: str, consumer: Consumer, replay: int = 0) -> dramatiq.Message[None]:
         """A deliver message with the consumer's own retry settings, ready for the Redis broker."""
         options = consumer.retry_options()
-        message = self.deliver.message_with_options(args=(event_id, consumer.name), **options)
+        kwargs = {"replay": replay} if replay else {}
+        message = self.deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
         return message.copy(options={"redis_message_id": str(uuid.uuid4())})
 
-    def send_to(self, event_id: str, consumer: str, registry: Registry) -> None:
+    def send_to(self, event_id: str, consumer: str, registry: Registry, replay: int = 0) -> None:
         """Enqueue one delivery with the consumer's own retry settings and a fresh retry budget."""
         routed = registry.get(consumer)
         options = routed.retry_options() if routed else {}
-        self.deliver.send_with_options(args=(event_id, consumer), **options)
+        kwargs = {"replay": replay} if replay else {}
+        self.deliver.send_with_options(args=(event_id, consumer), kwargs=kwargs, **options)
+
+    def replay(self, event_id: str, source: str, event_type: str | None, replay: int = 0) -> None:
+        """Route the event again (its consumers that succeeded are skipped unless ``replay`` > 0)."""
+        kwargs = {"replay": replay} if replay else {}
+        self.dispatch.send_with_options(args=(event_id, source, event_type), kwargs=kwargs)
 
     def resend(self, event_id: str, consumer: str, registry: Registry) -> None:
         """What a dead letter's retry enqueues: the delivery again, or the whole dispatch if that died."""
@@ -96,9 +103,10 @@ def declare_actors(
     recorded in the same transaction as its message's ack, else right after the consumer returns."""
     retries = next(m for m in broker.middleware if isinstance(m, Retries))
 
-    def run(event_id: str, consumer: Consumer, attempt: int) -> None:
-        """One attempt: skip if the ledger says it succeeded, run the handler, record success."""
-        fields = ledger.begin(event_id, consumer.name, attempt)
+    def run(event_id: str, consumer: Consumer, attempt: int, replay: int = 0) -> None:
+        """One attempt: skip if the ledger says it succeeded (not on a forced replay), run the handler,
+        record success."""
+        fields = ledger.begin(event_id, consumer.name, attempt, force=replay > 0)
         if fields is False:
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
             return
@@ -106,7 +114,7 @@ def declare_actors(
             log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer.name)
             return
         assert isinstance(fields, dict)
-        event = Event.from_fields(event_id, fields, consumer.name)
+        event = Event.from_fields(event_id, fields, consumer.name, replay)
         succeeded, failed, seconds = _metrics(consumer.name)
         started = time.perf_counter()
         try:
@@ -134,11 +142,11 @@ def declare_actors(
             ms=round(elapsed_ms, 1),
         )
 
-    def first_attempt_inline(event_id: str, consumer: Consumer) -> None:
+    def first_attempt_inline(event_id: str, consumer: Consumer, replay: int) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
         dispatch, saving a message; a failure hands over to a deliver message that retries as usual."""
         try:
-            run(event_id, consumer, 1)
+            run(event_id, consumer, 1, replay)
         except Exception as exc:
             max_retries = retries.max_retries if consumer.max_retries is None else consumer.max_retries
             rejected = isinstance(exc, Reject)
@@ -161,11 +169,18 @@ def declare_actors(
                 error=describe(exc),
                 delay_ms=delay,
             )
+            kwargs = {"replay": replay} if replay else {}
             actors.deliver.send_with_options(
-                args=(event_id, consumer.name), delay=delay, retries=1, **consumer.retry_options()
+                args=(event_id, consumer.name),
+                kwargs=kwargs,
+                delay=delay,
+                retries=1,
+                **consumer.retry_options(),
             )
 
-    def dispatch(event_id: str, source: str | None = None, event_type: str | None = None) -> None:
+    def dispatch(
+        event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
+    ) -> None:
         if source is None:  # enqueued without routing facts (a replay): read them
             record = events.load(event_id)
             if record is None:
@@ -179,23 +194,30 @@ def declare_actors(
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return
         if len(routed) == 1:
-            first_attempt_inline(event_id, routed[0])
+            first_attempt_inline(event_id, routed[0], replay)
             return
-        messages = [(c.name, actors.deliver_message(event_id, c)) for c in routed]
+        messages = [(c.name, actors.deliver_message(event_id, c, replay)) for c in routed]
         message = CurrentMessage.get_current_message()
+        force = replay > 0
         if with_ack is not None and message is not None:  # fanned out atomically with the ack
-            with_ack(message.options["redis_message_id"], *ledger.fan_out_command(event_id, messages))
+            with_ack(
+                message.options["redis_message_id"], *ledger.fan_out_command(event_id, messages, force=force)
+            )
         else:
-            ledger.fan_out(event_id, messages)
+            ledger.fan_out(event_id, messages, force=force)
         log.info(
-            "dispatching", event_id=event_id, source=source, event_type=event_type, consumers=len(messages)
+            "dispatching",
+            event_id=event_id,
+            source=source,
+            event_type=event_type,
+            consumers=[name for name, _ in messages],
         )
 
-    def deliver(event_id: str, consumer: str) -> None:
+    def deliver(event_id: str, consumer: str, replay: int = 0) -> None:
         routed = registry.get(consumer)
         if routed is None:
             raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
-        run(event_id, routed, _attempt())
+        run(event_id, routed, _attempt(), replay)
 
     def declare(fn: Any, name: str, **options: Any) -> Any:
         return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)

@@ -20,9 +20,13 @@ class Event:
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     consumer: str = ""
+    #: The n-th forced replay (0: not one); its consumers get a distinct idempotency key.
+    replay: int = 0
 
     @classmethod
-    def from_fields(cls, event_id: str, fields: Mapping[str, bytes], consumer: str = "") -> Event:
+    def from_fields(
+        cls, event_id: str, fields: Mapping[str, bytes], consumer: str = "", replay: int = 0
+    ) -> Event:
         """An event from its stored Redis hash."""
         return cls(
             id=event_id,
@@ -33,12 +37,15 @@ class Event:
             body=fields["body"],
             headers=[(name, value) for name, value in json.loads(fields["headers"])],
             consumer=consumer,
+            replay=replay,
         )
 
     @property
     def idempotency_key(self) -> str:
-        """Stable per (event, consumer): pass it on downstream so a redelivery has no second effect."""
-        return f"{self.id}:{self.consumer}"
+        """Stable per (event, consumer): pass it on downstream so a redelivery has no second effect.
+        A forced replay adds ``:r{n}``, so downstream systems can tell it from a redelivery."""
+        key = f"{self.id}:{self.consumer}"
+        return f"{key}:r{self.replay}" if self.replay else key
 
     def json(self) -> Any:
         """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""

@@ -41,6 +41,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then return 0 end
 local consumer, state, attempt, done = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if ARGV[5] == 'begin' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+-- 'force' (a forced replay) starts the attempt whatever the ledger says.
 redis.call('HSET', KEYS[2], consumer, state)
 redis.call('PEXPIRE', KEYS[2], ttl)
 if attempt ~= '' then
@@ -50,7 +51,7 @@ end
 if done == '1' then redis.call('SET', KEYS[4], '1', 'PX', ttl) end
 if done == '-1' then redis.call('DEL', KEYS[4]) end
 roll_up(KEYS[1], KEYS[2])
-if ARGV[5] == 'begin' then return redis.call('HGETALL', KEYS[1]) end
+if ARGV[5] ~= '' then return redis.call('HGETALL', KEYS[1]) end
 return 1
 """
 )
@@ -58,7 +59,8 @@ return 1
 #: Fan-out in one step: every routed consumer the ledger has not seen succeed is marked queued and its
 #: deliver message (Dramatiq's format, built by the caller) is enqueued.
 #: KEYS: 1 event, 2 consumer states, 3 Dramatiq deliver messages hash, 4 Dramatiq deliver queue
-#: ARGV: ledger key prefix for the event, then (consumer, message id, message) triples.
+#: ARGV: ledger key prefix for the event ('' for a forced replay: skip no one), then
+#: (consumer, message id, message) triples.
 _FAN_OUT = (
     _ROLL_UP
     + """
@@ -67,7 +69,7 @@ if ttl <= 0 then return {} end
 local pending = {}
 for i = 2, #ARGV, 3 do
   local consumer, message_id, message = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('EXISTS', ARGV[1] .. consumer) == 0 then
+  if ARGV[1] == '' or redis.call('EXISTS', ARGV[1] .. consumer) == 0 then
     redis.call('HSET', KEYS[2], consumer, 'queued')
     redis.call('HSET', KEYS[3], message_id, message)
     redis.call('RPUSH', KEYS[4], message_id)
@@ -113,18 +115,20 @@ class Ledger:
     def already_done(self, event_id: str, consumer: str) -> bool:
         return bool(self._client.exists(keys.done(event_id, consumer)))
 
-    def fan_out(self, event_id: str, messages: Iterable[tuple[str, Message[Any]]]) -> list[str]:
-        """Enqueue each (consumer, deliver message) the ledger has not seen succeed, marking it queued,
-        in one atomic step; returns the consumers enqueued."""
-        _, script_keys, args = self.fan_out_command(event_id, messages)
+    def fan_out(
+        self, event_id: str, messages: Iterable[tuple[str, Message[Any]]], *, force: bool = False
+    ) -> list[str]:
+        """Enqueue each (consumer, deliver message) the ledger has not seen succeed (all of them when
+        ``force``), marking it queued, in one atomic step; returns the consumers enqueued."""
+        _, script_keys, args = self.fan_out_command(event_id, messages, force=force)
         pending: list[bytes] = self._fan_out(keys=script_keys, args=args)
         return [name.decode() for name in pending]
 
     def fan_out_command(
-        self, event_id: str, messages: Iterable[tuple[str, Message[Any]]]
+        self, event_id: str, messages: Iterable[tuple[str, Message[Any]]], *, force: bool = False
     ) -> tuple[str, list[str], list[str | bytes]]:
         """``fan_out`` as (script sha, keys, args), to be sent with the dispatch message's ack."""
-        args: list[str | bytes] = [keys.done(event_id, "")]
+        args: list[str | bytes] = ["" if force else keys.done(event_id, "")]
         for consumer, message in messages:
             args += [consumer, message.options["redis_message_id"], message.encode()]
         script_keys = [
@@ -135,9 +139,11 @@ class Ledger:
         ]
         return self._fan_out.sha, script_keys, args
 
-    def begin(self, event_id: str, consumer: str, attempt: int) -> dict[str, bytes] | bool | None:
-        """Start an attempt: False when the ledger says it already succeeded, None when the event is gone,
-        else the event's stored fields (the consumer is now ``processing``)."""
+    def begin(
+        self, event_id: str, consumer: str, attempt: int, *, force: bool = False
+    ) -> dict[str, bytes] | bool | None:
+        """Start an attempt: False when the ledger says it already succeeded (unless ``force``), None when
+        the event is gone, else the event's stored fields (the consumer is now ``processing``)."""
         result = self._transition(
             keys=self._keys(event_id, consumer),
             args=[
@@ -145,7 +151,7 @@ class Ledger:
                 "processing",
                 Attempt(time.time(), consumer, attempt, "started").encode(),
                 "0",
-                "begin",
+                "force" if force else "begin",
             ],
         )
         if result == -1:

@@ -217,9 +217,8 @@ def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
     actors = consumers.declare_actors(
         broker, EventStore(client), consumers.registry, ledger, DeadLetters(client, ledger)
     )
-    return Operations(
-        client, DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
-    )
+    dead_letters = DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
+    return Operations(client, dead_letters, actors=actors, registry=consumers.registry)
 
 
 def _run(action: Callable[[], Any]) -> Any:
@@ -363,6 +362,112 @@ def _dlq_filters(func: F) -> F:
     ):
         func = decorator(func)
     return func
+
+
+#: Asking first above this many events (the contract's threshold).
+CONFIRM_ABOVE = 1000
+
+
+@main.command()
+@_config_option
+@click.argument("event_ids", nargs=-1)
+@click.option("--source", default=None)
+@click.option("--status", default=None)
+@click.option("--event-type", default=None, help="Glob, e.g. 'invoice.*'.")
+@_time_option("since")
+@_time_option("until")
+@click.option("--consumer", default=None, help="Re-run only this consumer.")
+@click.option("--force", is_flag=True, help="Re-run consumers that already succeeded (new idempotency key).")
+@click.option("--dry-run", is_flag=True, help="Show which events would be replayed; enqueue nothing.")
+@click.option("--rate", default=None, type=click.FloatRange(min=0.01), help="At most N events per second.")
+@click.option("--yes", is_flag=True, help=f"Do not ask before replaying more than {CONFIRM_ABOVE} events.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the events as JSON.")
+def replay(
+    config_file: Path | None,
+    event_ids: tuple[str, ...],
+    source: str | None,
+    status: str | None,
+    event_type: str | None,
+    since: str | None,
+    until: str | None,
+    consumer: str | None,
+    force: bool,
+    dry_run: bool,
+    rate: float | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Re-enqueue stored events: by id, or every event matching the filters."""
+    import time
+
+    from gateway.operations import EventFilter
+
+    filtered = any(v is not None for v in (source, status, event_type, since, until))
+    if event_ids and filtered:
+        _fail("give event ids or filters, not both", code=2)
+    if not event_ids and not filtered:
+        _fail("give event ids, or filters such as --source S --since 2h", code=2)
+    where = EventFilter(
+        source, status, event_type, None, _parse_time("since", since), _parse_time("until", until)
+    )
+    settings = _load(config_file)
+    operations = _run(lambda: _operations(settings, can_retry=not dry_run))
+
+    def ids() -> Any:
+        return iter(event_ids) if event_ids else operations.matching_ids(where)
+
+    if dry_run:
+        records = [r for r in (_run(functools.partial(operations.get_event, i)) for i in ids()) if r]
+        slim = [
+            {k: r[k] for k in ("event_id", "source", "event_type", "status", "received_at")} for r in records
+        ]
+        if as_json:
+            click.echo(json.dumps(slim, indent=2))
+        else:
+            for r in slim:
+                click.echo(
+                    f"{r['event_id']}  {r['received_at']}  {r['source']}  {r['event_type']}  {r['status']}"
+                )
+            click.echo(f"would replay {len(slim)} event(s); nothing enqueued (--dry-run)")
+        return
+    actors, registry = operations.actors, operations.registry
+    if consumer is not None and registry.get(consumer) is None:
+        _fail(f"--consumer: no consumer named {consumer!r} in the config or [consumers] modules", code=2)
+    total = len(event_ids) or _run(lambda: sum(1 for _ in ids()))
+    if total > CONFIRM_ABOVE and not yes:
+        if not sys.stdin.isatty():
+            _fail(f"{total} events match: confirm with --yes (no terminal to ask on)", code=2)
+        click.confirm(f"Replay {total} events?", abort=True)
+
+    def send(event_id: str, event_source: str, kind: str | None, n: int) -> None:
+        if consumer is not None:
+            actors.send_to(event_id, consumer, registry, n)
+        else:
+            actors.replay(event_id, event_source, kind, n)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from gateway.connections import REDIS_ERRORS
+
+    sent = 0
+    started = time.monotonic()
+    columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task("replay", total=total)
+            for _ in operations.replay(ids(), send, force=force):
+                sent += 1
+                progress.advance(task)
+                if rate is not None:
+                    time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    except KeyboardInterrupt:
+        _fail(f"stopped: replayed {sent} of {total} event(s)")
+    except REDIS_ERRORS as exc:
+        _fail(f"cannot reach Redis after {sent} of {total} event(s): {exc}")
+    skipped = total - sent
+    click.echo(f"replayed {sent} event(s)" + (f"; {skipped} not found (expired?)" if skipped else ""))
+    if event_ids and skipped:
+        sys.exit(1)
 
 
 @main.group()

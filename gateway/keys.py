@@ -60,3 +60,8 @@ def dlq_entry(entry_id: str) -> str:
 def rate(source: str, window: int) -> str:
     """The delivery counter of one rate-limit window."""
     return f"{PREFIX}:rl:{source}:{window}"
+
+
+def replays(event_id: str) -> str:
+    """How many forced replays the event has had (the ``:r{n}`` idempotency key suffix)."""
+    return f"{PREFIX}:replays:{event_id}"

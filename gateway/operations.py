@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 import redis
 
+from consumers.actors import Actors
 from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
+from consumers.registry import Registry
 from gateway import keys
 from gateway.timeparse import rfc3339
+
+#: Enqueues one replay: (event id, source, event type, n-th forced replay or 0).
+SendReplay = Callable[[str, str, str | None, int], None]
 
 _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
 
@@ -39,10 +44,20 @@ class EventFilter:
 class Operations:
     """Events and dead letters as operators see them."""
 
-    def __init__(self, client: redis.Redis, dead_letters: DeadLetters | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        dead_letters: DeadLetters | None = None,
+        *,
+        actors: Actors | None = None,
+        registry: Registry | None = None,
+    ) -> None:
         self._client = client
         self.ledger = Ledger(client)
         self.dead_letters = dead_letters or DeadLetters(client, self.ledger)
+        #: Present when built to enqueue (replay, DLQ retry): the declared actors and the consumers.
+        self.actors = actors
+        self.registry = registry
 
     # Events
 
@@ -129,6 +144,33 @@ class Operations:
             "dlq_size": self.dead_letters.size(),
             "oldest_dlq_at": rfc3339(oldest_dead[0][1]) if oldest_dead else None,
         }
+
+    def matching_ids(self, where: EventFilter) -> Iterator[str]:
+        """The ids of matching events, streamed."""
+        return (record["event_id"] for record in self.iter_events(where))
+
+    def replay(self, event_ids: Iterable[str], send: SendReplay, *, force: bool = False) -> Iterator[str]:
+        """Enqueue each stored event again, yielding its id once sent (ids of gone events are skipped).
+
+        By default consumers that already succeeded are skipped; ``force`` re-runs them all, as the n-th
+        forced replay of the event, whose consumers see the idempotency key ``{event}:{consumer}:r{n}``.
+        """
+        for event_id in event_ids:
+            raw: list[bytes | None] = self._client.hmget(keys.event(event_id), ["source", "event_type"])  # type: ignore[assignment]
+            source, event_type = raw
+            if source is None:
+                continue
+            replay = 0
+            if force:
+                with self._client.pipeline(transaction=True) as pipe:
+                    pipe.incr(keys.replays(event_id))
+                    pipe.pexpire(
+                        keys.replays(event_id), max(int(self._client.pttl(keys.event(event_id))), 1000)
+                    )
+                    replay = int(pipe.execute()[0])
+            self._client.hset(keys.event(event_id), "status", "queued")
+            send(event_id, source.decode(), (event_type or b"").decode() or None, replay)
+            yield event_id
 
     # Dead letters
 

@@ -77,3 +77,13 @@ def test_a_gone_event_records_nothing(client):
     ledger.succeeded("evt_missing", "a", 1, 1.0)
     assert not client.exists(keys.done("evt_missing", "a"))
     assert not client.exists(keys.consumer_states("evt_missing"))
+
+
+def test_a_forced_replay_starts_even_after_success(client):
+    ledger = Ledger(client)
+    ledger.begin("evt_1", "a", 1)
+    ledger.succeeded("evt_1", "a", 1, 1.0)
+    assert ledger.begin("evt_1", "a", 1) is False
+    fields = ledger.begin("evt_1", "a", 1, force=True)
+    assert isinstance(fields, dict) and fields["source"] == b"github"
+    assert ledger.fan_out("evt_1", deliver("a"), force=True) == ["a"]

@@ -37,3 +37,8 @@ def test_event_gives_a_stable_idempotency_key_and_parsed_json():
     assert event.idempotency_key == "evt_1:ci"
     assert event.json() == {"a": [1]}
     assert event.header("content-type") == "application/json"
+
+
+def test_a_forced_replay_gets_its_own_idempotency_key():
+    event = Event("evt_1", "github", "push", "d", 0.0, b"{}", [], "ci", replay=2)
+    assert event.idempotency_key == "evt_1:ci:r2"

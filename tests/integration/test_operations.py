@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -127,3 +128,65 @@ def test_dlq_list_show_retry_discard_and_purge(tmp_path, redis_url, sink, start_
         json.loads(hookgate("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout)
         == []
     )
+
+
+def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, start_gateway, start_worker):
+    config = write_config(tmp_path, forward("target", sink.url("/target"), max_retries=0))
+    sink.plan("/target", 500)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    client = redis.Redis.from_url(redis_url)
+    failed = post(gateway.url)  # the target answers 500 once: dead
+    wait_for(lambda: status(client, failed) == "dead", message="dead")
+    ok = post(gateway.url)
+    wait_for(lambda: status(client, ok) == "processed", message="processed")
+    assert len(sink.to("/target")) == 2
+
+    dry = hookgate(
+        "replay",
+        "--source",
+        "hooks",
+        "--since",
+        "1h",
+        "--dry-run",
+        "--json",
+        "--config",
+        str(config),
+        redis_url=redis_url,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert sorted(e["event_id"] for e in json.loads(dry.stdout)) == sorted([failed, ok])
+    assert len(sink.to("/target")) == 2, "--dry-run enqueues nothing"
+
+    # By default only consumers that have not succeeded run again.
+    both = hookgate("replay", failed, ok, "--config", str(config), redis_url=redis_url)
+    assert both.returncode == 0, both.stderr
+    wait_for(lambda: status(client, failed) == "processed", message="the failed event replayed")
+    assert [r.header("X-Hookgate-Event-Id") for r in sink.to("/target")].count(ok) == 1
+    assert [r.header("X-Hookgate-Event-Id") for r in sink.to("/target")].count(failed) == 2
+
+    forced = hookgate(
+        "replay", ok, "--force", "--consumer", "target", "--config", str(config), redis_url=redis_url
+    )
+    assert forced.returncode == 0, forced.stderr
+    wait_for(
+        lambda: [r.header("X-Hookgate-Event-Id") for r in sink.to("/target")].count(ok) == 2, message="forced"
+    )
+    keys_seen = [
+        r.header("Idempotency-Key") for r in sink.to("/target") if r.header("X-Hookgate-Event-Id") == ok
+    ]
+    assert keys_seen == [f"{ok}:target", f"{ok}:target:r1"]
+    time.sleep(0.5)
+    assert hooks_calls(client, ok) == 1, "--consumer limits a forced replay to that consumer"
+
+    assert (
+        hookgate("replay", ok, "--source", "hooks", "--config", str(config), redis_url=redis_url).returncode
+        == 2
+    )
+    assert hookgate("replay", "--config", str(config), redis_url=redis_url).returncode == 2
+    unknown = hookgate("replay", "evt_gone", "--config", str(config), redis_url=redis_url)
+    assert unknown.returncode == 1 and "not found" in unknown.stdout
+
+
+def hooks_calls(client: redis.Redis, event_id: str) -> int:
+    return sum(1 for item in client.lrange("test:hooks", 0, -1) if item.decode().startswith(event_id))
