@@ -6,15 +6,19 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
+from gateway.admin_api import AdminAPI, AdminServices
 from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
 from gateway.problems import problem
 from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
+from gateway.tokens import AdminToken, TokenBook
 
 
 @get("/healthz", include_in_schema=False)
@@ -39,6 +43,7 @@ def create_app(
     client = connections.async_client(settings.redis) if client is None else client
     ingestor = Ingestor(client, settings.retention, settings.redis.timeout_seconds)
     retry_after = settings.gateway.retry_after_seconds
+    tokens = [AdminToken(t.name, frozenset(t.scopes), t.digest()) for t in settings.admin.tokens]
 
     @get("/readyz", include_in_schema=False)
     async def readyz() -> dict[str, str]:
@@ -54,7 +59,7 @@ def create_app(
     async def close_client(_: Litestar) -> None:
         await client.aclose()
 
-    handlers: list[Any] = [healthz, readyz, _Metrics]
+    handlers: list[Any] = [healthz, readyz, _Metrics, AdminAPI]
     receiver = Receiver(
         ingestor,
         RateLimiter(client, settings.redis.timeout_seconds),
@@ -68,7 +73,8 @@ def create_app(
         plugins=[problem_details()],
         request_max_body_size=max(limits),
         on_shutdown=[close_client],
-        openapi_config=None,
+        state=State({"tokens": TokenBook(tokens), "admin": AdminServices(settings)}),
+        openapi_config=OpenAPIConfig(title="hookgate admin API", version="1", path="/api/v1/schema"),
         logging_config=None,
         debug=False,
     )

@@ -193,32 +193,14 @@ def _parse_time(option: str, value: str | None) -> float | None:
 
 def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
     """The operations service on the configured Redis; with ``can_retry`` it can also enqueue."""
-    from gateway import connections
-    from gateway.operations import Operations
+    import consumers
+    from gateway.operations import build_operations
 
     _require_redis(settings)
-    client = connections.sync_client(settings.redis, timeout=10)
-    if not can_retry:
-        return Operations(client)
-    import consumers
-    from consumers.dlq import DeadLetters
-    from consumers.ledger import Ledger
-    from gateway.broker import build_broker
-    from gateway.store import EventStore
-    from gateway.worker import register_forwards
-
-    broker = build_broker(settings, client)
     try:
-        consumers.load_modules(settings.consumers.modules)
-        register_forwards(settings, consumers.registry)
+        return build_operations(settings, can_enqueue=can_retry)
     except consumers.ConsumerConfigError as exc:
         _fail(str(exc), code=2)
-    ledger = Ledger(client)
-    actors = consumers.declare_actors(
-        broker, EventStore(client), consumers.registry, ledger, DeadLetters(client, ledger)
-    )
-    dead_letters = DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
-    return Operations(client, dead_letters, actors=actors, registry=consumers.registry)
 
 
 def _run(action: Callable[[], Any]) -> Any:

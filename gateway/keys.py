@@ -65,3 +65,8 @@ def rate(source: str, window: int) -> str:
 def replays(event_id: str) -> str:
     """How many forced replays the event has had (the ``:r{n}`` idempotency key suffix)."""
     return f"{PREFIX}:replays:{event_id}"
+
+
+def bulk_replay(replay_id: str) -> str:
+    """A bulk replay's progress (admin API)."""
+    return f"{PREFIX}:replay:{replay_id}"

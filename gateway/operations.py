@@ -21,6 +21,7 @@ from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
 from consumers.registry import Registry
 from gateway import keys
+from gateway.settings import Settings
 from gateway.timeparse import rfc3339
 
 #: Enqueues one replay: (event id, source, event type, n-th forced replay or 0).
@@ -53,6 +54,7 @@ class Operations:
         registry: Registry | None = None,
     ) -> None:
         self._client = client
+        self.client = client
         self.ledger = Ledger(client)
         self.dead_letters = dead_letters or DeadLetters(client, self.ledger)
         #: Present when built to enqueue (replay, DLQ retry): the declared actors and the consumers.
@@ -212,3 +214,26 @@ def _dead_letter_record(entry: dict[str, Any]) -> dict[str, Any]:
     record = {key: value for key, value in entry.items() if key != "history"}
     record["failed_at"] = rfc3339(entry["failed_at"])
     return record
+
+
+def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operations:
+    """The service on the configured Redis. With ``can_enqueue`` it declares the actors (on a broker of
+    its own) and loads the consumers, whose retry settings a re-enqueued delivery carries."""
+    import consumers
+    from gateway import connections
+    from gateway.broker import build_broker
+    from gateway.store import EventStore
+    from gateway.worker import register_forwards
+
+    client = connections.sync_client(settings.redis, timeout=10)
+    if not can_enqueue:
+        return Operations(client)
+    broker = build_broker(settings, client)
+    consumers.load_modules(settings.consumers.modules)
+    register_forwards(settings, consumers.registry)
+    ledger = Ledger(client)
+    actors = consumers.declare_actors(
+        broker, EventStore(client), consumers.registry, ledger, DeadLetters(client, ledger)
+    )
+    dead_letters = DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
+    return Operations(client, dead_letters, actors=actors, registry=consumers.registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -20,6 +20,7 @@ _TITLES = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     413: ("too-large", "Request body too large"),
+    422: ("invalid", "Unprocessable request"),
     429: ("rate-limited", "Too many requests"),
     500: ("internal", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
@@ -41,6 +42,11 @@ def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     return problem(500, "the gateway failed to handle this request")
 
 
+def _from_validation(exc: ValidationException) -> ProblemDetailsException:
+    """A request Litestar could not parse (query parameter types, JSON bodies) is unprocessable: 422."""
+    return problem(422, str(exc.detail) or "the request could not be parsed", slug="invalid")
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     detail = exc.detail if exc.status_code < 500 else "the gateway failed to handle this request"
     return problem(exc.status_code, detail, headers=exc.headers)
@@ -50,6 +56,10 @@ def plugin() -> ProblemDetailsPlugin:
     """Every HTTP error the app raises, Litestar's own included, leaves as problem+json."""
     return ProblemDetailsPlugin(
         ProblemDetailsConfig(
-            exception_to_problem_detail_map={HTTPException: _from_http_exception, Exception: _from_unexpected}
+            exception_to_problem_detail_map={
+                ValidationException: _from_validation,
+                HTTPException: _from_http_exception,
+                Exception: _from_unexpected,
+            }
         )
     )

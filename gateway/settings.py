@@ -172,6 +172,42 @@ class ForwardSettings(_Section):
         return resolved
 
 
+class TokenSettings(_Section):
+    """One ``[[admin.tokens]]`` table: ``token = "sha256:<hex>"``, or the plain secret from env or a file."""
+
+    name: str = Field(min_length=1)
+    scopes: tuple[Literal["read", "replay", "admin"], ...] = Field(min_length=1)
+    token: str | None = Field(default=None, pattern=r"^sha256:[0-9a-fA-F]{64}$")
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TokenSettings:
+        if sum(v is not None for v in (self.token, self.token_env, self.token_file)) != 1:
+            raise ValueError("give exactly one of token (sha256:<hex>), token_env or token_file")
+        return self
+
+    def digest(self, environ: Mapping[str, str] | None = None) -> bytes:
+        """The sha256 of the secret."""
+        import hashlib
+
+        if self.token is not None:
+            return bytes.fromhex(self.token.removeprefix("sha256:"))
+        environ = os.environ if environ is None else environ
+        if self.token_env is not None:
+            if self.token_env not in environ:
+                raise ValueError(f"token_env names {self.token_env!r}, which is not set")
+            secret = environ[self.token_env]
+        else:
+            assert self.token_file is not None
+            secret = _read_secret_file(self.token_file)
+        return hashlib.sha256(secret.strip().encode()).digest()
+
+
+class AdminSettings(_Section):
+    tokens: tuple[TokenSettings, ...] = ()
+
+
 class SourceSettings(BaseModel):
     """One ``[sources.NAME]`` table. Provider-specific keys are checked by the provider itself."""
 
@@ -250,6 +286,7 @@ class Settings(BaseModel):
     worker: WorkerSettings = WorkerSettings()
     logging: LoggingSettings = LoggingSettings()
     consumers: ConsumersSettings = ConsumersSettings()
+    admin: AdminSettings = AdminSettings()
     sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
     forward: tuple[ForwardSettings, ...] = ()
 
@@ -338,6 +375,11 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     build_sources(settings, environ)  # validates every source's provider config up front
+    for index, token in enumerate(settings.admin.tokens):
+        try:
+            token.digest(environ)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"admin.tokens[{index}] ({token.name}): {exc}") from None
     return settings
 
 

@@ -123,3 +123,17 @@ def test_unset_secret_env_is_an_error(tmp_path, monkeypatch):
 def test_secrets_never_show_in_repr(tmp_path):
     settings = load_settings(write(tmp_path, BASE), environ={})
     assert "Secret to Everybody" not in repr(settings)
+
+
+def test_admin_tokens_are_checked_at_start_up(tmp_path):
+    good = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken = "sha256:' + "ab" * 32 + '"\n'
+    assert load_settings(write(tmp_path, good), environ={}).admin.tokens[0].name == "ops"
+    no_hex = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken = "plain-secret"\n'
+    with pytest.raises(ConfigError, match=r"admin\.tokens\.0\.token"):
+        load_settings(write(tmp_path, no_hex), environ={})
+    bad_scope = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["root"]\ntoken_env = "T"\n'
+    with pytest.raises(ConfigError, match=r"admin\.tokens\.0\.scopes"):
+        load_settings(write(tmp_path, bad_scope), environ={"T": "x"})
+    unset = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_env = "NOT_SET_TOKEN"\n'
+    with pytest.raises(ConfigError, match="NOT_SET_TOKEN"):
+        load_settings(write(tmp_path, unset), environ={})

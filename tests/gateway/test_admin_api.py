@@ -1,0 +1,188 @@
+"""The admin API over a real redis-server: tokens and scopes, every route's 200/401/403/404/422."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+import redis
+from litestar.testing import TestClient
+
+from consumers.dlq import DeadLetters
+from consumers.ledger import Ledger
+from gateway import keys
+from gateway.app import create_app
+from gateway.settings import Settings
+
+SECRET = "It's a Secret to Everybody"
+TOKENS = {"reader": "read-secret", "replayer": "replay-secret", "boss": "admin-secret"}
+
+
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}
+
+
+@pytest.fixture
+def client(redis_url):
+    settings = Settings.model_validate(
+        {
+            "redis": {"url": redis_url},
+            "sources": {"github": {"provider": "github", "secret": SECRET}},
+            "admin": {
+                "tokens": [
+                    {
+                        "name": name,
+                        "scopes": [scope],
+                        "token": "sha256:" + hashlib.sha256(secret.encode()).hexdigest(),
+                    }
+                    for (name, secret), scope in zip(TOKENS.items(), ["read", "replay", "admin"], strict=True)
+                ]
+            },
+        }
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def deliver(client: TestClient, n: int) -> str:
+    body = json.dumps({"n": n}).encode()
+    headers = {
+        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+        "X-GitHub-Delivery": f"d-{n}",
+        "X-GitHub-Event": "push",
+    }
+    response = client.post("/webhooks/github", content=body, headers=headers)
+    assert response.status_code == 202
+    return str(response.json()["event_id"])
+
+
+def dead_letter(redis_url: str, event_id: str) -> str:
+    store = redis.Redis.from_url(redis_url)
+    ledger = Ledger(store)
+    ledger.failed(event_id, "billing", 3, "ForwardFailed: 500", rejected=False, final=True)
+    return DeadLetters(store, ledger).add(
+        event_id=event_id,
+        consumer="billing",
+        source="github",
+        event_type="push",
+        error_type="ForwardFailed",
+        error="POST http://billing answered 500",
+        traceback="Traceback ...",
+        attempts=3,
+    )
+
+
+ROUTES = [
+    ("GET", "/api/v1/events", "read"),
+    ("GET", "/api/v1/events/evt_x", "read"),
+    ("POST", "/api/v1/events/evt_x/replay", "replay"),
+    ("POST", "/api/v1/replays", "replay"),
+    ("GET", "/api/v1/replays/rpl_x", "replay"),
+    ("GET", "/api/v1/dlq", "read"),
+    ("GET", "/api/v1/dlq/dlq_x", "read"),
+    ("POST", "/api/v1/dlq/dlq_x/retry", "replay"),
+    ("POST", "/api/v1/dlq/retry", "replay"),
+    ("DELETE", "/api/v1/dlq/dlq_x", "admin"),
+    ("POST", "/api/v1/dlq/purge", "admin"),
+    ("GET", "/api/v1/stats", "read"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), ROUTES)
+def test_every_route_wants_a_token_with_its_scope(client, method, path, scope):
+    body = {} if method == "POST" else None
+    assert client.request(method, path, json=body).status_code == 401
+    assert (
+        client.request(method, path, json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
+    weaker = {"read": None, "replay": "reader", "admin": "replayer"}[scope]
+    if weaker:
+        denied = client.request(method, path, json=body, headers=bearer(weaker))
+        assert denied.status_code == 403
+        assert denied.headers["content-type"].startswith("application/problem+json")
+    allowed = client.request(method, path, json=body, headers=bearer("boss"))
+    assert allowed.status_code not in (401, 403)
+
+
+def test_events_list_pages_every_event_once_while_new_ones_arrive(client):
+    first_batch = [deliver(client, n) for n in range(7)]
+    seen: list[str] = []
+    cursor = None
+    arrived = []
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/events", params=params, headers=bearer("reader")).json()
+        seen += [e["event_id"] for e in page["items"]]
+        if len(arrived) < 2:
+            arrived.append(deliver(client, 100 + len(arrived)))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(first_batch)
+    assert len(seen) == len(set(seen))
+    newest = client.get("/api/v1/events", params={"limit": 2}, headers=bearer("reader")).json()["items"]
+    assert [e["event_id"] for e in newest] == arrived[::-1]
+
+
+def test_event_detail_and_404_and_422(client):
+    event_id = deliver(client, 1)
+    detail = client.get(f"/api/v1/events/{event_id}", headers=bearer("reader")).json()
+    assert detail["event_id"] == event_id and detail["body"] == '{"n": 1}'
+    assert ["x-github-event", "push"] in detail["headers"] and detail["body_base64"]
+    assert client.get("/api/v1/events/evt_missing", headers=bearer("reader")).status_code == 404
+    bad_time = client.get("/api/v1/events", params={"since": "soonish"}, headers=bearer("reader"))
+    assert bad_time.status_code == 422 and "since" in bad_time.json()["detail"]
+    assert client.get("/api/v1/events", params={"limit": "many"}, headers=bearer("reader")).status_code == 422
+    assert client.get("/api/v1/events", params={"limit": 0}, headers=bearer("reader")).status_code == 422
+    bad_body = client.post("/api/v1/replays", content=b"{not json", headers=bearer("replayer"))
+    assert bad_body.status_code in (400, 422)
+
+
+def test_replay_one_and_bulk(client, redis_url):
+    event_id = deliver(client, 1)
+    assert (
+        client.post(f"/api/v1/events/{event_id}/replay", json={}, headers=bearer("replayer")).status_code
+        == 202
+    )
+    assert (
+        client.post("/api/v1/events/evt_missing/replay", json={}, headers=bearer("replayer")).status_code
+        == 404
+    )
+    store = redis.Redis.from_url(redis_url)
+    assert store.llen(keys.dramatiq_queue(keys.DISPATCH_QUEUE)) == 2  # the original and the replay
+    started = client.post(
+        "/api/v1/replays", json={"source": "github", "dry_run": True}, headers=bearer("replayer")
+    )
+    assert started.status_code == 202
+    replay_id = started.json()["replay_id"]
+    for _ in range(50):
+        progress = client.get(f"/api/v1/replays/{replay_id}", headers=bearer("replayer")).json()
+        if progress["status"] == "done":
+            break
+    assert progress["status"] == "done" and progress["matched"] == 1 and progress["dry_run"]
+    assert client.get("/api/v1/replays/rpl_nope", headers=bearer("replayer")).status_code == 404
+
+
+def test_dead_letters_list_show_retry_discard_purge_and_audit(client, redis_url, capsys):
+    events = [deliver(client, n) for n in range(3)]
+    entries = [dead_letter(redis_url, e) for e in events]
+    listed = client.get("/api/v1/dlq", headers=bearer("reader")).json()
+    assert sorted(e["id"] for e in listed["items"]) == sorted(entries) and listed["next_cursor"] is None
+    shown = client.get(f"/api/v1/dlq/{entries[0]}", headers=bearer("reader")).json()
+    assert shown["consumer"] == "billing" and shown["attempts"] == 3
+    assert client.get("/api/v1/dlq/dlq_missing", headers=bearer("reader")).status_code == 404
+
+    assert client.post(f"/api/v1/dlq/{entries[0]}/retry", headers=bearer("replayer")).status_code == 202
+    assert client.post("/api/v1/dlq/dlq_missing/retry", headers=bearer("replayer")).status_code == 404
+    assert client.delete(f"/api/v1/dlq/{entries[1]}", headers=bearer("boss")).status_code == 204
+    assert client.delete(f"/api/v1/dlq/{entries[1]}", headers=bearer("boss")).status_code == 404
+    purged = client.post("/api/v1/dlq/purge", json={"consumer": "billing"}, headers=bearer("boss"))
+    assert purged.status_code == 200 and purged.json() == {"purged": 1}
+    stats = client.get("/api/v1/stats", headers=bearer("reader")).json()
+    assert stats["events"] == 3 and stats["dlq_size"] == 0
+    assert (
+        client.post("/api/v1/dlq/purge", json={"older_than": "whenever"}, headers=bearer("boss")).status_code
+        == 422
+    )
