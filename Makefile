@@ -31,6 +31,7 @@ typecheck: $(BIN)/hookgate
 bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
 	$(BIN)/python tests/bench/processing.py
+	$(BIN)/python tests/bench/replay.py
 
 clean:
 	rm -rf $(VENV) .hookgate .pytest_cache .mypy_cache .ruff_cache

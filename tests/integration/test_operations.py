@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -190,3 +191,29 @@ def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, st
 
 def hooks_calls(client: redis.Redis, event_id: str) -> int:
     return sum(1 for item in client.lrange("test:hooks", 0, -1) if item.decode().startswith(event_id))
+
+
+def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_url, start_gateway):
+    import signal
+
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    for n in range(30):
+        post(gateway.url, "solo", b"solo-secret", json.dumps({"n": n}).encode())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
+    replay = subprocess.Popen(
+        [HOOKGATE, "replay", "--source", "solo", "--since", "1h", "--rate", "10", "--config", str(config)],
+        cwd=ROOT,
+        env={**env, "HOOKGATE_REDIS__URL": redis_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    time.sleep(2.5)
+    replay.send_signal(signal.SIGINT)
+    out, err = replay.communicate(timeout=30)
+    assert replay.returncode == 1, out + err
+    found = re.search(r"stopped: replayed (\d+) of 30 event\(s\)", err)
+    assert found and 5 <= int(found.group(1)) < 30
+    assert "Traceback" not in err
