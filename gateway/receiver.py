@@ -62,11 +62,7 @@ class Receiver:
 
     def routes_for(self, source: SourceConfig) -> list[HTTPRouteHandler]:
         """The POST route for a source, and a GET route for providers whose endpoint check is a GET."""
-        handle = self._handler(source)
-
-        async def receive(request: Request[Any, Any, Any]) -> Response[Any]:
-            return await handle(request)
-
+        receive = self._handler(source)
         receive.__name__ = f"receive_{source.name}"
         options: dict[str, Any] = {"request_max_body_size": source.body_limit, "include_in_schema": False}
         routes = [post(f"/webhooks/{source.name}", name=f"webhook:{source.name}", **options)(receive)]
@@ -85,10 +81,14 @@ class Receiver:
         retry_headers = {"Retry-After": str(self.retry_after)}
         ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
 
-        def refuse(outcome: str, status: int, detail: str, **fields: Any) -> Exception:
+        def refuse(
+            outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any
+        ) -> Exception:
+            """Count and log a refused delivery; the problem to raise."""
             outcomes[outcome].inc()
-            log.info("delivery refused", source=source.name, reason=outcome, **fields)
-            return problem(status, detail)
+            slug = fields.pop("slug", None)
+            log.info("delivery refused", source=source.name, reason=fields.pop("reason", outcome), **fields)
+            return problem(status, message, headers=headers, slug=slug)
 
         async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
             started = time.perf_counter()
@@ -119,11 +119,12 @@ class Receiver:
                         503, "the event store is unavailable; retry later", headers=retry_headers
                     ) from None
                 if wait_ms:
-                    outcomes["rate_limited"].inc()
-                    log.info("delivery refused", source=source.name, reason="rate_limited")
                     seconds = str(max(1, -(-wait_ms // 1000)))
-                    raise problem(
-                        429, "this source's rate limit is exceeded", headers={"Retry-After": seconds}
+                    raise refuse(
+                        "rate_limited",
+                        429,
+                        "this source's rate limit is exceeded",
+                        headers={"Retry-After": seconds},
                     )
 
             url = _signed_url(source.public_url, request) if verifier.signs_url else ""
@@ -131,9 +132,10 @@ class Receiver:
             try:
                 verifier.verify(delivery)
             except signatures.VerificationError as exc:
-                outcomes["rejected_signature"].inc()
-                log.info("delivery refused", source=source.name, reason=exc.reason, detail=str(exc))
-                raise problem(401, str(exc), slug=exc.reason.replace("_", "-")) from None
+                slug = exc.reason.replace("_", "-")
+                raise refuse(
+                    "rejected_signature", 401, str(exc), reason=exc.reason, slug=slug, detail=str(exc)
+                ) from None
 
             delivery_id = verifier.delivery_id(delivery)
             event_type = verifier.event_type(delivery)
