@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from litestar import Litestar, get
@@ -37,8 +37,13 @@ def create_app(
     *,
     client: aioredis.Redis | None = None,
     sources: dict[str, SourceConfig] | None = None,
+    part: Literal["all", "public", "admin"] = "all",
 ) -> Litestar:
-    """Build the gateway for ``settings``; ``client`` may be passed in by tests."""
+    """Build the gateway for ``settings``; ``client`` may be passed in by tests.
+
+    ``part`` splits it for ``[admin] port``: "public" carries the webhooks and health checks, "admin"
+    the admin API, metrics and health checks.
+    """
     sources = build_sources(settings) if sources is None else sources
     client = connections.async_client(settings.redis) if client is None else client
     ingestor = Ingestor(client, settings.retention, settings.redis.timeout_seconds)
@@ -59,14 +64,17 @@ def create_app(
     async def close_client(_: Litestar) -> None:
         await client.aclose()
 
-    handlers: list[Any] = [healthz, readyz, _Metrics, AdminAPI]
-    receiver = Receiver(
-        ingestor,
-        RateLimiter(client, settings.redis.timeout_seconds),
-        ClientAddress(settings.gateway.trusted_proxies),
-        retry_after,
-    )
-    handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
+    handlers: list[Any] = [healthz, readyz]
+    if part != "public":
+        handlers += [_Metrics, AdminAPI]
+    if part != "admin":
+        receiver = Receiver(
+            ingestor,
+            RateLimiter(client, settings.redis.timeout_seconds),
+            ClientAddress(settings.gateway.trusted_proxies),
+            retry_after,
+        )
+        handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
     limits = [source.body_limit for source in sources.values()] or [settings.gateway.max_body_bytes]
     return Litestar(
         route_handlers=handlers,

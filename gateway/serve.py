@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -39,10 +44,14 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     if workers == 1:
         from gateway.app import create_app
 
+        if settings.admin.port is not None:
+            return _run_split(settings, common)
         app = create_app(settings)
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's scan
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return 0
+    if settings.admin.port is not None:
+        raise SystemExit("hookgate: [admin] port works with one gateway process; drop --workers or the port")
     # Several processes: they share one config file and one Prometheus multiprocess directory.
     if settings.config_path is not None:
         os.environ[CONFIG_ENV] = str(settings.config_path.resolve())
@@ -57,3 +66,38 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         if made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
     return 0
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its caller (two servers share one process)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _run_split(settings: Settings, common: dict[str, Any]) -> int:
+    """The public listener and the admin listener (``[admin] port``) in one process, one event loop;
+    SIGINT/SIGTERM stop both gracefully."""
+    from gateway.app import create_app
+
+    assert settings.admin.port is not None
+    public = _QuietServer(uvicorn.Config(create_app(settings, part="public"), **common))
+    admin_options = {**common, "host": settings.admin.host, "port": settings.admin.port}
+    admin = _QuietServer(uvicorn.Config(create_app(settings, part="admin"), **admin_options))
+    gc.freeze()
+
+    async def both() -> None:
+        def stop() -> None:
+            public.should_exit = admin.should_exit = True
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        tasks = [asyncio.create_task(server.serve()) for server in (public, admin)]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop()  # one could not start (port taken): stop the other too
+        await asyncio.gather(*tasks)
+
+    asyncio.run(both())
+    return 0 if public.started and admin.started else 1

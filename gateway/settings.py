@@ -206,6 +206,10 @@ class TokenSettings(_Section):
 
 class AdminSettings(_Section):
     tokens: tuple[TokenSettings, ...] = ()
+    #: When set, /api/v1 and /metrics move to this second listener; the public port keeps only the
+    #: webhooks and the health checks.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    host: str = "127.0.0.1"
 
 
 class SourceSettings(BaseModel):

@@ -230,3 +230,27 @@ def test_logs_carry_ids_but_never_secrets_signatures_or_bodies(redis_url, start_
     assert "private-payload-marker" not in output
     assert headers["X-Hub-Signature-256"].split("=", 1)[1] not in output
     assert "It's a Secret" not in output
+
+
+def test_admin_port_moves_the_api_and_metrics_to_a_second_listener(tmp_path, redis_url, start_gateway):
+    from gateway.dev import free_port
+    from tests.integration.conftest import write_config
+
+    admin_port = free_port()
+    config = write_config(tmp_path, f"\n[admin]\nport = {admin_port}\n")
+    gateway = start_gateway(redis_url, config=config)
+    admin = f"http://127.0.0.1:{admin_port}"
+    body = b"{}"
+    assert (
+        httpx.post(f"{gateway.url}/webhooks/github", content=body, headers=github_headers(body)).status_code
+        == 202
+    )
+    assert httpx.get(f"{gateway.url}/metrics").status_code == 404
+    assert httpx.get(f"{gateway.url}/api/v1/stats").status_code == 404
+    assert httpx.get(f"{admin}/metrics").status_code == 200
+    assert httpx.get(f"{admin}/api/v1/stats").status_code == 401
+    assert (
+        httpx.post(f"{admin}/webhooks/github", content=body, headers=github_headers(body)).status_code == 404
+    )
+    assert httpx.get(f"{admin}/healthz").status_code == 200
+    assert gateway.stop() == 0, "SIGTERM stops both listeners"
