@@ -90,6 +90,8 @@ class DeadLetters:
             pipe.hset(keys.dlq_entry(identifier), mapping=entry)  # type: ignore[arg-type]
             pipe.pexpire(keys.dlq_entry(identifier), ttl)
             pipe.zadd(keys.DLQ_INDEX, {identifier: now})
+            pipe.zadd(keys.dlq_by_consumer(consumer), {identifier: now})
+            pipe.sadd(keys.DLQ_CONSUMERS, consumer)
             pipe.execute()
         return identifier
 
@@ -149,7 +151,7 @@ class DeadLetters:
             return False
         self._ledger.requeued(entry["event_id"], entry["consumer"], "retried")
         self._enqueue(entry["event_id"], entry["consumer"])
-        self._remove(identifier)
+        self._remove(identifier, entry["consumer"])
         return True
 
     def discard(self, identifier: str) -> bool:
@@ -157,7 +159,7 @@ class DeadLetters:
         if entry is None:
             return False
         self._ledger.discarded(entry["event_id"], entry["consumer"])
-        self._remove(identifier)
+        self._remove(identifier, entry["consumer"])
         return True
 
     def purge(self, where: DeadLetterFilter | None = None, *, older_than: float | None = None) -> int:
@@ -174,8 +176,9 @@ class DeadLetters:
     def size(self) -> int:
         return int(self._client.zcard(keys.DLQ_INDEX))
 
-    def _remove(self, identifier: str) -> None:
+    def _remove(self, identifier: str, consumer: str) -> None:
         with self._client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.dlq_entry(identifier))
             pipe.zrem(keys.DLQ_INDEX, identifier)
+            pipe.zrem(keys.dlq_by_consumer(consumer), identifier)
             pipe.execute()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
+from gateway.backlog import Backlog
 from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
@@ -28,8 +29,16 @@ async def healthz() -> dict[str, str]:
 
 
 class _Metrics(PrometheusController):
+    """Litestar's Prometheus endpoint, with the backlog gauges refreshed from Redis first."""
+
     path = "/metrics"
     include_in_schema = False
+
+    @get(include_in_schema=False)
+    async def get(self, state: State) -> Response[Any]:
+        await state.backlog.refresh()
+        response: Response[Any] = await PrometheusController.get.fn(self)
+        return response
 
 
 def create_app(
@@ -81,7 +90,13 @@ def create_app(
         plugins=[problem_details()],
         request_max_body_size=max(limits),
         on_shutdown=[close_client],
-        state=State({"tokens": TokenBook(tokens), "admin": AdminServices(settings)}),
+        state=State(
+            {
+                "tokens": TokenBook(tokens),
+                "admin": AdminServices(settings),
+                "backlog": Backlog(client, settings.retention.events_seconds, settings.redis.timeout_seconds),
+            }
+        ),
         openapi_config=OpenAPIConfig(title="hookgate admin API", version="1", path="/api/v1/schema"),
         logging_config=None,
         debug=False,

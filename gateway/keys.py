@@ -70,3 +70,11 @@ def replays(event_id: str) -> str:
 def bulk_replay(replay_id: str) -> str:
     """A bulk replay's progress (admin API)."""
     return f"{PREFIX}:replay:{replay_id}"
+
+
+#: The consumers that have (or had) dead letters; each has a sorted set of its entries.
+DLQ_CONSUMERS = f"{PREFIX}:dlq:consumers"
+
+
+def dlq_by_consumer(consumer: str) -> str:
+    return f"{PREFIX}:dlq:c:{consumer}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DELIVERIES = Counter(
     "hookgate_deliveries",
@@ -24,6 +24,18 @@ CONSUMER_SECONDS = Histogram(
     "hookgate_consumer_seconds",
     "Time spent in a consumer.",
     ["consumer"],
+)
+
+DLQ_ENTRIES = Gauge(
+    "hookgate_dlq_entries",
+    "Dead letters waiting, by consumer (read from Redis when /metrics is scraped).",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
+QUEUE_LAG = Gauge(
+    "hookgate_queue_lag_seconds",
+    "Age of the oldest message waiting in the dispatch and deliver queues (0 when they are empty).",
+    multiprocess_mode="mostrecent",
 )
 
 OUTCOMES = (

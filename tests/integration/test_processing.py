@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import signal
 import time
 import uuid
@@ -365,3 +366,27 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
         "started",
         "succeeded",
     ]
+
+
+def test_backlog_metrics_show_dead_letters_per_consumer_and_queue_lag(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, forward("gone", sink.url("/gone"), max_retries=0))
+    sink.plan("/gone", 500, 500)
+    gateway = start_gateway(redis_url, config=config)
+    assert "hookgate_queue_lag_seconds 0.0" in httpx.get(f"{gateway.url}/metrics").text
+    queued = post(gateway.url)  # no worker yet: it waits
+    time.sleep(1.2)
+    lag = float(
+        re.search(
+            r"^hookgate_queue_lag_seconds ([\d.]+)", httpx.get(f"{gateway.url}/metrics").text, re.M
+        ).group(1)
+    )
+    assert lag >= 1.0
+    start_worker(redis_url, config=config)
+    second = post(gateway.url)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: status(client, queued) == status(client, second) == "dead", timeout=20, message="dead")
+    text = httpx.get(f"{gateway.url}/metrics").text
+    assert 'hookgate_dlq_entries{consumer="gone"} 2.0' in text
+    assert "hookgate_queue_lag_seconds 0.0" in text
