@@ -49,7 +49,6 @@ if attempt ~= '' then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 if done == '1' then redis.call('SET', KEYS[4], '1', 'PX', ttl) end
-if done == '-1' then redis.call('DEL', KEYS[4]) end
 roll_up(KEYS[1], KEYS[2])
 if ARGV[5] ~= '' then return redis.call('HGETALL', KEYS[1]) end
 return 1
@@ -182,10 +181,10 @@ class Ledger:
         record = Attempt(time.time(), consumer, attempt, "rejected" if rejected else "failed", error=error)
         self._move(event_id, consumer, "dead" if final else "retrying", record)
 
-    def requeued(self, event_id: str, consumer: str, why: str, *, forget_success: bool = False) -> None:
+    def requeued(self, event_id: str, consumer: str, why: str) -> None:
         """An operator sent the event to this consumer again (DLQ retry, replay)."""
         record = Attempt(time.time(), consumer, 0, why)
-        self._move(event_id, consumer, "queued", record, done=False if forget_success else None)
+        self._move(event_id, consumer, "queued", record)
 
     def discarded(self, event_id: str, consumer: str) -> None:
         self._move(event_id, consumer, "discarded", Attempt(time.time(), consumer, 0, "discarded"))
@@ -205,17 +204,17 @@ class Ledger:
         return [json.loads(item) for item in raw]
 
     def _move(
-        self, event_id: str, consumer: str, state: str, attempt: Attempt | None, *, done: bool | None = None
+        self, event_id: str, consumer: str, state: str, attempt: Attempt | None, *, done: bool = False
     ) -> None:
         self._transition(keys=self._keys(event_id, consumer), args=self._args(consumer, state, attempt, done))
 
     @staticmethod
-    def _args(consumer: str, state: str, attempt: Attempt | None, done: bool | None) -> list[str]:
+    def _args(consumer: str, state: str, attempt: Attempt | None, done: bool) -> list[str]:
         return [
             consumer,
             state,
             attempt.encode() if attempt else "",
-            {True: "1", False: "-1", None: "0"}[done],
+            "1" if done else "0",
             "",
         ]
 

@@ -72,9 +72,6 @@ class Registry:
     def __iter__(self) -> Iterator[Consumer]:
         return iter(sorted(self._consumers.values(), key=lambda c: c.name))
 
-    def __len__(self) -> int:
-        return len(self._consumers)
-
 
 #: Where ``@consumer`` registers; the worker reads it after importing ``[consumers] modules``.
 registry = Registry()

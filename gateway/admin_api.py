@@ -161,9 +161,7 @@ class AdminAPI(Controller):
             and operations.registry.get(data.consumer) is None
         ):
             raise problem(422, f"consumer: no consumer named {data.consumer!r}")
-        sent = _guarded(
-            lambda: list(operations.replay([event_id], _sender(operations, data.consumer), force=data.force))
-        )
+        sent = _guarded(lambda: list(operations.replay([event_id], force=data.force, consumer=data.consumer)))
         if not sent:
             raise problem(404, f"no event {event_id!r}")
         audit(request, "replay", event_id=event_id, force=data.force, consumer=data.consumer)
@@ -320,19 +318,6 @@ def _dead_letter_filter(data: DeadLetterSelection) -> DeadLetterFilter:
     )
 
 
-def _sender(operations: Operations, consumer: str | None) -> Any:
-    actors, registry = operations.actors, operations.registry
-    assert actors is not None and registry is not None
-
-    def send(event_id: FromPath[str], source: str, event_type: str | None, replay: int) -> None:
-        if consumer is not None:
-            actors.send_to(event_id, consumer, registry, replay)
-        else:
-            actors.replay(event_id, source, event_type, replay)
-
-    return send
-
-
 def _run_bulk_replay(operations: Operations, where: EventFilter, data: ReplayFilter, progress: str) -> None:
     client = operations.client
     try:
@@ -343,9 +328,7 @@ def _run_bulk_replay(operations: Operations, where: EventFilter, data: ReplayFil
             )
             return
         sent = 0
-        for _ in operations.replay(
-            operations.matching_ids(where), _sender(operations, data.consumer), force=data.force
-        ):
+        for _ in operations.replay(operations.matching_ids(where), force=data.force, consumer=data.consumer):
             sent += 1
             if sent % 100 == 0:
                 client.hset(progress, "sent", sent)

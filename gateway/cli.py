@@ -412,20 +412,13 @@ def replay(
                 )
             click.echo(f"would replay {len(slim)} event(s); nothing enqueued (--dry-run)")
         return
-    actors, registry = operations.actors, operations.registry
-    if consumer is not None and registry.get(consumer) is None:
+    if consumer is not None and operations.registry.get(consumer) is None:
         _fail(f"--consumer: no consumer named {consumer!r} in the config or [consumers] modules", code=2)
     total = len(event_ids) or _run(lambda: sum(1 for _ in ids()))
     if total > CONFIRM_ABOVE and not yes:
         if not sys.stdin.isatty():
             _fail(f"{total} events match: confirm with --yes (no terminal to ask on)", code=2)
         click.confirm(f"Replay {total} events?", abort=True)
-
-    def send(event_id: str, event_source: str, kind: str | None, n: int) -> None:
-        if consumer is not None:
-            actors.send_to(event_id, consumer, registry, n)
-        else:
-            actors.replay(event_id, event_source, kind, n)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -437,7 +430,7 @@ def replay(
     try:
         with Progress(*columns, transient=True) as progress:
             task = progress.add_task("replay", total=total)
-            for _ in operations.replay(ids(), send, force=force):
+            for _ in operations.replay(ids(), force=force, consumer=consumer):
                 sent += 1
                 progress.advance(task)
                 if rate is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -23,9 +23,6 @@ from consumers.registry import Registry
 from gateway import keys
 from gateway.settings import Settings
 from gateway.timeparse import rfc3339
-
-#: Enqueues one replay: (event id, source, event type, n-th forced replay or 0).
-SendReplay = Callable[[str, str, str | None, int], None]
 
 _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
 
@@ -151,12 +148,18 @@ class Operations:
         """The ids of matching events, streamed."""
         return (record["event_id"] for record in self.iter_events(where))
 
-    def replay(self, event_ids: Iterable[str], send: SendReplay, *, force: bool = False) -> Iterator[str]:
+    def replay(
+        self, event_ids: Iterable[str], *, force: bool = False, consumer: str | None = None
+    ) -> Iterator[str]:
         """Enqueue each stored event again, yielding its id once sent (ids of gone events are skipped).
 
         By default consumers that already succeeded are skipped; ``force`` re-runs them all, as the n-th
         forced replay of the event, whose consumers see the idempotency key ``{event}:{consumer}:r{n}``.
+        ``consumer`` limits the replay to that consumer. Needs an instance built to enqueue.
         """
+        actors, registry = self.actors, self.registry
+        if actors is None or registry is None:
+            raise RuntimeError("Operations was built without a way to enqueue")
         for event_id in event_ids:
             raw: list[bytes | None] = self._client.hmget(keys.event(event_id), ["source", "event_type"])  # type: ignore[assignment]
             source, event_type = raw
@@ -171,7 +174,10 @@ class Operations:
                     )
                     replay = int(pipe.execute()[0])
             self._client.hset(keys.event(event_id), "status", "queued")
-            send(event_id, source.decode(), (event_type or b"").decode() or None, replay)
+            if consumer is not None:
+                actors.send_to(event_id, consumer, registry, replay)
+            else:
+                actors.replay(event_id, source.decode(), (event_type or b"").decode() or None, replay)
             yield event_id
 
     # Dead letters
