@@ -151,10 +151,19 @@ def declare_actors(
             max_retries = retries.max_retries if consumer.max_retries is None else consumer.max_retries
             rejected = isinstance(exc, Reject)
             final = rejected or max_retries == 0
+            error = error_record(exc)
             if final:
-                dead_letter(ledger, dead_letters, event_id, consumer.name, error_record(exc), 1)
+                dead_letter(ledger, dead_letters, event_id, consumer.name, error, 1)
                 return
-            ledger.failed(event_id, consumer.name, 1, describe(exc), rejected=False, final=False)
+            ledger.failed(
+                event_id,
+                consumer.name,
+                1,
+                error["error"],
+                rejected=False,
+                final=False,
+                traceback=error["traceback"],
+            )
             if isinstance(exc, dramatiq.Retry) and exc.delay is not None:
                 delay = exc.delay
             else:

@@ -88,6 +88,10 @@ def load_scripts(client: redis.Redis) -> None:
     client.script_load(_FAN_OUT)
 
 
+#: A failed attempt keeps the end of its traceback, for the dashboard's timeline.
+MAX_TRACEBACK_CHARS = 8_000
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One run of one consumer for one event, or a step an operator took (retry, discard)."""
@@ -98,6 +102,7 @@ class Attempt:
     outcome: str  # started | succeeded | failed | rejected | dead | skipped | retried | discarded
     error: str | None = None
     duration_ms: float | None = None
+    traceback: str | None = None
 
     def encode(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
@@ -176,9 +181,20 @@ class Ledger:
         )
 
     def failed(
-        self, event_id: str, consumer: str, attempt: int, error: str, *, rejected: bool, final: bool
+        self,
+        event_id: str,
+        consumer: str,
+        attempt: int,
+        error: str,
+        *,
+        rejected: bool,
+        final: bool,
+        traceback: str | None = None,
     ) -> None:
-        record = Attempt(time.time(), consumer, attempt, "rejected" if rejected else "failed", error=error)
+        outcome = "rejected" if rejected else "failed"
+        if traceback and len(traceback) > MAX_TRACEBACK_CHARS:  # the innermost frames tell the most
+            traceback = "…" + traceback[-MAX_TRACEBACK_CHARS:]
+        record = Attempt(time.time(), consumer, attempt, outcome, error=error, traceback=traceback or None)
         self._move(event_id, consumer, "dead" if final else "retrying", record)
 
     def requeued(self, event_id: str, consumer: str, why: str) -> None:

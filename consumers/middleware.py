@@ -50,7 +50,7 @@ class DeadLetterMiddleware(Middleware):
     ) -> None:
         if exception is None:
             return
-        message.options[_ERROR] = error_record(exception)
+        error = message.options[_ERROR] = error_record(exception)
         if message.actor_name != keys.DELIVER_ACTOR:
             return
         event_id, consumer = message.args[0], message.args[1]
@@ -60,9 +60,10 @@ class DeadLetterMiddleware(Middleware):
                 event_id,
                 consumer,
                 message.options.get(ATTEMPT, 1),
-                describe(exception),
+                error["error"],
                 rejected=False,
                 final=False,
+                traceback=error["traceback"],
             )
         log.warning(
             "consumer failed" + ("; giving up" if final else "; will retry"),
@@ -70,7 +71,7 @@ class DeadLetterMiddleware(Middleware):
             consumer=consumer,
             message_id=message.message_id,
             attempt=message.options.get(ATTEMPT, 1),
-            error=describe(exception),
+            error=error["error"],
         )
 
     def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
@@ -122,7 +123,15 @@ def dead_letter(
     )
     if consumer != keys.DISPATCH_ACTOR:
         rejected = bool(error.get("rejected"))
-        ledger.failed(event_id, consumer, attempts, error["error"], rejected=rejected, final=True)
+        ledger.failed(
+            event_id,
+            consumer,
+            attempts,
+            error["error"],
+            rejected=rejected,
+            final=True,
+            traceback=error.get("traceback"),
+        )
     log.error(
         "dead-lettered",
         event_id=event_id,

@@ -13,6 +13,7 @@ from litestar.plugins.prometheus import PrometheusController
 from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
 from gateway.backlog import Backlog
+from gateway.dashboard import dashboard_router, template_config
 from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
@@ -75,7 +76,7 @@ def create_app(
 
     handlers: list[Any] = [healthz, readyz]
     if part != "public":
-        handlers += [_Metrics, AdminAPI]
+        handlers += [_Metrics, AdminAPI, dashboard_router(settings)]
     if part != "admin":
         receiver = Receiver(
             ingestor,
@@ -95,8 +96,11 @@ def create_app(
                 "tokens": TokenBook(tokens),
                 "admin": AdminServices(settings),
                 "backlog": Backlog(client, settings.retention.events_seconds, settings.redis.timeout_seconds),
+                "dashboard_sources": sorted(sources),
+                "retention_seconds": settings.retention.events_seconds,
             }
         ),
+        template_config=template_config() if part != "public" else None,
         openapi_config=OpenAPIConfig(title="hookgate admin API", version="1", path="/api/v1/schema"),
         logging_config=None,
         debug=False,

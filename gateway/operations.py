@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -37,6 +37,21 @@ class EventFilter:
     consumer: str | None = None
     since: float | None = None
     until: float | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Events per minute: ``starts`` are the minutes' unix times, each source has one count per minute."""
+
+    starts: list[float]
+    per_source: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    by_status: dict[str, int]
+    read: int
+    complete: bool
 
 
 class Operations:
@@ -132,17 +147,88 @@ class Operations:
         oldest: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
             keys.INDEX_ALL, 0, 0, withscores=True
         )
-        oldest_dead: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
-            keys.DLQ_INDEX, 0, 0, withscores=True
-        )
         return {
             "events": sum(by_status.values()),
             "by_status": by_status,
             "by_source": by_source,
             "oldest_event_at": rfc3339(oldest[0][1]) if oldest else None,
-            "dlq_size": self.dead_letters.size(),
-            "oldest_dlq_at": rfc3339(oldest_dead[0][1]) if oldest_dead else None,
+            **self.dead_letter_summary(),
         }
+
+    def dead_letter_summary(self) -> dict[str, Any]:
+        """The dead-letter queue's size and when its oldest entry failed."""
+        oldest: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+            keys.DLQ_INDEX, 0, 0, withscores=True
+        )
+        return {
+            "dlq_size": self.dead_letters.size(),
+            "oldest_dlq_at": rfc3339(oldest[0][1]) if oldest else None,
+        }
+
+    def stored_events(self) -> int:
+        return int(self._client.zcard(keys.INDEX_ALL))
+
+    def activity(self, sources: Sequence[str], *, now: float, minutes: int = 60) -> Activity:
+        """Events received per minute and source over the last ``minutes`` (the current minute last)."""
+        end = (now // 60 + 1) * 60
+        starts = [end - (minutes - i) * 60 for i in range(minutes)]
+        with self._client.pipeline(transaction=False) as pipe:
+            for source in sources:
+                for start in starts:
+                    pipe.zcount(keys.source_index(source), repr(start), f"({start + 60!r}")
+            counts = pipe.execute()
+        per_source = {
+            source: [int(c) for c in counts[i * minutes : (i + 1) * minutes]]
+            for i, source in enumerate(sources)
+        }
+        return Activity(starts, per_source)
+
+    def recent_statuses(self, *, since: float, limit: int = 100_000) -> StatusCounts:
+        """Counts by status of the events received since ``since``, newest first, reading at most
+        ``limit`` of them (``complete`` says whether every one was read)."""
+        by_status: dict[str, int] = {}
+        read, high = 0, "+inf"
+        while read < limit:
+            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
+                keys.INDEX_ALL, high, repr(since), start=0, num=min(1000, limit - read), withscores=True
+            )
+            if not batch:
+                return StatusCounts(by_status, read, complete=True)
+            with self._client.pipeline(transaction=False) as pipe:
+                for raw_id, _ in batch:
+                    pipe.hget(keys.event(raw_id.decode()), "status")
+                statuses: list[bytes | None] = pipe.execute()
+            for status in statuses:
+                if status is not None:
+                    by_status[status.decode()] = by_status.get(status.decode(), 0) + 1
+            read += len(batch)
+            high = f"({batch[-1][1]!r}"
+        more = self._client.zcount(keys.INDEX_ALL, repr(since), high)
+        return StatusCounts(by_status, read, complete=not more)
+
+    def failing_consumers(self, *, now: float, window: float, limit: int = 10) -> list[dict[str, Any]]:
+        """Consumers with dead letters from the last ``window`` seconds, the most first, with the time
+        of their oldest one."""
+        consumers = sorted(m.decode() for m in self._client.smembers(keys.DLQ_CONSUMERS))  # type: ignore[union-attr]
+        with self._client.pipeline(transaction=False) as pipe:
+            for consumer in consumers:
+                pipe.zcount(keys.dlq_by_consumer(consumer), repr(now - window), "+inf")
+                pipe.zrangebyscore(
+                    keys.dlq_by_consumer(consumer),
+                    repr(now - window),
+                    "+inf",
+                    start=0,
+                    num=1,
+                    withscores=True,
+                )
+            replies = pipe.execute()
+        rows: list[dict[str, Any]] = [
+            {"consumer": consumer, "dead_letters": int(count), "oldest_at": rfc3339(oldest[0][1])}
+            for consumer, count, oldest in zip(consumers, replies[::2], replies[1::2], strict=True)
+            if count
+        ]
+        rows.sort(key=lambda row: (-row["dead_letters"], row["consumer"]))
+        return rows[:limit]
 
     def matching_ids(self, where: EventFilter) -> Iterator[str]:
         """The ids of matching events, streamed."""

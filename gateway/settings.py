@@ -30,7 +30,7 @@ CONFIG_ENV = "HOOKGATE_CONFIG"
 DEFAULT_CONFIG = "hookgate.toml"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
-ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging")
+ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin")
 
 
 class ConfigError(Exception):
@@ -210,6 +210,45 @@ class AdminSettings(_Section):
     #: webhooks and the health checks.
     port: int | None = Field(default=None, ge=1, le=65535)
     host: str = "127.0.0.1"
+    #: Signs (and encrypts) the dashboard's session cookie; every gateway process must share it.
+    session_secret: SecretStr | None = None
+    session_secret_env: str | None = None
+    session_secret_file: Path | None = None
+    #: A dashboard session ends after this long without a request.
+    session_idle_minutes: int = Field(default=480, ge=1, le=43_200)
+    #: Mark the dashboard's cookies Secure (sent over HTTPS only): set it when TLS terminates in front.
+    secure_cookies: bool = False
+
+    @model_validator(mode="after")
+    def _one_session_secret(self) -> AdminSettings:
+        given = (self.session_secret, self.session_secret_env, self.session_secret_file)
+        if sum(v is not None for v in given) > 1:
+            raise ValueError("give at most one of session_secret, session_secret_env or session_secret_file")
+        return self
+
+    def session_key(self, environ: Mapping[str, str] | None = None) -> bytes | None:
+        """32 bytes derived from the configured session secret, or None when there is none."""
+        import hashlib
+
+        environ = os.environ if environ is None else environ
+        if self.session_secret is not None:
+            key, secret = "session_secret", self.session_secret.get_secret_value()
+        elif self.session_secret_env is not None:
+            key, secret = "session_secret_env", environ.get(self.session_secret_env, "")
+            if self.session_secret_env not in environ:
+                raise ValueError(f"{key}: names {self.session_secret_env!r}, which is not set")
+        elif self.session_secret_file is not None:
+            key = "session_secret_file"
+            try:
+                secret = _read_secret_file(self.session_secret_file)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+        else:
+            return None
+        secret = secret.strip()
+        if len(secret) < 16:
+            raise ValueError(f"{key}: the secret must be at least 16 characters (use a long random string)")
+        return hashlib.sha256(b"hookgate-session\0" + secret.encode()).digest()
 
 
 class SourceSettings(BaseModel):
@@ -384,6 +423,10 @@ def load_settings(
             token.digest(environ)
         except (ValueError, OSError) as exc:
             raise ConfigError(f"admin.tokens[{index}] ({token.name}): {exc}") from None
+    try:
+        settings.admin.session_key(environ)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"admin.{exc}") from None
     return settings
 
 

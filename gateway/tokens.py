@@ -44,6 +44,9 @@ class TokenBook:
                 found = token
         return found
 
+    def named(self, name: str) -> AdminToken | None:
+        return next((token for token in self._tokens if token.name == name), None)
+
 
 def requires(scope: str) -> Any:
     """A Litestar guard: 401 without a valid bearer token, 403 when its scopes do not cover ``scope``."""

@@ -1,0 +1,120 @@
+"""The DLQ dashboard at ``/dashboard``: server-rendered Jinja pages with htmx, served by the gateway.
+
+Nothing loads from another host (htmx ships in ``static/``), no inline script runs (a strict
+Content-Security-Policy forbids it), and everything from a delivery is escaped by Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import structlog
+from litestar import Request, Response, Router
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from gateway.connections import REDIS_ERRORS
+from gateway.dashboard import auth, filters
+from gateway.dashboard.views import Access, Pages
+from gateway.settings import Settings
+
+__all__ = ["PREFIX", "dashboard_router", "template_config"]
+
+log = structlog.get_logger("hookgate.dashboard")
+
+PREFIX = auth.PREFIX
+_HERE = Path(__file__).parent
+
+#: No script but the gateway's own files, no inline script or style, no framing, forms post home only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(
+        directory=_HERE / "templates",
+        engine=JinjaTemplateEngine,
+        engine_callback=filters.install,
+    )
+
+
+def dashboard_router(settings: Settings) -> Router:
+    """The pages, their static files, the session and CSRF middleware and HTML error pages."""
+    static = create_static_files_router(
+        path="/static",
+        directories=[_HERE / "static"],
+        cache_control=CacheControlHeader(max_age=3600),
+        after_request=_static_headers,
+        include_in_schema=False,
+    )
+    return Router(
+        path=PREFIX,
+        route_handlers=[Access, Pages, static],
+        middleware=auth.middleware(settings.admin, auth.session_key(settings.admin)),
+        response_headers=[ResponseHeader(name=k, value=v) for k, v in SECURITY_HEADERS.items()],
+        exception_handlers=_exception_handlers(),
+        include_in_schema=False,
+    )
+
+
+def _exception_handlers() -> dict[Any, Any]:
+    handlers: dict[Any, Any] = {auth.LoginRequired: _to_login, HTTPException: _error_page}
+    handlers.update(dict.fromkeys(REDIS_ERRORS, _unavailable))
+    handlers[Exception] = _unexpected
+    return handlers
+
+
+async def _static_headers(response: Any) -> Any:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _to_login(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    """No session: pages redirect to the login form; an htmx poll asks the browser to go there."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    login = f"{PREFIX}/login?{urllib.parse.urlencode({'next': target})}"
+    if request.headers.get("hx-request"):
+        return Response(b"", status_code=200, headers={**SECURITY_HEADERS, "HX-Redirect": login})
+    return Redirect(login, status_code=303, headers=SECURITY_HEADERS)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = exc.detail
+    if exc.status_code == 403 and "CSRF" in detail:
+        detail = "This form has expired or came from another site. Reload the page and try again."
+    return _render_error(exc.status_code, detail)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("dashboard: the event store does not answer", error=str(exc))
+    return _render_error(503, "The event store does not answer. Try again in a moment.", {"Retry-After": "5"})
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback, never shown."""
+    log.error("dashboard: unhandled error", error_type=type(exc).__name__, exc_info=exc)
+    return _render_error(500, "The dashboard failed to show this page; the gateway's log has the details.")
+
+
+def _render_error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Template(
+        template_name="error.html",
+        context={"status": status, "detail": detail, "prefix": PREFIX, "viewer": None, "flash": None},
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )

@@ -1,0 +1,379 @@
+"""The dashboard's pages and actions: overview, dead letters, events, login and logout.
+
+Pages read through the operations service (the same one the CLI and the admin API use), in Litestar's
+thread pool. Every action is a POST from a form with the CSRF token, checks the viewer's scope before
+it touches anything, writes an audit line, then redirects (post/redirect/get) with a flash message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from consumers.dlq import DeadLetterFilter, entry_id
+from gateway.admin_api import AdminServices
+from gateway.dashboard.auth import PREFIX, Viewer, current_viewer, log_in, log_out, safe_next
+from gateway.dashboard.charts import stacked_bars
+from gateway.operations import EventFilter
+from gateway.timeparse import parse_time
+from gateway.tokens import TokenBook, audit
+
+T = TypeVar("T")
+
+PAGE_SIZE = 50
+#: Bodies longer than this are cut in the event page (the API and CLI give the whole body).
+BODY_DISPLAY_LIMIT = 256 * 1024
+STATUSES = ("queued", "processing", "retrying", "dead", "processed")
+DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
+EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until")
+
+
+class BadFilter(ValueError):
+    """A filter value the page cannot use; shown above the (empty) list."""
+
+
+def _services(state: State) -> AdminServices:
+    services: AdminServices = state.admin
+    return services
+
+
+async def _run(call: Callable[[], T]) -> T:
+    return await sync_to_thread(call)
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    viewer: NamedDependency[Viewer] | None,
+    name: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    """Render a page with the layout's context; a flash message is shown once."""
+    flash = request.session.pop("flash", None) if request.scope.get("session") else None
+    return Template(
+        template_name=name,
+        context={"viewer": viewer, "flash": flash, "prefix": PREFIX, "now": time.time(), **context},
+        status_code=status_code,
+    )
+
+
+def _flash(request: Request[Any, Any, Any], message: str) -> None:
+    request.session["flash"] = message
+
+
+def _time(name: str, value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise BadFilter(f"{name}: {exc}") from None
+
+
+def _back(form: Any, fallback: str) -> str:
+    """The page a form came from (a dashboard path), to return to after the action."""
+    return safe_next(form.get("back")) if form.get("back") else fallback
+
+
+def _query(**values: str | None) -> str:
+    kept = {k: v for k, v in values.items() if v}
+    return "?" + urllib.parse.urlencode(kept) if kept else ""
+
+
+def _dead_letter_filter(values: Any) -> DeadLetterFilter:
+    return DeadLetterFilter(
+        source=values.get("source") or None,
+        consumer=values.get("consumer") or None,
+        event_type=values.get("event_type") or None,
+        q=values.get("q") or None,
+        since=_time("since", values.get("since")),
+        until=_time("until", values.get("until")),
+    )
+
+
+class Access(Controller):
+    """The login form and logout; everything else needs a session."""
+
+    path = "/"
+
+    @get("/login", include_in_schema=False)
+    async def login_form(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Template:
+        return _page(request, None, "login.html", next=safe_next(next), error=None)
+
+    @post("/login", include_in_schema=False, status_code=303)
+    async def login(self, request: Request[Any, Any, Any], state: State) -> Redirect | Template:
+        form = await request.form()
+        book: TokenBook = state.tokens
+        target = safe_next(form.get("next"))
+        if log_in(request, book, str(form.get("token", ""))) is None:
+            error = "That token is not valid."
+            return _page(request, None, "login.html", next=target, error=error, status_code=401)
+        return Redirect(target, status_code=303)
+
+    @post("/logout", include_in_schema=False, status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        log_out(request)
+        return Redirect(f"{PREFIX}/login", status_code=303)
+
+
+class Pages(Controller):
+    path = "/"
+    dependencies = {"viewer": Provide(current_viewer, sync_to_thread=False)}  # noqa: RUF012
+
+    # Overview
+
+    @get("/", include_in_schema=False)
+    async def overview(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        return _page(request, viewer, "overview.html", **await self._overview(state))
+
+    @get("/overview", include_in_schema=False)
+    async def overview_fragment(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        """The overview's body alone, polled by htmx."""
+        return _page(request, viewer, "_overview.html", **await self._overview(state))
+
+    async def _overview(self, state: State) -> dict[str, Any]:
+        reader = _services(state).reader
+        sources: list[str] = state.dashboard_sources
+        now = time.time()
+
+        def read() -> dict[str, Any]:
+            activity = reader.activity(sources, now=now)
+            return {
+                "chart": stacked_bars(activity.starts, activity.per_source),
+                "statuses": reader.recent_statuses(since=now - 3600),
+                "stored": reader.stored_events(),
+                "dlq": reader.dead_letter_summary(),
+                "failing": reader.failing_consumers(now=now, window=state.retention_seconds),
+            }
+
+        return {**await _run(read), "status_order": STATUSES}
+
+    # Dead letters
+
+    @get("/dlq", include_in_schema=False)
+    async def dead_letters(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        filters = {name: request.query_params.get(name) or "" for name in DLQ_FILTERS}
+        cursor = request.query_params.get("cursor") or None
+        reader = _services(state).reader
+        items: list[dict[str, Any]] = []
+        next_cursor, error = None, None
+        try:
+            where = _dead_letter_filter(filters)
+            items, next_cursor = await _run(
+                lambda: reader.list_dead_letters(where, limit=PAGE_SIZE, cursor=cursor)
+            )
+        except BadFilter as exc:
+            error = str(exc)
+        failing = await _run(
+            lambda: reader.failing_consumers(now=time.time(), window=state.retention_seconds)
+        )
+        return _page(
+            request,
+            viewer,
+            "dlq.html",
+            status_code=422 if error else 200,
+            error=error,
+            filters=filters,
+            items=items,
+            first_page=cursor is None,
+            next_url=f"{PREFIX}/dlq{_query(**filters, cursor=next_cursor)}" if next_cursor else None,
+            query=_query(**filters),
+            consumers=[row["consumer"] for row in failing],
+        )
+
+    @post("/dlq/retry", include_in_schema=False, status_code=303)
+    async def retry(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Redirect:
+        """Retry the selected dead letters, each with a fresh retry budget."""
+        viewer.need("replay")
+        form = await request.form()
+        ids = form.getall("ids", [])
+        if ids:
+            writer = _services(state).writer
+            retried = await _run(lambda: sum(writer.dead_letters.retry(i) for i in ids))
+            audit(request, "dlq retry", dlq_ids=ids, retried=retried, via="dashboard")
+            _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''}.")
+        else:
+            _flash(request, "Nothing selected.")
+        return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
+
+    @post("/dlq/discard", include_in_schema=False, status_code=303)
+    async def discard(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Redirect:
+        """Drop the selected dead letters; their events stay stored."""
+        viewer.need("admin")
+        form = await request.form()
+        ids = form.getall("ids", [])
+        if ids:
+            reader = _services(state).reader
+            discarded = await _run(lambda: sum(reader.dead_letters.discard(i) for i in ids))
+            audit(request, "dlq discard", dlq_ids=ids, discarded=discarded, via="dashboard")
+            _flash(request, f"Discarded {discarded} dead letter{'s' if discarded != 1 else ''}.")
+        else:
+            _flash(request, "Nothing selected.")
+        return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
+
+    @post("/dlq/retry-matching", include_in_schema=False, status_code=303)
+    async def retry_matching(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Redirect:
+        """Retry every dead letter matching the list's filter (all pages)."""
+        viewer.need("replay")
+        form = await request.form()
+        filters = {name: str(form.get(name) or "") for name in DLQ_FILTERS}
+        try:
+            where = _dead_letter_filter(filters)
+        except BadFilter as exc:
+            _flash(request, f"Nothing retried: {exc}")
+            return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
+        dead_letters = _services(state).writer.dead_letters
+        retried = await _run(lambda: sum(dead_letters.retry(e["id"]) for e in list(dead_letters.iter(where))))
+        audit(request, "dlq retry matching", retried=retried, via="dashboard", **where.__dict__)
+        _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} matching the filter.")
+        return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
+
+    # Events
+
+    @get("/events", include_in_schema=False)
+    async def events(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        filters = {name: request.query_params.get(name) or "" for name in EVENT_FILTERS}
+        cursor = request.query_params.get("cursor") or None
+        reader = _services(state).reader
+        items: list[dict[str, Any]] = []
+        next_cursor, error = None, None
+        try:
+            where = EventFilter(
+                filters["source"] or None,
+                filters["status"] or None,
+                filters["event_type"] or None,
+                filters["consumer"] or None,
+                _time("since", filters["since"]),
+                _time("until", filters["until"]),
+            )
+            items, next_cursor = await _run(lambda: reader.list_events(where, limit=PAGE_SIZE, cursor=cursor))
+        except BadFilter as exc:
+            error = str(exc)
+        return _page(
+            request,
+            viewer,
+            "events.html",
+            status_code=422 if error else 200,
+            error=error,
+            filters=filters,
+            items=items,
+            first_page=cursor is None,
+            next_url=f"{PREFIX}/events{_query(**filters, cursor=next_cursor)}" if next_cursor else None,
+            query=_query(**filters),
+            statuses=STATUSES,
+            sources=state.dashboard_sources,
+        )
+
+    @get("/events/{event_id:str}", include_in_schema=False)
+    async def event(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        event_id: FromPath[str],
+    ) -> Template:
+        reader = _services(state).reader
+
+        def read() -> dict[str, Any] | None:
+            record = reader.get_event(event_id)
+            if record is None:
+                return None
+            dead = {
+                consumer: reader.dead_letters.get(entry_id(event_id, consumer), history=False)
+                for consumer, consumer_state in record["consumers"].items()
+                if consumer_state == "dead"
+            }
+            return {"event": record, "dead": {c: e for c, e in dead.items() if e is not None}}
+
+        found = await _run(read)
+        if found is None:
+            return _page(request, viewer, "missing.html", event_id=event_id, status_code=404)
+        record = found["event"]
+        body, is_json = _display_body(record["body"])
+        timeline: dict[str, list[dict[str, Any]]] = {consumer: [] for consumer in record["consumers"]}
+        for attempt in record["attempts"]:
+            timeline.setdefault(attempt["consumer"], []).append(attempt)
+        return _page(
+            request,
+            viewer,
+            "event.html",
+            event=record,
+            body=body,
+            body_is_json=is_json,
+            body_cut=record["body"] is not None and len(record["body"]) > BODY_DISPLAY_LIMIT,
+            timeline=timeline,
+            dead=found["dead"],
+        )
+
+    @post("/events/{event_id:str}/replay", include_in_schema=False, status_code=303)
+    async def replay(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        event_id: FromPath[str],
+    ) -> Redirect:
+        """Re-enqueue the event: consumers that failed, or with ``force`` every one (or just ``consumer``)."""
+        viewer.need("replay")
+        form = await request.form()
+        force = form.get("force") == "1"
+        consumer = str(form.get("consumer") or "") or None
+        operations = _services(state).writer
+        if (
+            consumer is not None
+            and operations.registry is not None
+            and operations.registry.get(consumer) is None
+        ):
+            _flash(request, f"No consumer named {consumer!r}.")
+        else:
+            sent = await _run(lambda: list(operations.replay([event_id], force=force, consumer=consumer)))
+            if sent:
+                audit(request, "replay", event_id=event_id, force=force, consumer=consumer, via="dashboard")
+                _flash(
+                    request,
+                    "Replayed"
+                    + (" (forced)" if force else "")
+                    + (f" to {consumer}" if consumer else "")
+                    + ".",
+                )
+            else:
+                _flash(request, "That event is no longer stored.")
+        return Redirect(f"{PREFIX}/events/{urllib.parse.quote(event_id, safe='')}", status_code=303)
+
+
+def _display_body(text: str | None) -> tuple[str | None, bool]:
+    """Pretty-printed JSON when the body is JSON, else the text as received (None for binary)."""
+    if text is None:
+        return None, False
+    shown = text[:BODY_DISPLAY_LIMIT]
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)[:BODY_DISPLAY_LIMIT], True
+    except ValueError:
+        return shown, False

@@ -1,0 +1,329 @@
+"""The dashboard over a real redis-server: sessions, scopes, CSRF, escaping and security headers.
+
+The browser drives the same pages in ``tests/e2e/test_dashboard.py``; these tests pin the HTTP rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+
+import pytest
+import redis
+from litestar.testing import TestClient
+
+from consumers.dlq import DeadLetters
+from consumers.ledger import Ledger
+from gateway import keys
+from gateway.app import create_app
+from gateway.dashboard import CONTENT_SECURITY_POLICY
+from gateway.dashboard.charts import stacked_bars
+from gateway.settings import Settings
+from tests.gateway.test_admin_api import SECRET, TOKENS, dead_letter, deliver
+
+SESSION_SECRET = "a-long-random-session-secret-for-tests"
+PAGES = [
+    "/dashboard",
+    "/dashboard/overview",
+    "/dashboard/dlq",
+    "/dashboard/events",
+    "/dashboard/events/evt_x",
+]
+XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
+
+
+def settings_for(
+    redis_url: str, *, session_secret: str = SESSION_SECRET, tokens: dict[str, str] | None = None
+):
+    tokens = TOKENS if tokens is None else tokens
+    scopes = {"reader": "read", "replayer": "replay", "boss": "admin"}
+    return Settings.model_validate(
+        {
+            "redis": {"url": redis_url},
+            "sources": {"github": {"provider": "github", "secret": SECRET}},
+            "admin": {
+                "session_secret": session_secret,
+                "tokens": [
+                    {
+                        "name": name,
+                        "scopes": [scopes[name]],
+                        "token": "sha256:" + hashlib.sha256(s.encode()).hexdigest(),
+                    }
+                    for name, s in tokens.items()
+                ],
+            },
+        }
+    )
+
+
+@pytest.fixture
+def client(redis_url):
+    with TestClient(create_app(settings_for(redis_url))) as test_client:
+        yield test_client
+
+
+def csrf(client: TestClient, path: str = "/dashboard/login") -> str:
+    page = client.get(path)
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def log_in(client: TestClient, name: str) -> None:
+    answer = client.post(
+        "/dashboard/login",
+        data={"token": TOKENS[name], "_csrf_token": csrf(client), "next": "/dashboard"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+
+
+def dlq_size(redis_url: str) -> int:
+    return int(redis.Redis.from_url(redis_url).zcard(keys.DLQ_INDEX))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_redirect_to_the_login_without_a_session(client, path):
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/dashboard/login?next=")
+    assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    polled = client.get(path, headers={"HX-Request": "true"}, follow_redirects=False)
+    assert polled.headers["hx-redirect"].startswith("/dashboard/login")
+
+
+def test_login_sets_a_signed_httponly_samesite_session_and_logout_ends_it(client):
+    page = client.get("/dashboard/login")
+    assert page.status_code == 200 and "Admin token" in page.text
+    csrf_cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in csrf_cookie and "SameSite=strict" in csrf_cookie and "Path=/dashboard" in csrf_cookie
+
+    refused = client.post("/dashboard/login", data={"token": "wrong", "_csrf_token": csrf(client)})
+    assert refused.status_code == 401 and "not valid" in refused.text
+    assert "hookgate_session" not in client.cookies
+
+    answer = client.post(
+        "/dashboard/login",
+        data={"token": TOKENS["reader"], "_csrf_token": csrf(client), "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"  # never off-site
+    session_cookie = answer.headers["set-cookie"]
+    assert session_cookie.startswith("hookgate_session=")
+    assert (
+        "HttpOnly" in session_cookie
+        and "SameSite=lax" in session_cookie
+        and "Path=/dashboard" in session_cookie
+    )
+    assert (
+        TOKENS["reader"] not in session_cookie and "reader" not in session_cookie
+    )  # encrypted, not just signed
+    assert client.get("/dashboard").status_code == 200
+
+    token = csrf(client, "/dashboard")
+    out = client.post("/dashboard/logout", data={"_csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/dashboard/login"
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_tampered_foreign_or_revoked_session_is_no_session(redis_url, client):
+    log_in(client, "boss")
+    cookie = client.cookies["hookgate_session"]
+    flipped = cookie[:-6] + ("A" if cookie[-6] != "A" else "B") + cookie[-5:]
+    client.cookies.set("hookgate_session", flipped, path="/dashboard")
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+    other = create_app(settings_for(redis_url, session_secret="another-secret-of-enough-length"))
+    with TestClient(other) as stranger:
+        stranger.cookies.set("hookgate_session", cookie, path="/dashboard")
+        assert stranger.get("/dashboard", follow_redirects=False).status_code == 303
+
+    revoked = create_app(settings_for(redis_url, tokens={"reader": TOKENS["reader"]}))
+    with TestClient(revoked) as later:
+        later.cookies.set("hookgate_session", cookie, path="/dashboard")
+        assert later.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_actions_without_the_csrf_token_fail_and_change_nothing(client, redis_url):
+    entry = dead_letter(redis_url, deliver(client, 1))
+    assert client.post("/dashboard/login", data={"token": TOKENS["boss"]}).status_code == 403
+    log_in(client, "boss")
+    for path in ("/dashboard/dlq/retry", "/dashboard/dlq/discard"):
+        answer = client.post(path, data={"ids": entry}, follow_redirects=False)
+        assert answer.status_code == 403 and "expired or came from another site" in answer.text
+        forged = client.post(path, data={"ids": entry, "_csrf_token": "forged"}, follow_redirects=False)
+        assert forged.status_code == 403
+    assert dlq_size(redis_url) == 1
+
+
+def test_scopes_read_cannot_retry_replay_cannot_discard(client, redis_url):
+    entry = dead_letter(redis_url, deliver(client, 1))
+    log_in(client, "reader")
+    token = csrf(client, "/dashboard/dlq")
+    page = client.get("/dashboard/dlq").text
+    assert re.search(r"<button[^>]*disabled[^>]*>Retry selected", page, re.S)
+    for path in ("/dashboard/dlq/retry", "/dashboard/dlq/retry-matching", "/dashboard/dlq/discard"):
+        denied = client.post(path, data={"ids": entry, "_csrf_token": token}, follow_redirects=False)
+        assert denied.status_code == 403 and "lacks the" in denied.text
+    assert client.post("/dashboard/events/evt_x/replay", data={"_csrf_token": token}).status_code == 403
+    assert dlq_size(redis_url) == 1
+
+    log_in(client, "replayer")
+    token = csrf(client, "/dashboard/dlq")
+    denied = client.post("/dashboard/dlq/discard", data={"ids": entry, "_csrf_token": token})
+    assert denied.status_code == 403 and dlq_size(redis_url) == 1
+    done = client.post(
+        "/dashboard/dlq/retry", data={"ids": entry, "_csrf_token": token, "back": "/dashboard/dlq"}
+    )
+    assert done.status_code == 200 and "Retried 1 dead letter." in done.text
+    assert dlq_size(redis_url) == 0
+    assert redis.Redis.from_url(redis_url).llen(keys.dramatiq_queue(keys.DELIVER_QUEUE)) == 1
+
+
+def test_discard_selected_and_retry_all_matching(client, redis_url):
+    events = [deliver(client, n) for n in range(3)]
+    entries = [dead_letter(redis_url, e) for e in events]
+    log_in(client, "boss")
+    token = csrf(client, "/dashboard/dlq")
+    listed = client.get("/dashboard/dlq").text
+    assert all(entry in listed for entry in entries) and "POST http://billing answered 500" in listed
+    discarded = client.post("/dashboard/dlq/discard", data={"ids": entries[:2], "_csrf_token": token})
+    assert "Discarded 2 dead letters." in discarded.text and dlq_size(redis_url) == 1
+    none = client.post("/dashboard/dlq/retry-matching", data={"consumer": "nobody", "_csrf_token": token})
+    assert "Retried 0 dead letters matching the filter." in none.text and dlq_size(redis_url) == 1
+    matched = client.post("/dashboard/dlq/retry-matching", data={"q": "ANSWERED 500", "_csrf_token": token})
+    assert "Retried 1 dead letter matching the filter." in matched.text and dlq_size(redis_url) == 0
+
+
+def test_dead_letter_list_filters_and_pages(client, redis_url):
+    entries = [dead_letter(redis_url, deliver(client, n)) for n in range(55)]
+    log_in(client, "reader")
+    first = client.get("/dashboard/dlq")
+    shown = re.findall(r'name="ids" value="(dlq_[0-9a-f]+)"', first.text)
+    assert len(shown) == 50
+    next_url = re.search(r'href="([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
+    rest = re.findall(r'name="ids" value="(dlq_[0-9a-f]+)"', client.get(next_url).text)
+    assert sorted(shown + rest) == sorted(entries)
+    assert "No dead letters match this filter." in client.get("/dashboard/dlq?source=stripe").text
+    bad = client.get("/dashboard/dlq?since=soonish")
+    assert bad.status_code == 422 and "since:" in bad.text
+
+
+def test_attacker_payloads_are_escaped_everywhere(client, redis_url):
+    body = json.dumps({"comment": XSS[0], "html": XSS[1], "link": XSS[2]}).encode()
+    headers = {
+        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+        "X-GitHub-Delivery": XSS[1],
+        "X-GitHub-Event": XSS[0],
+        "X-Evil": XSS[1],
+        "X-Link": XSS[2],
+    }
+    event_id = client.post("/webhooks/github", content=body, headers=headers).json()["event_id"]
+    store = redis.Redis.from_url(redis_url)
+    DeadLetters(store, Ledger(store)).add(
+        event_id=event_id,
+        consumer="billing",
+        source="github",
+        event_type=XSS[0],
+        error_type="ForwardFailed",
+        error=f"POST answered 500: {XSS[1]}",
+        traceback=XSS[0],
+        attempts=1,
+    )
+    log_in(client, "reader")
+    for path in (f"/dashboard/events/{event_id}", "/dashboard/dlq", "/dashboard/events"):
+        page = client.get(path).text
+        assert "<script>alert" not in page and "<img src=x" not in page and 'href="javascript:' not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    detail = client.get(f"/dashboard/events/{event_id}").text
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in detail and "javascript:alert(3)" in detail
+
+
+def test_no_inline_script_and_the_csp_on_every_page(client, redis_url):
+    event_id = deliver(client, 1)
+    dead_letter(redis_url, event_id)
+    log_in(client, "boss")
+    for path in [
+        *PAGES[:4],
+        f"/dashboard/events/{event_id}",
+        "/dashboard/events/evt_missing",
+        "/dashboard/login",
+    ]:
+        answer = client.get(path)
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store"
+        assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", answer.text)), path
+        assert not re.search(r"\son[a-z]+=", answer.text), path  # no event-handler attributes
+        assert "https://" not in answer.text and "http://" not in answer.text.replace("http://billing", "")
+    assert client.get("/dashboard/static/htmx-2.0.11.min.js").headers["x-content-type-options"] == "nosniff"
+
+
+def test_event_detail_shows_deliveries_attempts_and_dead_letter(client, redis_url):
+    event_id = deliver(client, 7)
+    deliver_again = client.post(
+        "/webhooks/github",
+        content=json.dumps({"n": 7}).encode(),
+        headers={
+            "X-Hub-Signature-256": "sha256="
+            + hmac.new(SECRET.encode(), json.dumps({"n": 7}).encode(), hashlib.sha256).hexdigest(),
+            "X-GitHub-Delivery": "d-7",
+            "X-GitHub-Event": "push",
+        },
+    )
+    assert deliver_again.status_code == 200
+    dead_letter(redis_url, event_id)
+    log_in(client, "reader")
+    page = client.get(f"/dashboard/events/{event_id}").text
+    assert "2 received (1 duplicate from the sender)" in page
+    assert "In the dead-letter queue" in page and "ForwardFailed: 500" in page
+    assert "&#34;n&#34;: 7" in page  # the body, pretty-printed
+    assert "x-github-event" in page
+    missing = client.get("/dashboard/events/evt_missing")
+    assert missing.status_code == 404 and "No event <code>evt_missing</code>" in missing.text
+
+
+def test_overview_counts_and_polling_fragment(client, redis_url):
+    for n in range(3):
+        deliver(client, n)
+    dead_letter(redis_url, deliver(client, 9))
+    log_in(client, "reader")
+    page = client.get("/dashboard").text
+    assert 'hx-trigger="every 5s"' in page and "htmx-2.0.11.min.js" in page
+    fragment = client.get("/dashboard/overview", headers={"HX-Request": "true"}).text
+    assert not fragment.lstrip().startswith("<!doctype")
+    assert re.search(r'id="dlq-size">1<', fragment)
+    assert re.search(r'<span class="value">4</span>\s*<span class="note">peak 4 a minute', fragment)
+    assert re.search(r"billing</a></td>\s*<td class=\"num\">1</td>", fragment)
+
+
+def test_an_unreachable_store_is_a_503_page(redis_url):
+    from gateway.dev import free_port
+
+    app = create_app(settings_for(f"redis://127.0.0.1:{free_port()}/0"))
+    with TestClient(app) as offline:
+        log_in(offline, "reader")
+        answer = offline.get("/dashboard/dlq")
+        assert answer.status_code == 503 and "does not answer" in answer.text
+        assert "Traceback" not in answer.text
+
+
+def test_the_dashboard_is_on_the_admin_part_only(redis_url):
+    settings = settings_for(redis_url)
+    with TestClient(create_app(settings, part="public")) as public:
+        assert public.get("/dashboard/login").status_code == 404
+    with TestClient(create_app(settings, part="admin")) as admin:
+        assert admin.get("/dashboard/login").status_code == 200
+
+
+def test_stacked_bars_geometry():
+    starts = [600.0 * 60 + 60 * i for i in range(4)]
+    chart = stacked_bars(starts, {"a": [0, 2, 4, 0], "b": [1, 2, 0, 0]}, width=400, height=100)
+    assert chart.peak == 4 and chart.total == 9
+    heights = {(bar.series, bar.x // 100): bar.height for bar in chart.bars}
+    assert heights == {(1, 0): 25.0, (0, 1): 50.0, (1, 1): 50.0, (0, 2): 100.0}
+    assert [tick.label for tick in chart.ticks] == ["10:00"]
+    assert chart.legend == [("a", 0, 6), ("b", 1, 3)]
+    assert "b 10:00 UTC: 1 event" in [bar.title for bar in chart.bars]
+    assert stacked_bars([], {}).bars == []
