@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean chromium
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,22 @@ $(BIN)/hookgate: pyproject.toml
 run: $(BIN)/hookgate
 	$(BIN)/hookgate dev --config $(CONFIG)
 
-test: $(BIN)/hookgate
+test: $(BIN)/hookgate chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  fi; \
+	  command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests will skip (and fail under CI=true)"; \
+	}
 
 lint: $(BIN)/hookgate
 	$(BIN)/ruff check .

@@ -43,8 +43,17 @@ def describe(settings: Settings) -> dict[str, Any]:
             {"name": c.name, "source": c.source, "events": list(c.events) or ["*"]}
             for c in consumers.registry
         ],
-        "warnings": redis_warnings(settings),
+        "warnings": admin_warnings(settings) + redis_warnings(settings),
     }
+
+
+def admin_warnings(settings: Settings) -> list[str]:
+    if settings.admin.tokens and settings.admin.session_key() is None:
+        return [
+            "no [admin] session_secret: dashboard sessions end when the gateway restarts "
+            "(set session_secret, session_secret_env or session_secret_file)"
+        ]
+    return []
 
 
 def _dedupe_basis(enabled: bool, default: str | None, configured: str | None) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -57,6 +58,9 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         os.environ[CONFIG_ENV] = str(settings.config_path.resolve())
     if settings.redis.url:
         os.environ["HOOKGATE_REDIS__URL"] = settings.redis.url
+    if settings.admin.tokens and settings.admin.session_key() is None:
+        # Every process must open the others' dashboard sessions: one random secret for this run.
+        os.environ["HOOKGATE_ADMIN__SESSION_SECRET"] = secrets.token_urlsafe(32)
     made_dir = None
     if MULTIPROC_ENV not in os.environ:
         made_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="hookgate-metrics-")

@@ -63,13 +63,12 @@ class Viewer:
 def session_key(admin: AdminSettings) -> bytes:
     """The configured key, or a random one (sessions then end when the process does)."""
     key = admin.session_key()
-    if key is None:
+    if key is None and admin.tokens:
         log.warning(
             "no [admin] session_secret: dashboard sessions end when this gateway process stops "
             "and are not shared with other processes"
         )
-        key = os.urandom(32)
-    return key
+    return key or os.urandom(32)
 
 
 def middleware(admin: AdminSettings, key: bytes) -> list[DefineMiddleware]:

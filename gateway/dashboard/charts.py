@@ -37,7 +37,7 @@ class StackedBars:
 
 
 def stacked_bars(
-    starts: list[float], per_source: dict[str, list[int]], *, width: int = 720, height: int = 160
+    starts: list[float], per_source: dict[str, list[int]], *, width: int = 1000, height: int = 150
 ) -> StackedBars:
     """One column per minute, its sources stacked in legend order; the tallest column fills the height."""
     names = list(per_source)

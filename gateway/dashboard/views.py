@@ -183,8 +183,11 @@ class Pages(Controller):
             )
         except BadFilter as exc:
             error = str(exc)
-        failing = await _run(
-            lambda: reader.failing_consumers(now=time.time(), window=state.retention_seconds)
+        failing, summary = await _run(
+            lambda: (
+                reader.failing_consumers(now=time.time(), window=state.retention_seconds),
+                reader.dead_letter_summary(),
+            )
         )
         return _page(
             request,
@@ -198,6 +201,7 @@ class Pages(Controller):
             next_url=f"{PREFIX}/dlq{_query(**filters, cursor=next_cursor)}" if next_cursor else None,
             query=_query(**filters),
             consumers=[row["consumer"] for row in failing],
+            summary=summary,
         )
 
     @post("/dlq/retry", include_in_schema=False, status_code=303)

@@ -137,3 +137,44 @@ def test_admin_tokens_are_checked_at_start_up(tmp_path):
     unset = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_env = "NOT_SET_TOKEN"\n'
     with pytest.raises(ConfigError, match="NOT_SET_TOKEN"):
         load_settings(write(tmp_path, unset), environ={})
+
+
+def test_dashboard_session_secret_from_config_env_or_file(tmp_path):
+    inline = load_settings(
+        write(tmp_path, BASE + '[admin]\nsession_secret = "0123456789abcdef-long"\n'), environ={}
+    )
+    key = inline.admin.session_key({})
+    assert key is not None and len(key) == 32
+    from_env = load_settings(
+        write(tmp_path, BASE + '[admin]\nsession_secret_env = "HG_SESSION"\n'),
+        environ={"HG_SESSION": "0123456789abcdef-long\n"},
+    )
+    assert from_env.admin.session_key({"HG_SESSION": "0123456789abcdef-long"}) == key
+    secret_file = tmp_path / "session"
+    secret_file.write_text("0123456789abcdef-long\n")
+    from_file = load_settings(
+        write(tmp_path, BASE + f'[admin]\nsession_secret_file = "{secret_file}"\n'), environ={}
+    )
+    assert from_file.admin.session_key({}) == key
+    overridden = load_settings(write(tmp_path, BASE), environ={"HOOKGATE_ADMIN__SESSION_SECRET": "x" * 20})
+    assert overridden.admin.session_key({}) is not None
+    assert load_settings(write(tmp_path, BASE), environ={}).admin.session_key({}) is None
+
+
+@pytest.mark.parametrize(
+    ("admin", "environ", "message"),
+    [
+        ('session_secret = "short"', {}, r"admin\.session_secret: the secret must be at least 16"),
+        ('session_secret_env = "NOPE"', {}, r"admin\.session_secret_env: names 'NOPE', which is not set"),
+        (
+            'session_secret_file = "/no/such/file"',
+            {},
+            r"admin\.session_secret_file: cannot read /no/such/file",
+        ),
+        ('session_secret = "0123456789abcdef"\nsession_secret_env = "X"', {"X": "y" * 16}, "at most one"),
+        ("session_idle_minutes = 0", {}, r"admin\.session_idle_minutes"),
+    ],
+)
+def test_bad_session_settings_name_the_key(tmp_path, admin, environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, BASE + f"[admin]\n{admin}\n"), environ=environ)

@@ -1,0 +1,216 @@
+"""The dashboard in Debian's chromium: a real gateway, worker and failing forward target.
+
+Writes the README's screenshots to ``docs/screenshots/`` (1280×800) as it goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from playwright.sync_api import expect
+
+from gateway import keys
+from tests.integration.conftest import wait_for, write_config
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+TOKENS = {"ops": "ops-token-secret", "viewer": "viewer-token-secret"}
+XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
+
+
+def admin_config(forwards: str) -> str:
+    tokens = "".join(
+        f'\n[[admin.tokens]]\nname = "{name}"\nscopes = ["{scope}"]\n'
+        f'token = "sha256:{hashlib.sha256(TOKENS[name].encode()).hexdigest()}"\n'
+        for name, scope in (("ops", "admin"), ("viewer", "read"))
+    )
+    return (
+        "\n[retries]\nmax_retries = 1\nmin_backoff_ms = 100\nmax_backoff_ms = 200\n"
+        f'\n[admin]\nsession_secret = "e2e-dashboard-session-secret"\n{tokens}{forwards}'
+    )
+
+
+def forward(name: str, url: str, events: list[str] | None = None) -> str:
+    line = f'\n[[forward]]\nname = "{name}"\nsource = "github"\nurl = "{url}"\n'
+    return line + (f"events = {json.dumps(events)}\n" if events else "")
+
+
+def post(
+    gateway_url: str, event: str, body: bytes, *, source: str = "github", secret: str = "", **headers: str
+) -> str:
+    secret = secret or "It's a Secret to Everybody"
+    answer = httpx.post(
+        f"{gateway_url}/webhooks/{source}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": headers.pop("delivery", str(uuid.uuid4())),
+            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            **headers,
+        },
+    )
+    assert answer.status_code in (200, 202), answer.text
+    return str(answer.json()["event_id"])
+
+
+def log_in(page: Any, base: str, token: str) -> None:
+    page.goto(f"{base}/dashboard")
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?next=%2Fdashboard$"))
+    page.fill("#token", token)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base}/dashboard")
+
+
+def watch(page: Any) -> dict[str, list[str]]:
+    """Every dialog (accepted, so confirmations go through) and every CSP complaint on the console."""
+    seen: dict[str, list[str]] = {"dialogs": [], "csp": []}
+
+    def on_dialog(dialog: Any) -> None:
+        seen["dialogs"].append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    page.on(
+        "console",
+        lambda message: (
+            seen["csp"].append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return seen
+
+
+def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
+    tmp_path, redis_url, sink, start_gateway, start_worker, page, browser
+):
+    config = write_config(
+        tmp_path,
+        admin_config(
+            forward("billing", sink.url("/billing"), ["push"]) + forward("crm", sink.url("/crm"), ["issues"])
+        ),
+    )
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    store = redis.Redis.from_url(redis_url)
+    seen = watch(page)
+
+    log_in(page, gateway.url, TOKENS["ops"])
+    expect(page.locator("#dlq-size")).to_have_text("0")
+
+    # billing's target fails twice (max_retries = 1: two attempts, then the DLQ); crm's rejects at once.
+    sink.plan("/billing", 500, 500)
+    sink.plan("/crm", 400)
+    push = json.dumps({"ref": "refs/heads/main", "commits": [{"id": "6113728f", "message": "Fix the build"}]})
+    billing_event = post(gateway.url, "push", push.encode(), delivery="push-1")
+    assert post(gateway.url, "push", push.encode(), delivery="push-1") == billing_event  # a sender's retry
+    crm_event = post(gateway.url, "issues", b'{"action": "opened", "issue": {"number": 7}}')
+    for n in range(6):
+        post(gateway.url, "ping", json.dumps({"n": n}).encode(), source="hooks", secret="hooks-secret")
+        post(gateway.url, "ping", json.dumps({"n": n}).encode(), source="solo", secret="solo-secret")
+
+    # The overview refreshes by itself (htmx polling): no reload here.
+    expect(page.locator("#dlq-size")).to_have_text("2", timeout=30_000)
+    expect(page.locator("#failing")).to_contain_text("billing")
+    expect(page.locator("#failing")).to_contain_text("crm")
+    page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+
+    page.get_by_role("link", name="Dead letters", exact=True).click()
+    rows = page.locator("#dead-letters tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#dead-letters")).to_contain_text("POST")
+    page.screenshot(path=str(SCREENSHOTS / "dlq.png"))
+
+    # A read token looks but cannot retry: the button is disabled, a hand-made POST is refused.
+    viewer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    log_in(viewer, gateway.url, TOKENS["viewer"])
+    viewer.goto(f"{gateway.url}/dashboard/dlq")
+    expect(viewer.get_by_role("button", name="Retry selected")).to_be_disabled()
+    csrf = viewer.locator('input[name="_csrf_token"]').first.get_attribute("value")
+    entry = viewer.locator('#dead-letters input[name="ids"]').first.get_attribute("value")
+    denied = viewer.request.post(
+        f"{gateway.url}/dashboard/dlq/retry", form={"ids": entry, "_csrf_token": csrf}, max_redirects=0
+    )
+    assert denied.status == 403 and "lacks the &#39;replay&#39; scope" in denied.text()
+    no_csrf = page.request.post(f"{gateway.url}/dashboard/dlq/retry", form={"ids": entry}, max_redirects=0)
+    assert no_csrf.status == 403
+    assert store.zcard(keys.DLQ_INDEX) == 2
+    viewer.context.close()
+
+    # The detail page: delivery count, headers, body and the attempt timeline with errors.
+    page.locator("#dead-letters tbody tr", has_text="billing").get_by_role("link").click()
+    expect(page).to_have_url(f"{gateway.url}/dashboard/events/{billing_event}")
+    expect(page.locator("#deliveries")).to_contain_text("2 received (1 duplicate from the sender)")
+    expect(page.locator("#headers")).to_contain_text("push-1")
+    expect(page.locator("#body")).to_contain_text('"message": "Fix the build"')
+    billing = page.locator(".consumer", has_text="billing")
+    expect(billing.locator(".timeline li.failed")).to_have_count(2)
+    expect(billing.locator(".timeline li.failed").first).to_contain_text("answered 500")
+    expect(billing.locator(".timeline details").first).to_contain_text("Traceback")
+    expect(page.locator(".consumer", has_text="test.recorder")).to_contain_text("succeeded")
+    page.screenshot(path=str(SCREENSHOTS / "event.png"))
+
+    # The target recovers (the sink answers 200 from now on): retry from the detail page.
+    page.get_by_role("button", name="Retry billing").click()
+    expect(page.locator(".flash")).to_have_text("Retried 1 dead letter.")
+    page.get_by_role("link", name="Dead letters", exact=True).click()
+    expect(rows).to_have_count(1)
+    expect(page.locator("#dead-letters")).not_to_contain_text("billing")
+    wait_for(lambda: len(sink.to("/billing")) == 3, message="billing's third POST")
+    page.goto(f"{gateway.url}/dashboard/events/{billing_event}")
+    for _ in range(100):
+        if page.locator("h1 .status").inner_text() == "processed":
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    expect(page.locator("h1 .status")).to_have_text("processed")
+    expect(billing.locator(".timeline li.retried")).to_have_count(1)
+    expect(billing.locator(".timeline li.succeeded")).to_have_count(1)
+
+    # Discard crm's dead letter from the list (a confirmation first); its event stays stored.
+    page.get_by_role("link", name="Dead letters", exact=True).click()
+    page.locator("#dead-letters tbody tr", has_text="crm").locator('input[name="ids"]').check()
+    page.get_by_role("button", name="Discard selected").click()
+    expect(page.locator(".flash")).to_have_text("Discarded 1 dead letter.")
+    expect(page.locator("main")).to_contain_text("No dead letters.")
+    assert seen["dialogs"] == ["confirm: Discard the selected dead letters? Their events stay stored."]
+    assert store.exists(keys.event(crm_event))
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{gateway.url}/dashboard/login")
+    page.goto(f"{gateway.url}/dashboard/dlq")
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?next=%2Fdashboard%2Fdlq$"))
+    assert seen["csp"] == []
+
+
+def test_attacker_payloads_render_as_inert_text(tmp_path, redis_url, sink, start_gateway, start_worker, page):
+    config = write_config(tmp_path, admin_config(forward("sinkhole", sink.url("/sinkhole"))))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    sink.plan("/sinkhole", 400)
+    body = json.dumps({"comment": XSS[0], "html": XSS[1], "url": XSS[2]})
+    event_id = post(gateway.url, XSS[1], body.encode(), **{"X-Comment": XSS[0], "X-Link": XSS[2]})
+    wait_for(lambda: redis.Redis.from_url(redis_url).zcard(keys.DLQ_INDEX) == 1, message="the dead letter")
+    seen = watch(page)
+
+    log_in(page, gateway.url, TOKENS["ops"])
+    for path in ("/dashboard", "/dashboard/dlq", "/dashboard/events", f"/dashboard/events/{event_id}"):
+        page.goto(gateway.url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("img").count() == 0, path
+        assert page.locator("a[href^='javascript:']").count() == 0, path
+    expect(page.locator("#body")).to_contain_text(f'"comment": "{XSS[0]}"')
+    expect(page.locator("#headers")).to_contain_text(XSS[0])
+    expect(page.locator("#headers")).to_contain_text(XSS[2])
+    expect(page.locator("h1")).to_contain_text(XSS[1])
+    page.goto(f"{gateway.url}/dashboard/dlq")
+    expect(page.locator("#dead-letters")).to_contain_text(XSS[1])
+    page.wait_for_timeout(500)
+    assert seen["dialogs"] == []
+    assert seen["csp"] == []
