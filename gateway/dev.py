@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -128,6 +131,14 @@ def run_dev(
         "HOOKGATE_LOGGING__FORMAT": settings.logging.format or "console",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve()),
     }
+    dev_token = None
+    if not settings.admin.tokens:
+        # Nothing configured: a one-run admin token, so the dashboard can be tried straight away.
+        dev_token = secrets.token_urlsafe(24)
+        digest = hashlib.sha256(dev_token.encode()).hexdigest()
+        env["HOOKGATE_ADMIN__TOKENS"] = json.dumps(
+            [{"name": "dev", "scopes": ["admin"], "token": f"sha256:{digest}"}]
+        )
     config = ["--config", str(config_file)] if config_file is not None else []
     children: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
@@ -153,10 +164,17 @@ def run_dev(
             sources = (
                 ", ".join(f"http://{host}:{port}/webhooks/{name}" for name in settings.sources) or "none"
             )
+            admin_host, admin_port = (
+                (settings.admin.host, settings.admin.port) if settings.admin.port else (host, port)
+            )
+            login = (
+                f"token for this run: {dev_token}" if dev_token else "log in with an [[admin.tokens]] secret"
+            )
             banner = (
                 f"\nhookgate is running (Ctrl-C stops everything)\n"
                 f"  gateway    http://{host}:{port}   (health: /healthz, /readyz, metrics: /metrics)\n"
                 f"  webhooks   {sources}\n"
+                f"  dashboard  http://{admin_host}:{admin_port}/dashboard   ({login})\n"
                 f"  redis      {redis_url}\n\n"
                 f"Send a signed test delivery from another terminal:\n"
                 f"  {_send_test_hint(config_file, host, port)}\n"

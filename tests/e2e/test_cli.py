@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.dev import free_port, redis_server_binary
@@ -107,6 +108,15 @@ def test_dev_runs_everything_and_send_test_is_handled(tmp_path):
             time.sleep(0.1)
         text = log.read_text()
         assert event_id in text
+        # The banner's dashboard line carries a one-run admin token (the example config has none).
+        token = re.search(r"dashboard  http://\S+/dashboard   \(token for this run: (\S+)\)", text).group(1)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            form = browser.get("/dashboard/login").text
+            csrf = re.search(r'name="_csrf_token" value="([^"]+)"', form).group(1)
+            browser.post("/dashboard/login", data={"token": token, "_csrf_token": csrf, "next": "/dashboard"})
+            detail = browser.get(f"/dashboard/events/{event_id}")
+            assert detail.status_code == 200 and "example.log-github" in detail.text
+        assert token not in text.replace(f"token for this run: {token}", "")  # printed once, never logged
         assert (tmp_path / ".hookgate" / "appendonlydir").exists() or (
             tmp_path / ".hookgate" / "appendonly.aof"
         ).exists()

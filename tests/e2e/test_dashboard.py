@@ -1,6 +1,6 @@
 """The dashboard in Debian's chromium: a real gateway, worker and failing forward target.
 
-Writes the README's screenshots to ``docs/screenshots/`` (1280×800) as it goes.
+Writes the README's screenshots to ``docs/screenshots/`` (1280 by 800) as it goes.
 """
 
 from __future__ import annotations
