@@ -14,6 +14,7 @@ from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
+from gateway.dashboard.auth import LoginGuard
 from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
@@ -74,16 +75,13 @@ def create_app(
     async def close_client(_: Litestar) -> None:
         await client.aclose()
 
+    limiter = RateLimiter(client, settings.redis.timeout_seconds)
+    addresses = ClientAddress(settings.gateway.trusted_proxies)
     handlers: list[Any] = [healthz, readyz]
     if part != "public":
         handlers += [_Metrics, AdminAPI, dashboard_router(settings)]
     if part != "admin":
-        receiver = Receiver(
-            ingestor,
-            RateLimiter(client, settings.redis.timeout_seconds),
-            ClientAddress(settings.gateway.trusted_proxies),
-            retry_after,
-        )
+        receiver = Receiver(ingestor, limiter, addresses, retry_after)
         handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
     limits = [source.body_limit for source in sources.values()] or [settings.gateway.max_body_bytes]
     return Litestar(
@@ -97,6 +95,7 @@ def create_app(
                 "admin": AdminServices(settings),
                 "backlog": Backlog(client, settings.retention.events_seconds, settings.redis.timeout_seconds),
                 "dashboard_sources": sorted(sources),
+                "login_guard": LoginGuard(limiter, addresses),
                 "retention_seconds": settings.retention.events_seconds,
             }
         ),

@@ -27,6 +27,7 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
+from gateway.limits import ClientAddress, RateLimit, RateLimiter
 from gateway.settings import AdminSettings
 from gateway.tokens import AdminToken, TokenBook
 
@@ -111,6 +112,23 @@ class _SessionBackend(ClientSideSessionBackend):
             return super().load_data(data)
         except (InvalidTag, binascii.Error, SerializationException, KeyError, TypeError, ValueError):
             return {}
+
+
+class LoginGuard:
+    """At most ten login attempts a minute per client address, across gateway processes."""
+
+    RATE = RateLimit(limit=10, window_ms=60_000)
+
+    def __init__(self, limiter: RateLimiter, addresses: ClientAddress) -> None:
+        self._limiter = limiter
+        self._addresses = addresses
+
+    async def wait_seconds(self, request: Request[Any, Any, Any]) -> int:
+        """0 when this attempt may go ahead, else how long the client must wait."""
+        forwarded = request.headers.getall("x-forwarded-for", [])
+        address = self._addresses.resolve(request.client.host if request.client else None, forwarded)
+        wait_ms = await self._limiter.retry_after_ms(f"dashboard-login:{address}", self.RATE)
+        return -(-wait_ms // 1000)
 
 
 def log_in(request: Request[Any, Any, Any], book: TokenBook, secret: str) -> AdminToken | None:

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 
 from consumers.dlq import DeadLetterFilter, entry_id
 from gateway.admin_api import AdminServices
-from gateway.dashboard.auth import PREFIX, Viewer, current_viewer, log_in, log_out, safe_next
+from gateway.dashboard.auth import PREFIX, LoginGuard, Viewer, current_viewer, log_in, log_out, safe_next
 from gateway.dashboard.charts import stacked_bars
 from gateway.operations import EventFilter
 from gateway.timeparse import parse_time
@@ -118,6 +118,11 @@ class Access(Controller):
         form = await request.form()
         book: TokenBook = state.tokens
         target = safe_next(form.get("next"))
+        guard: LoginGuard = state.login_guard
+        wait = await guard.wait_seconds(request)
+        if wait:
+            error = f"Too many login attempts from this address; try again in {wait} s."
+            return _page(request, None, "login.html", next=target, error=error, status_code=429)
         if log_in(request, book, str(form.get("token", ""))) is None:
             error = "That token is not valid."
             return _page(request, None, "login.html", next=target, error=error, status_code=401)

@@ -298,15 +298,21 @@ def test_overview_counts_and_polling_fragment(client, redis_url):
     assert re.search(r"billing</a></td>\s*<td class=\"num\">1</td>", fragment)
 
 
-def test_an_unreachable_store_is_a_503_page(redis_url):
+def test_an_unreachable_store_is_a_503_page(client):
     from gateway.dev import free_port
 
+    log_in(client, "reader")
     app = create_app(settings_for(f"redis://127.0.0.1:{free_port()}/0"))
     with TestClient(app) as offline:
-        log_in(offline, "reader")
-        answer = offline.get("/dashboard/dlq")
-        assert answer.status_code == 503 and "does not answer" in answer.text
-        assert "Traceback" not in answer.text
+        offline.cookies.set("hookgate_session", client.cookies["hookgate_session"], path="/dashboard")
+        for path in ("/dashboard", "/dashboard/dlq", "/dashboard/events/evt_x"):
+            answer = offline.get(path)
+            assert answer.status_code == 503 and "does not answer" in answer.text
+            assert "Traceback" not in answer.text and answer.headers["retry-after"] == "5"
+        login = offline.post(
+            "/dashboard/login", data={"token": TOKENS["reader"], "_csrf_token": csrf(offline)}
+        )
+        assert login.status_code == 503  # the login throttle cannot count: refuse rather than guess
 
 
 def test_the_dashboard_is_on_the_admin_part_only(redis_url):
@@ -327,3 +333,12 @@ def test_stacked_bars_geometry():
     assert chart.legend == [("a", 0, 6), ("b", 1, 3)]
     assert "b 10:00 UTC: 1 event" in [bar.title for bar in chart.bars]
     assert stacked_bars([], {}).bars == []
+
+
+def test_login_attempts_are_limited_per_address(client):
+    for _ in range(10):
+        refused = client.post("/dashboard/login", data={"token": "guess", "_csrf_token": csrf(client)})
+        assert refused.status_code == 401
+    throttled = client.post("/dashboard/login", data={"token": TOKENS["boss"], "_csrf_token": csrf(client)})
+    assert throttled.status_code == 429 and "Too many login attempts" in throttled.text
+    assert "hookgate_session" not in client.cookies
