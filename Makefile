@@ -43,6 +43,7 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
 	$(BIN)/python tests/bench/processing.py
 	$(BIN)/python tests/bench/replay.py
+	$(BIN)/python tests/bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .hookgate .pytest_cache .mypy_cache .ruff_cache

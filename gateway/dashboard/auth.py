@@ -163,6 +163,10 @@ def current_viewer(request: Request[Any, Any, Any]) -> Viewer:
 
 def safe_next(target: str | None) -> str:
     """Where to go after login: a dashboard path only (never another host)."""
-    if target and target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and (target == PREFIX or target.startswith((f"{PREFIX}/", f"{PREFIX}?")))
+        and "\\" not in target
+    ):
         return target
     return PREFIX

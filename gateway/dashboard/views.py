@@ -34,6 +34,8 @@ PAGE_SIZE = 50
 #: Bodies longer than this are cut in the event page (the API and CLI give the whole body).
 BODY_DISPLAY_LIMIT = 256 * 1024
 STATUSES = ("queued", "processing", "retrying", "dead", "processed")
+#: The overview counts statuses over at most this many of the hour's newest events (every 5 s per tab).
+STATUS_SAMPLE = 10_000
 DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
 EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until")
 
@@ -53,7 +55,7 @@ async def _run(call: Callable[[], T]) -> T:
 
 def _page(
     request: Request[Any, Any, Any],
-    viewer: NamedDependency[Viewer] | None,
+    viewer: Viewer | None,
     name: str,
     *,
     status_code: int = 200,
@@ -91,7 +93,7 @@ def _query(**values: str | None) -> str:
     return "?" + urllib.parse.urlencode(kept) if kept else ""
 
 
-def _dead_letter_filter(values: Any) -> DeadLetterFilter:
+def _dead_letter_filter(values: dict[str, str]) -> DeadLetterFilter:
     return DeadLetterFilter(
         source=values.get("source") or None,
         consumer=values.get("consumer") or None,
@@ -162,7 +164,7 @@ class Pages(Controller):
             activity = reader.activity(sources, now=now)
             return {
                 "chart": stacked_bars(activity.starts, activity.per_source),
-                "statuses": reader.recent_statuses(since=now - 3600),
+                "statuses": reader.recent_statuses(since=now - 3600, limit=STATUS_SAMPLE),
                 "stored": reader.stored_events(),
                 "dlq": reader.dead_letter_summary(),
                 "failing": reader.failing_consumers(now=now, window=state.retention_seconds),

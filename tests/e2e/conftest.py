@@ -28,9 +28,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One chromium for the session (``make test`` installs Debian's package where it can)."""
+    """One chromium per test module (``make test`` installs Debian's package where it can). Not per
+    session: Playwright's sync API keeps an event loop running while it is open, which the async
+    tests of later modules would trip over."""
     executable = chromium_path()
     if executable is None:
         need_service("no chromium on PATH (Debian: apt-get install chromium; make test does it as root)")
