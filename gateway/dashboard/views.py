@@ -217,16 +217,8 @@ class Pages(Controller):
     ) -> Redirect:
         """Retry the selected dead letters, each with a fresh retry budget."""
         viewer.need("replay")
-        form = await request.form()
-        ids = form.getall("ids", [])
-        if ids:
-            writer = _services(state).writer
-            retried = await _run(lambda: sum(writer.dead_letters.retry(i) for i in ids))
-            audit(request, "dlq retry", dlq_ids=ids, retried=retried, via="dashboard")
-            _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''}.")
-        else:
-            _flash(request, "Nothing selected.")
-        return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
+        writer = _services(state).writer
+        return await _each_selected(request, writer.dead_letters.retry, "Retried", "dlq retry")
 
     @post("/dlq/discard", include_in_schema=False, status_code=303)
     async def discard(
@@ -234,16 +226,8 @@ class Pages(Controller):
     ) -> Redirect:
         """Drop the selected dead letters; their events stay stored."""
         viewer.need("admin")
-        form = await request.form()
-        ids = form.getall("ids", [])
-        if ids:
-            reader = _services(state).reader
-            discarded = await _run(lambda: sum(reader.dead_letters.discard(i) for i in ids))
-            audit(request, "dlq discard", dlq_ids=ids, discarded=discarded, via="dashboard")
-            _flash(request, f"Discarded {discarded} dead letter{'s' if discarded != 1 else ''}.")
-        else:
-            _flash(request, "Nothing selected.")
-        return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
+        reader = _services(state).reader
+        return await _each_selected(request, reader.dead_letters.discard, "Discarded", "dlq discard")
 
     @post("/dlq/retry-matching", include_in_schema=False, status_code=303)
     async def retry_matching(
@@ -377,6 +361,21 @@ class Pages(Controller):
             else:
                 _flash(request, "That event is no longer stored.")
         return Redirect(f"{PREFIX}/events/{urllib.parse.quote(event_id, safe='')}", status_code=303)
+
+
+async def _each_selected(
+    request: Request[Any, Any, Any], act: Callable[[str], bool], verb: str, action: str
+) -> Redirect:
+    """Apply ``act`` to every ticked dead letter, audit it, say how many, and go back to the form's page."""
+    form = await request.form()
+    ids = form.getall("ids", [])
+    if ids:
+        done = await _run(lambda: sum(act(i) for i in ids))
+        audit(request, action, dlq_ids=ids, count=done, via="dashboard")
+        _flash(request, f"{verb} {done} dead letter{'s' if done != 1 else ''}.")
+    else:
+        _flash(request, "Nothing selected.")
+    return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
 
 
 def _display_body(text: str | None) -> tuple[str | None, bool]:

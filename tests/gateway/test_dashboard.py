@@ -189,6 +189,7 @@ def test_discard_selected_and_retry_all_matching(client, redis_url):
     token = csrf(client, "/dashboard/dlq")
     listed = client.get("/dashboard/dlq").text
     assert all(entry in listed for entry in entries) and "POST http://billing answered 500" in listed
+    assert "Nothing selected." in client.post("/dashboard/dlq/retry", data={"_csrf_token": token}).text
     discarded = client.post("/dashboard/dlq/discard", data={"ids": entries[:2], "_csrf_token": token})
     assert "Discarded 2 dead letters." in discarded.text and dlq_size(redis_url) == 1
     none = client.post("/dashboard/dlq/retry-matching", data={"consumer": "nobody", "_csrf_token": token})
@@ -342,3 +343,20 @@ def test_login_attempts_are_limited_per_address(client):
     throttled = client.post("/dashboard/login", data={"token": TOKENS["boss"], "_csrf_token": csrf(client)})
     assert throttled.status_code == 429 and "Too many login attempts" in throttled.text
     assert "hookgate_session" not in client.cookies
+
+
+def test_replay_from_the_event_page(client, redis_url):
+    event_id = deliver(client, 1)
+    log_in(client, "replayer")
+    token = csrf(client, f"/dashboard/events/{event_id}")
+    queue = keys.dramatiq_queue(keys.DISPATCH_QUEUE)
+    before = redis.Redis.from_url(redis_url).llen(queue)
+    replayed = client.post(f"/dashboard/events/{event_id}/replay", data={"force": "1", "_csrf_token": token})
+    assert replayed.status_code == 200 and "Replayed (forced)." in replayed.text
+    assert redis.Redis.from_url(redis_url).llen(queue) == before + 1
+    unknown = client.post(
+        f"/dashboard/events/{event_id}/replay", data={"consumer": "nope", "_csrf_token": token}
+    )
+    assert "No consumer named &#39;nope&#39;." in unknown.text
+    gone = client.post("/dashboard/events/evt_gone/replay", data={"_csrf_token": token})
+    assert "That event is no longer stored." in gone.text
