@@ -10,7 +10,7 @@ import secrets
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import uvicorn
@@ -58,9 +58,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         os.environ[CONFIG_ENV] = str(settings.config_path.resolve())
     if settings.redis.url:
         os.environ["HOOKGATE_REDIS__URL"] = settings.redis.url
-    if settings.admin.tokens and settings.admin.session_key() is None:
-        # Every process must open the others' dashboard sessions: one random secret for this run.
-        os.environ["HOOKGATE_ADMIN__SESSION_SECRET"] = secrets.token_urlsafe(32)
+    share_session_secret(settings, os.environ)
     made_dir = None
     if MULTIPROC_ENV not in os.environ:
         made_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="hookgate-metrics-")
@@ -70,6 +68,13 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         if made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
     return 0
+
+
+def share_session_secret(settings: Settings, environ: MutableMapping[str, str]) -> None:
+    """Without ``[admin] session_secret``, give the processes of one ``serve --workers N`` a random
+    secret for this run, so each one opens the dashboard sessions the others made."""
+    if settings.admin.tokens and settings.admin.session_key() is None:
+        environ["HOOKGATE_ADMIN__SESSION_SECRET"] = secrets.token_urlsafe(32)
 
 
 class _QuietServer(uvicorn.Server):

@@ -178,3 +178,23 @@ def test_dashboard_session_secret_from_config_env_or_file(tmp_path):
 def test_bad_session_settings_name_the_key(tmp_path, admin, environ, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, BASE + f"[admin]\n{admin}\n"), environ=environ)
+
+
+def test_serve_workers_share_one_session_secret_when_none_is_configured(tmp_path):
+    from gateway.serve import share_session_secret
+
+    token = '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_env = "T"\n'
+    settings = load_settings(write(tmp_path, BASE + token), environ={"T": "x"})
+    environ = {"T": "x"}
+    share_session_secret(settings, environ)
+    child = load_settings(write(tmp_path, BASE + token), environ=environ)  # what each process reads
+    key = child.admin.session_key(environ)
+    assert key is not None and key == load_settings(
+        write(tmp_path, BASE + token), environ=environ
+    ).admin.session_key(environ)
+    configured = load_settings(
+        write(tmp_path, BASE + '[admin]\nsession_secret = "0123456789abcdef0"\n' + token), environ={"T": "x"}
+    )
+    untouched = {"T": "x"}
+    share_session_secret(configured, untouched)
+    assert "HOOKGATE_ADMIN__SESSION_SECRET" not in untouched
