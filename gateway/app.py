@@ -14,7 +14,7 @@ from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
-from gateway.dashboard.auth import LoginGuard
+from gateway.dashboard.auth import LoginGuard, Sessions
 from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
@@ -96,6 +96,7 @@ def create_app(
                 "backlog": Backlog(client, settings.retention.events_seconds, settings.redis.timeout_seconds),
                 "dashboard_sources": sorted(sources),
                 "login_guard": LoginGuard(limiter, addresses),
+                "sessions": Sessions(client, settings.admin, settings.redis.timeout_seconds),
                 "retention_seconds": settings.retention.events_seconds,
             }
         ),

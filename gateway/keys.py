@@ -78,3 +78,8 @@ DLQ_CONSUMERS = f"{PREFIX}:dlq:consumers"
 
 def dlq_by_consumer(consumer: str) -> str:
     return f"{PREFIX}:dlq:c:{consumer}"
+
+
+def dashboard_logout(session_id: str) -> str:
+    """Present while a logged-out dashboard session's cookie could still be presented."""
+    return f"{PREFIX}:dash:out:{session_id}"

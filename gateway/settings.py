@@ -216,6 +216,8 @@ class AdminSettings(_Section):
     session_secret_file: Path | None = None
     #: A dashboard session ends after this long without a request.
     session_idle_minutes: int = Field(default=480, ge=1, le=43_200)
+    #: ... and this long after the login, however busy.
+    session_max_hours: int = Field(default=24, ge=1, le=720)
     #: Mark the dashboard's cookies Secure (sent over HTTPS only): set it when TLS terminates in front.
     secure_cookies: bool = False
 

@@ -2,20 +2,26 @@
 
 The cookie is Litestar's client-side session (AES-GCM: signed and encrypted with a key derived from
 ``[admin] session_secret``), HttpOnly and SameSite, expiring after ``session_idle_minutes`` without a
-request. It names the token and carries its digest, so a token removed from the config ends its
-sessions at the next restart. Every POST carries Litestar's CSRF token (a form field checked against a
-cookie); the scopes are the API's: ``read`` to look, ``replay`` to retry and replay, ``admin`` to discard.
+request and ``session_max_hours`` after the login. It names the token and carries its digest, so a
+token removed from the config ends its sessions at the next restart; logging out records the
+session's id in Redis, so a copy of the cookie dies with it. Every POST carries Litestar's CSRF token
+(a form field checked against a cookie); the scopes are the API's: ``read`` to look, ``replay`` to
+retry and replay, ``admin`` to discard.
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import hashlib
 import hmac
 import os
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as aioredis
 import structlog
 from cryptography.exceptions import InvalidTag
 from litestar import Request
@@ -27,6 +33,7 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
+from gateway import keys
 from gateway.limits import ClientAddress, RateLimit, RateLimiter
 from gateway.settings import AdminSettings
 from gateway.tokens import AdminToken, TokenBook
@@ -131,34 +138,73 @@ class LoginGuard:
         return -(-wait_ms // 1000)
 
 
-def log_in(request: Request[Any, Any, Any], book: TokenBook, secret: str) -> AdminToken | None:
-    token = book.find(secret.strip()) if secret.strip() else None
-    if token is None:
-        log.warning("dashboard login refused", client=request.client.host if request.client else None)
-        return None
-    request.set_session({"token": token.name, "digest": token.digest.hex()})
-    log.info("dashboard login", actor=token.name)
-    return token
+class Sessions:
+    """Logging in and out, and what a cookie alone cannot tell: that its session was logged out (a
+    copy of the cookie dies too) or began more than ``session_max_hours`` ago."""
+
+    def __init__(self, client: aioredis.Redis, admin: AdminSettings, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._idle_seconds = admin.session_idle_minutes * 60
+        self._max_seconds = admin.session_max_hours * 3600
+
+    def start(self, request: Request[Any, Any, Any], book: TokenBook, secret: str) -> AdminToken | None:
+        token = book.find(secret.strip()) if secret.strip() else None
+        if token is None:
+            log.warning("dashboard login refused", client=request.client.host if request.client else None)
+            return None
+        request.set_session(
+            {
+                "token": token.name,
+                "digest": token.digest.hex(),
+                "sid": secrets.token_urlsafe(16),
+                "issued_at": time.time(),
+            }
+        )
+        log.info("dashboard login", actor=token.name)
+        return token
+
+    async def end(self, request: Request[Any, Any, Any]) -> None:
+        session = _session(request)
+        request.clear_session()
+        if isinstance(session.get("sid"), str):
+            # Remembered as long as the cookie could otherwise live on (its idle timeout).
+            async with asyncio.timeout(self._timeout):
+                await self._client.set(keys.dashboard_logout(session["sid"]), 1, ex=self._idle_seconds)
+            log.info("dashboard logout", actor=session.get("token"))
+
+    async def viewer(self, request: Request[Any, Any, Any]) -> Viewer:
+        """The session's token, or LoginRequired."""
+        session = _session(request)
+        book: TokenBook = request.app.state.tokens
+        token = book.named(str(session.get("token", "")))
+        if token is None or not hmac.compare_digest(token.digest.hex(), str(session.get("digest", ""))):
+            raise LoginRequired
+        issued_at, sid = session.get("issued_at"), session.get("sid")
+        if not isinstance(issued_at, int | float) or not isinstance(sid, str):
+            raise LoginRequired
+        if _now() - issued_at > self._max_seconds:
+            raise LoginRequired
+        async with asyncio.timeout(self._timeout):
+            if await self._client.exists(keys.dashboard_logout(sid)):
+                raise LoginRequired
+        request.scope["state"]["token_name"] = token.name  # for audit lines
+        return Viewer(token)
 
 
-def log_out(request: Request[Any, Any, Any]) -> None:
-    name = request.session.get("token") if request.scope.get("session") else None
-    request.clear_session()
-    if name:
-        log.info("dashboard logout", actor=name)
-
-
-def current_viewer(request: Request[Any, Any, Any]) -> Viewer:
-    """The dependency every page takes: the session's token, or LoginRequired."""
+def _session(request: Request[Any, Any, Any]) -> dict[str, Any]:
     session = request.scope.get("session")
-    session = session if isinstance(session, dict) else {}
-    book: TokenBook = request.app.state.tokens
-    token = book.named(str(session.get("token", "")))
-    digest = str(session.get("digest", ""))
-    if token is None or not hmac.compare_digest(token.digest.hex(), digest):
-        raise LoginRequired
-    request.scope["state"]["token_name"] = token.name  # for audit lines
-    return Viewer(token)
+    return session if isinstance(session, dict) else {}
+
+
+def _now() -> float:
+    return time.time()
+
+
+async def current_viewer(request: Request[Any, Any, Any]) -> Viewer:
+    """The dependency every page takes."""
+    sessions: Sessions = request.app.state.sessions
+    return await sessions.viewer(request)
 
 
 def safe_next(target: str | None) -> str:

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 
 from consumers.dlq import DeadLetterFilter, entry_id
 from gateway.admin_api import AdminServices
-from gateway.dashboard.auth import PREFIX, LoginGuard, Viewer, current_viewer, log_in, log_out, safe_next
+from gateway.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
 from gateway.dashboard.charts import stacked_bars
 from gateway.operations import EventFilter
 from gateway.timeparse import parse_time
@@ -125,20 +125,22 @@ class Access(Controller):
         if wait:
             error = f"Too many login attempts from this address; try again in {wait} s."
             return _page(request, None, "login.html", next=target, error=error, status_code=429)
-        if log_in(request, book, str(form.get("token", ""))) is None:
+        sessions: Sessions = state.sessions
+        if sessions.start(request, book, str(form.get("token", ""))) is None:
             error = "That token is not valid."
             return _page(request, None, "login.html", next=target, error=error, status_code=401)
         return Redirect(target, status_code=303)
 
     @post("/logout", include_in_schema=False, status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        log_out(request)
+    async def logout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
+        sessions: Sessions = state.sessions
+        await sessions.end(request)
         return Redirect(f"{PREFIX}/login", status_code=303)
 
 
 class Pages(Controller):
     path = "/"
-    dependencies = {"viewer": Provide(current_viewer, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"viewer": Provide(current_viewer)}  # noqa: RUF012
 
     # Overview
 

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 
 import pytest
 import redis
@@ -122,9 +123,22 @@ def test_login_sets_a_signed_httponly_samesite_session_and_logout_ends_it(client
     )  # encrypted, not just signed
     assert client.get("/dashboard").status_code == 200
 
+    copied = client.cookies["hookgate_session"]
     token = csrf(client, "/dashboard")
     out = client.post("/dashboard/logout", data={"_csrf_token": token}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/dashboard/login"
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    client.cookies.set("hookgate_session", copied, path="/dashboard")  # a copy dies with the logout
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_session_max_hours_after_the_login(client, monkeypatch):
+    from gateway.dashboard import auth
+
+    log_in(client, "reader")
+    assert client.get("/dashboard", follow_redirects=False).status_code == 200
+    later = time.time() + 24 * 3600 + 60
+    monkeypatch.setattr(auth, "_now", lambda: later)
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
 
 

@@ -173,6 +173,7 @@ def test_dashboard_session_secret_from_config_env_or_file(tmp_path):
         ),
         ('session_secret = "0123456789abcdef"\nsession_secret_env = "X"', {"X": "y" * 16}, "at most one"),
         ("session_idle_minutes = 0", {}, r"admin\.session_idle_minutes"),
+        ("session_max_hours = 0", {}, r"admin\.session_max_hours"),
     ],
 )
 def test_bad_session_settings_name_the_key(tmp_path, admin, environ, message):
