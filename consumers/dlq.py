@@ -154,6 +154,11 @@ class DeadLetters:
         self._remove(identifier, entry["consumer"])
         return True
 
+    def retry_matching(self, where: DeadLetterFilter) -> int:
+        """Retry every matching entry; how many were retried."""
+        chosen = [entry["id"] for entry in self.iter(where)]  # listed first: retrying changes the index
+        return sum(self.retry(identifier) for identifier in chosen)
+
     def discard(self, identifier: str) -> bool:
         entry = self.get(identifier, history=False)
         if entry is None:

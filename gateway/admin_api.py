@@ -272,7 +272,7 @@ class AdminAPI(Controller):
         """Retry every dead letter matching the filter."""
         where = _dead_letter_filter(data)
         dead_letters = _services(state).writer.dead_letters
-        retried = _guarded(lambda: sum(dead_letters.retry(e["id"]) for e in list(dead_letters.iter(where))))
+        retried = _guarded(lambda: dead_letters.retry_matching(where))
         audit(request, "dlq retry matching", retried=retried)
         return {"retried": retried}
 

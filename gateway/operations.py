@@ -65,7 +65,6 @@ class Operations:
         actors: Actors | None = None,
         registry: Registry | None = None,
     ) -> None:
-        self._client = client
         self.client = client
         self.ledger = Ledger(client)
         self.dead_letters = dead_letters or DeadLetters(client, self.ledger)
@@ -81,12 +80,12 @@ class Operations:
         high = f"({cursor}" if cursor else (repr(where.until) if where.until is not None else "+inf")
         low = repr(where.since) if where.since is not None else "-inf"
         while True:
-            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
+            batch: list[tuple[bytes, float]] = self.client.zrevrangebyscore(  # type: ignore[assignment]
                 index, high, low, start=0, num=500, withscores=True
             )
             if not batch:
                 return
-            with self._client.pipeline(transaction=False) as pipe:
+            with self.client.pipeline(transaction=False) as pipe:
                 for raw_id, _ in batch:
                     pipe.hmget(keys.event(raw_id.decode()), _FIELDS)
                     if where.consumer:
@@ -118,7 +117,7 @@ class Operations:
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         """Metadata, headers, body (text when UTF-8, always base64), consumer states and attempts."""
-        raw: dict[bytes, bytes] = self._client.hgetall(keys.event(event_id))  # type: ignore[assignment]
+        raw: dict[bytes, bytes] = self.client.hgetall(keys.event(event_id))  # type: ignore[assignment]
         if not raw:
             return None
         fields = {k.decode(): v for k, v in raw.items()}
@@ -144,7 +143,7 @@ class Operations:
         for record in self.iter_events(EventFilter()):
             by_status[record["status"]] = by_status.get(record["status"], 0) + 1
             by_source[record["source"]] = by_source.get(record["source"], 0) + 1
-        oldest: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+        oldest: list[tuple[bytes, float]] = self.client.zrange(  # type: ignore[assignment]
             keys.INDEX_ALL, 0, 0, withscores=True
         )
         return {
@@ -157,7 +156,7 @@ class Operations:
 
     def dead_letter_summary(self) -> dict[str, Any]:
         """The dead-letter queue's size and when its oldest entry failed."""
-        oldest: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+        oldest: list[tuple[bytes, float]] = self.client.zrange(  # type: ignore[assignment]
             keys.DLQ_INDEX, 0, 0, withscores=True
         )
         return {
@@ -166,13 +165,13 @@ class Operations:
         }
 
     def stored_events(self) -> int:
-        return int(self._client.zcard(keys.INDEX_ALL))
+        return int(self.client.zcard(keys.INDEX_ALL))
 
     def activity(self, sources: Sequence[str], *, now: float, minutes: int = 60) -> Activity:
         """Events received per minute and source over the last ``minutes`` (the current minute last)."""
         end = (now // 60 + 1) * 60
         starts = [end - (minutes - i) * 60 for i in range(minutes)]
-        with self._client.pipeline(transaction=False) as pipe:
+        with self.client.pipeline(transaction=False) as pipe:
             for source in sources:
                 for start in starts:
                     pipe.zcount(keys.source_index(source), repr(start), f"({start + 60!r}")
@@ -189,12 +188,12 @@ class Operations:
         by_status: dict[str, int] = {}
         read, high = 0, "+inf"
         while read < limit:
-            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
+            batch: list[tuple[bytes, float]] = self.client.zrevrangebyscore(  # type: ignore[assignment]
                 keys.INDEX_ALL, high, repr(since), start=0, num=min(1000, limit - read), withscores=True
             )
             if not batch:
                 return StatusCounts(by_status, read, complete=True)
-            with self._client.pipeline(transaction=False) as pipe:
+            with self.client.pipeline(transaction=False) as pipe:
                 for raw_id, _ in batch:
                     pipe.hget(keys.event(raw_id.decode()), "status")
                 statuses: list[bytes | None] = pipe.execute()
@@ -203,14 +202,14 @@ class Operations:
                     by_status[status.decode()] = by_status.get(status.decode(), 0) + 1
             read += len(batch)
             high = f"({batch[-1][1]!r}"
-        more = self._client.zcount(keys.INDEX_ALL, repr(since), high)
+        more = self.client.zcount(keys.INDEX_ALL, repr(since), high)
         return StatusCounts(by_status, read, complete=not more)
 
     def failing_consumers(self, *, now: float, window: float, limit: int = 10) -> list[dict[str, Any]]:
         """Consumers with dead letters from the last ``window`` seconds, the most first, with the time
         of their oldest one."""
-        consumers = sorted(m.decode() for m in self._client.smembers(keys.DLQ_CONSUMERS))  # type: ignore[union-attr]
-        with self._client.pipeline(transaction=False) as pipe:
+        consumers = sorted(m.decode() for m in self.client.smembers(keys.DLQ_CONSUMERS))  # type: ignore[union-attr]
+        with self.client.pipeline(transaction=False) as pipe:
             for consumer in consumers:
                 pipe.zcount(keys.dlq_by_consumer(consumer), repr(now - window), "+inf")
                 pipe.zrangebyscore(
@@ -247,19 +246,19 @@ class Operations:
         if actors is None or registry is None:
             raise RuntimeError("Operations was built without a way to enqueue")
         for event_id in event_ids:
-            raw: list[bytes | None] = self._client.hmget(keys.event(event_id), ["source", "event_type"])  # type: ignore[assignment]
+            raw: list[bytes | None] = self.client.hmget(keys.event(event_id), ["source", "event_type"])  # type: ignore[assignment]
             source, event_type = raw
             if source is None:
                 continue
             replay = 0
             if force:
-                with self._client.pipeline(transaction=True) as pipe:
+                with self.client.pipeline(transaction=True) as pipe:
                     pipe.incr(keys.replays(event_id))
                     pipe.pexpire(
-                        keys.replays(event_id), max(int(self._client.pttl(keys.event(event_id))), 1000)
+                        keys.replays(event_id), max(int(self.client.pttl(keys.event(event_id))), 1000)
                     )
                     replay = int(pipe.execute()[0])
-            self._client.hset(keys.event(event_id), "status", "queued")
+            self.client.hset(keys.event(event_id), "status", "queued")
             if consumer is not None:
                 actors.send_to(event_id, consumer, registry, replay)
             else:

@@ -245,7 +245,7 @@ class Pages(Controller):
             _flash(request, f"Nothing retried: {exc}")
             return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
         dead_letters = _services(state).writer.dead_letters
-        retried = await _run(lambda: sum(dead_letters.retry(e["id"]) for e in list(dead_letters.iter(where))))
+        retried = await _run(lambda: dead_letters.retry_matching(where))
         audit(request, "dlq retry matching", retried=retried, via="dashboard", **where.__dict__)
         _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} matching the filter.")
         return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
