@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench clean chromium
+.PHONY: run test lint typecheck bench clean chromium screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ chromium:
 	  fi; \
 	  command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests will skip (and fail under CI=true)"; \
 	}
+
+# The README's dashboard screenshots, taken by the browser test.
+screenshots: $(BIN)/hookgate chromium
+	HOOKGATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard.py
 
 lint: $(BIN)/hookgate
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
 """The dashboard in Debian's chromium: a real gateway, worker and failing forward target.
 
-Writes the README's screenshots to ``docs/screenshots/`` (1280 by 800) as it goes.
+Takes the README's screenshots (1280 by 800) as it goes: into ``docs/screenshots/`` under ``make
+screenshots`` (``HOOKGATE_SCREENSHOTS=1``), else into the test's temporary folder, so a test run leaves the
+working tree as it found it.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -20,7 +23,7 @@ from playwright.sync_api import expect
 from gateway import keys
 from tests.integration.conftest import wait_for, write_config
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TOKENS = {"ops": "ops-token-secret", "viewer": "viewer-token-secret"}
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
 
@@ -96,6 +99,7 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
             forward("billing", sink.url("/billing"), ["push"]) + forward("crm", sink.url("/crm"), ["issues"])
         ),
     )
+    screenshots = README_SCREENSHOTS if os.environ.get("HOOKGATE_SCREENSHOTS") == "1" else tmp_path
     gateway = start_gateway(redis_url, config=config)
     start_worker(redis_url, config=config)
     store = redis.Redis.from_url(redis_url)
@@ -119,13 +123,13 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
     expect(page.locator("#dlq-size")).to_have_text("2", timeout=30_000)
     expect(page.locator("#failing")).to_contain_text("billing")
     expect(page.locator("#failing")).to_contain_text("crm")
-    page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    page.screenshot(path=str(screenshots / "overview.png"))
 
     page.get_by_role("link", name="Dead letters", exact=True).click()
     rows = page.locator("#dead-letters tbody tr")
     expect(rows).to_have_count(2)
     expect(page.locator("#dead-letters")).to_contain_text("POST")
-    page.screenshot(path=str(SCREENSHOTS / "dlq.png"))
+    page.screenshot(path=str(screenshots / "dlq.png"))
 
     # A read token looks but cannot retry: the button is disabled, a hand-made POST is refused.
     viewer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
@@ -154,7 +158,7 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
     expect(billing.locator(".timeline li.failed").first).to_contain_text("answered 500")
     expect(billing.locator(".timeline details").first).to_contain_text("Traceback")
     expect(page.locator(".consumer", has_text="test.recorder")).to_contain_text("succeeded")
-    page.screenshot(path=str(SCREENSHOTS / "event.png"))
+    page.screenshot(path=str(screenshots / "event.png"))
 
     # The target recovers (the sink answers 200 from now on): retry from the detail page.
     page.get_by_role("button", name="Retry billing").click()
