@@ -12,20 +12,18 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import dramatiq
 import structlog
-from dramatiq.common import compute_backoff
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import CurrentMessage, Retries
 
-from consumers.dlq import DeadLetters
 from consumers.errors import Reject
 from consumers.event import Event
-from consumers.ledger import Ledger
-from consumers.middleware import ATTEMPT, dead_letter, describe, error_record
+from consumers.ledger import Ledger, Operation
+from consumers.middleware import ATTEMPT, Outcomes, dead_letter, describe, error_record
 from consumers.registry import Consumer, Registry
 from gateway import keys, metrics
 
@@ -36,8 +34,6 @@ class EventSource(Protocol):
     """The narrow view of the event store that the worker needs."""
 
     def load(self, event_id: str) -> Event | None: ...
-
-    def set_status(self, event_id: str, status: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +46,11 @@ class Actors:
         options = consumer.retry_options()
         kwargs = {"replay": replay} if replay else {}
         message = self.deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
+        return message.copy(options={"redis_message_id": str(uuid.uuid4())})
+
+    def dispatch_message(self, event_id: str, source: str, event_type: str | None) -> dramatiq.Message[None]:
+        """A dispatch message with the routing facts, as the gateway enqueues it."""
+        message = self.dispatch.message(event_id, source, event_type or "")
         return message.copy(options={"redis_message_id": str(uuid.uuid4())})
 
     def send_to(self, event_id: str, consumer: str, registry: Registry, replay: int = 0) -> None:
@@ -87,26 +88,29 @@ def _attempt() -> int:
     return int(message.options.get(ATTEMPT, 1)) if message else 1
 
 
-#: Sends a script call (sha, keys, args) together with the ack of a message id (``AckBroker.on_ack``).
-WithAck = Callable[[str, str, list[str], list[Any]], None]
-
-
 def declare_actors(
     broker: dramatiq.Broker,
     events: EventSource,
     registry: Registry,
     ledger: Ledger,
-    dead_letters: DeadLetters,
-    with_ack: WithAck | None = None,
+    outcomes: Outcomes,
 ) -> Actors:
-    """Declare ``dispatch`` and ``deliver`` on ``broker``. With ``with_ack``, a consumer's success is
-    recorded in the same transaction as its message's ack, else right after the consumer returns."""
+    """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
+    ``outcomes`` with their message's acknowledgement."""
     retries = next(m for m in broker.middleware if isinstance(m, Retries))
+
+    def later(operation: Operation) -> None:
+        """Written with the current message's acknowledgement (outside a worker, at once)."""
+        message = CurrentMessage.get_current_message()
+        if message is None:
+            ledger.apply([operation])
+        else:
+            outcomes.record(message.options["redis_message_id"], operation)
 
     def run(event_id: str, consumer: Consumer, attempt: int, replay: int = 0) -> None:
         """One attempt: skip if the ledger says it succeeded (not on a forced replay), run the handler,
         record success."""
-        fields = ledger.begin(event_id, consumer.name, attempt, force=replay > 0)
+        fields = outcomes.wait_out(lambda: ledger.begin(event_id, consumer.name, attempt, force=replay > 0))
         if fields is False:
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
             return
@@ -125,12 +129,7 @@ def declare_actors(
         finally:
             seconds.observe(time.perf_counter() - started)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        message = CurrentMessage.get_current_message()
-        if with_ack is not None and message is not None:
-            sha, keys_, args = ledger.success_command(event_id, consumer.name, attempt, elapsed_ms)
-            with_ack(message.options["redis_message_id"], sha, keys_, args)
-        else:
-            ledger.succeeded(event_id, consumer.name, attempt, elapsed_ms)
+        later(ledger.success_op(event_id, consumer.name, attempt, elapsed_ms))
         succeeded.inc()
         log.info(
             "consumer succeeded",
@@ -144,54 +143,37 @@ def declare_actors(
 
     def first_attempt_inline(event_id: str, consumer: Consumer, replay: int) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
-        dispatch, saving a message; a failure hands over to a deliver message that retries as usual."""
+        dispatch, saving a message. A failure is handed to ``Retries`` as the first attempt of a deliver
+        message, so the budget and the backoff are decided in one place; the next attempt is scheduled
+        with the dispatch message's acknowledgement."""
         try:
             run(event_id, consumer, 1, replay)
         except Exception as exc:
-            max_retries = retries.max_retries if consumer.max_retries is None else consumer.max_retries
-            rejected = isinstance(exc, Reject)
-            final = rejected or max_retries == 0
+            message = actors.deliver_message(event_id, consumer, replay)
+            current = CurrentMessage.get_current_message()
+            if current is not None:  # what Retries schedules goes with this message's outcome
+                message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
+            attempt = MessageProxy(message)
+            attempt.options[ATTEMPT] = 1
+            retries.after_process_message(broker, attempt, exception=exc)  # type: ignore[no-untyped-call]
             error = error_record(exc)
-            if final:
-                dead_letter(ledger, dead_letters, event_id, consumer.name, error, 1)
+            if attempt.failed:
+                later(dead_letter(event_id, consumer.name, error, 1))
                 return
-            ledger.failed(
-                event_id,
-                consumer.name,
-                1,
-                error["error"],
-                rejected=False,
-                final=False,
-                traceback=error["traceback"],
-            )
-            if isinstance(exc, dramatiq.Retry) and exc.delay is not None:
-                delay = exc.delay
-            else:
-                low = consumer.min_backoff_ms if consumer.min_backoff_ms is not None else retries.min_backoff
-                high = consumer.max_backoff_ms if consumer.max_backoff_ms is not None else retries.max_backoff
-                _, delay = compute_backoff(0, factor=low, max_backoff=high)
+            later(Ledger.failure_op(event_id, consumer.name, 1, error["error"], traceback=error["traceback"]))
             log.warning(
                 "consumer failed; will retry",
                 event_id=event_id,
                 consumer=consumer.name,
                 attempt=1,
                 error=describe(exc),
-                delay_ms=delay,
-            )
-            kwargs = {"replay": replay} if replay else {}
-            actors.deliver.send_with_options(
-                args=(event_id, consumer.name),
-                kwargs=kwargs,
-                delay=delay,
-                retries=1,
-                **consumer.retry_options(),
             )
 
     def dispatch(
         event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
     ) -> None:
         if source is None:  # enqueued without routing facts (a replay): read them
-            record = events.load(event_id)
+            record = outcomes.wait_out(lambda: events.load(event_id))
             if record is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
                 return
@@ -199,21 +181,14 @@ def declare_actors(
         event_type = event_type or None
         routed = registry.routes(source, event_type)
         if not routed:
-            events.set_status(event_id, "unrouted")
+            later(Ledger.status_op(event_id, "unrouted"))
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return
         if len(routed) == 1:
             first_attempt_inline(event_id, routed[0], replay)
             return
         messages = [(c.name, actors.deliver_message(event_id, c, replay)) for c in routed]
-        message = CurrentMessage.get_current_message()
-        force = replay > 0
-        if with_ack is not None and message is not None:  # fanned out atomically with the ack
-            with_ack(
-                message.options["redis_message_id"], *ledger.fan_out_command(event_id, messages, force=force)
-            )
-        else:
-            ledger.fan_out(event_id, messages, force=force)
+        later(Ledger.fan_out_op(event_id, messages, force=replay > 0))
         log.info(
             "dispatching",
             event_id=event_id,

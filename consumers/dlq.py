@@ -16,11 +16,8 @@ from typing import Any
 
 import redis
 
-from consumers.ledger import Ledger
+from consumers.ledger import Ledger, Operation, failure_record, text
 from gateway import keys
-
-#: Kept at least this long even when the event has already expired, so the failure stays visible.
-MIN_ENTRY_TTL_MS = 86_400_000
 
 Enqueue = Callable[[str, str], None]
 
@@ -28,6 +25,33 @@ Enqueue = Callable[[str, str], None]
 def entry_id(event_id: str, consumer: str) -> str:
     """Stable per (event, consumer): a second death of the same pair updates its entry."""
     return "dlq_" + hashlib.sha256(f"{event_id}\0{consumer}".encode()).hexdigest()[:24]
+
+
+def dead_letter_op(
+    event_id: str,
+    consumer: str,
+    error_type: str,
+    error: str,
+    traceback: str,
+    attempts: int,
+    *,
+    rejected: bool = False,
+) -> Operation:
+    """The entry (kept as long as its event, at least a day, so the failure stays visible), its indexes,
+    and the consumer marked dead with its last attempt, so a ``dead`` status always has its entry."""
+    record = failure_record(consumer, attempts, error, rejected=rejected, traceback=traceback)
+    return {
+        "op": "dead_letter",
+        "event": event_id,
+        "consumer": consumer,
+        "entry": entry_id(event_id, consumer),
+        "error_type": error_type,
+        "error": text(error),
+        "traceback": text(traceback),
+        "attempts": attempts,
+        "failed_at": repr(time.time()),
+        "attempt": record.encode(),
+    }
 
 
 @dataclass(frozen=True)
@@ -64,36 +88,17 @@ class DeadLetters:
         *,
         event_id: str,
         consumer: str,
-        source: str,
-        event_type: str | None,
         error_type: str,
         error: str,
         traceback: str,
         attempts: int,
+        rejected: bool = False,
     ) -> str:
-        identifier = entry_id(event_id, consumer)
-        now = time.time()
-        ttl = max(int(self._client.pttl(keys.event(event_id))), MIN_ENTRY_TTL_MS)
-        entry: dict[str, str | int] = {
-            "id": identifier,
-            "event_id": event_id,
-            "consumer": consumer,
-            "source": source,
-            "event_type": event_type or "",
-            "error_type": error_type,
-            "error": error,
-            "traceback": traceback,
-            "attempts": attempts,
-            "failed_at": repr(now),
-        }
-        with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.dlq_entry(identifier), mapping=entry)  # type: ignore[arg-type]
-            pipe.pexpire(keys.dlq_entry(identifier), ttl)
-            pipe.zadd(keys.DLQ_INDEX, {identifier: now})
-            pipe.zadd(keys.dlq_by_consumer(consumer), {identifier: now})
-            pipe.sadd(keys.DLQ_CONSUMERS, consumer)
-            pipe.execute()
-        return identifier
+        """Write the dead letter of an (event, consumer) now (the worker writes it with the message's
+        acknowledgement instead, through ``dead_letter_op``)."""
+        op = dead_letter_op(event_id, consumer, error_type, error, traceback, attempts, rejected=rejected)
+        self._ledger.apply([op])
+        return str(op["entry"])
 
     def get(self, identifier: str, *, history: bool = True) -> dict[str, Any] | None:
         raw: dict[bytes, bytes] = self._client.hgetall(keys.dlq_entry(identifier))  # type: ignore[assignment]

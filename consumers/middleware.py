@@ -1,5 +1,9 @@
 """Dramatiq middleware that records every attempt's outcome and turns dead messages into DLQ entries.
 
+It writes nothing itself: each outcome is handed to the broker (``Outcomes.record``), which writes it in
+the same atomic step as the message's acknowledgement, so no message is acknowledged before its outcome
+is durable and a Redis error can never be swallowed between the two.
+
 List it *before* ``Retries``: Dramatiq runs "after" hooks in reverse order, so by the time these run,
 ``Retries`` has decided whether the message will be retried (``message.failed``).
 """
@@ -7,22 +11,34 @@ List it *before* ``Retries``: Dramatiq runs "after" hooks in reverse order, so b
 from __future__ import annotations
 
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import dramatiq
 import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from consumers.dlq import DeadLetters
+from consumers.dlq import dead_letter_op
 from consumers.errors import Reject
-from consumers.ledger import Ledger
+from consumers.ledger import Ledger, Operation
 from gateway import keys
 
 log = structlog.get_logger("hookgate.worker")
 
+T = TypeVar("T")
+
 ATTEMPT = "hg_attempt"
 _ERROR = "hg_error"
+
+
+class Outcomes(Protocol):
+    """The worker's broker as the actors and this middleware see it: where a message's outcome waits
+    until it is written with the message's acknowledgement, and how a read waits out a Redis outage."""
+
+    def record(self, message_id: str, operation: Operation) -> None: ...
+
+    def wait_out(self, call: Callable[[], T]) -> T: ...
 
 
 def describe(exception: BaseException) -> str:
@@ -30,12 +46,11 @@ def describe(exception: BaseException) -> str:
 
 
 class DeadLetterMiddleware(Middleware):
-    """Attempt history, ``retrying``/``dead`` states and the dead-letter entry (``after_nack`` sees every
-    way a message dies: retries exhausted, ``Reject``, skipped)."""
+    """Attempt history, ``retrying``/``dead`` states and the dead-letter entry (``before_nack`` sees every
+    way a message dies, before it is gone: retries exhausted, ``Reject``, skipped)."""
 
-    def __init__(self, ledger: Ledger, dead_letters: DeadLetters) -> None:
-        self.ledger = ledger
-        self.dead_letters = dead_letters
+    def __init__(self, outcomes: Outcomes) -> None:
+        self.outcomes = outcomes
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         message.options[ATTEMPT] = message.options.get("retries", 0) + 1
@@ -55,26 +70,22 @@ class DeadLetterMiddleware(Middleware):
             return
         event_id, consumer = message.args[0], message.args[1]
         final = bool(getattr(message, "failed", False))
-        if not final:  # a final failure is recorded with its dead letter, in after_nack
-            self.ledger.failed(
-                event_id,
-                consumer,
-                message.options.get(ATTEMPT, 1),
-                error["error"],
-                rejected=False,
-                final=False,
-                traceback=error["traceback"],
+        attempt = message.options.get(ATTEMPT, 1)
+        if not final:  # a final failure is recorded with its dead letter, before the nack
+            self.outcomes.record(
+                message.options["redis_message_id"],
+                Ledger.failure_op(event_id, consumer, attempt, error["error"], traceback=error["traceback"]),
             )
         log.warning(
             "consumer failed" + ("; giving up" if final else "; will retry"),
             event_id=event_id,
             consumer=consumer,
             message_id=message.message_id,
-            attempt=message.options.get(ATTEMPT, 1),
+            attempt=attempt,
             error=error["error"],
         )
 
-    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+    def before_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         if message.actor_name == keys.DELIVER_ACTOR:
             event_id, consumer = message.args[0], message.args[1]
         elif message.actor_name == keys.DISPATCH_ACTOR:
@@ -86,8 +97,9 @@ class DeadLetterMiddleware(Middleware):
             "error": "Skipped: the message was dropped before it ran (age or time limit)",
             "traceback": "",
         }
-        dead_letter(
-            self.ledger, self.dead_letters, event_id, consumer, error, message.options.get(ATTEMPT, 1)
+        self.outcomes.record(
+            message.options["redis_message_id"],
+            dead_letter(event_id, consumer, error, message.options.get(ATTEMPT, 1)),
         )
 
 
@@ -100,44 +112,23 @@ def error_record(exception: BaseException) -> dict[str, Any]:
     }
 
 
-def dead_letter(
-    ledger: Ledger,
-    dead_letters: DeadLetters,
-    event_id: str,
-    consumer: str,
-    error: dict[str, Any],
-    attempts: int,
-) -> str:
-    """Write the DLQ entry for an (event, consumer) whose attempts are over, then mark it dead (so a
-    ``dead`` status always has its entry)."""
-    fields = ledger.event_fields(event_id)
-    entry = dead_letters.add(
-        event_id=event_id,
-        consumer=consumer,
-        source=fields.get("source", ""),
-        event_type=fields.get("event_type") or None,
-        error_type=error["type"],
-        error=error["error"],
-        traceback=error["traceback"],
-        attempts=attempts,
+def dead_letter(event_id: str, consumer: str, error: dict[str, Any], attempts: int) -> Operation:
+    """The dead letter of an (event, consumer) whose attempts are over, logged once here."""
+    operation = dead_letter_op(
+        event_id,
+        consumer,
+        error["type"],
+        error["error"],
+        error["traceback"],
+        attempts,
+        rejected=bool(error.get("rejected")),
     )
-    if consumer != keys.DISPATCH_ACTOR:
-        rejected = bool(error.get("rejected"))
-        ledger.failed(
-            event_id,
-            consumer,
-            attempts,
-            error["error"],
-            rejected=rejected,
-            final=True,
-            traceback=error.get("traceback"),
-        )
     log.error(
         "dead-lettered",
         event_id=event_id,
         consumer=consumer,
-        dlq_id=entry,
+        dlq_id=operation["entry"],
         attempts=attempts,
         error=error["error"],
     )
-    return entry
+    return operation

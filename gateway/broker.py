@@ -1,10 +1,25 @@
-"""Dramatiq's Redis broker built from the settings, with the middleware hookgate relies on."""
+"""Dramatiq's Redis broker built from the settings, made so that nothing a worker takes can be lost.
+
+Three changes to Dramatiq's own broker, each for a way the Redis broker loses messages when Redis goes
+away for a moment (issue 10):
+
+- **A message is settled with its outcome.** What processing a message decided (the ledger's success,
+  a failure and the next attempt, a fan-out, a dead letter) is recorded against the message while it
+  runs and written in the same atomic step as its acknowledgement (``lua/settle.lua``). While Redis is
+  unreachable the worker retries that step with backoff, for at most ``[worker] outcome_retry_seconds``;
+  if it gives up, the message is not acknowledged and comes back.
+- **Waiting messages live in Redis.** A delayed message (a retry's next attempt) goes to a sorted set
+  by due time, never to a worker's memory; ``housekeeping.Promoter`` moves it to its queue when due.
+- **A worker gives back what it lost track of** (``holdings``).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dramatiq
 import redis
@@ -21,58 +36,29 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from gateway import keys
+from consumers.ledger import Operation, encode
+from consumers.middleware import DeadLetterMiddleware
+from gateway import keys, scripts
+from gateway.connections import is_outage, patiently
+from gateway.holdings import Holdings, TrackingConsumer
+from gateway.housekeeping import Heartbeat, Promoter
 from gateway.settings import Settings
 
 log = structlog.get_logger("hookgate.broker")
 
-
-class Heartbeat(Middleware):
-    """Refreshes this worker's heartbeat on its own thread.
-
-    Dramatiq's Redis broker only beats when a consumer talks to Redis, so a worker whose threads are all
-    busy on slow consumers would look dead and have its messages handed to another worker.
-    """
-
-    def __init__(self, interval_seconds: float) -> None:
-        self.interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        assert isinstance(broker, RedisBroker)
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._beat, args=(broker,), name="hookgate-heartbeat", daemon=True
-        )
-        self._thread.start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self._stop.set()
-
-    def _beat(self, broker: RedisBroker) -> None:
-        heartbeats = f"{broker.namespace}:__heartbeats__"
-        while not self._stop.wait(self.interval):
-            try:
-                broker.client.zadd(heartbeats, {broker.broker_id: int(time.time() * 1000)})
-            except redis.RedisError as exc:
-                log.warning("heartbeat failed", error=str(exc))
+T = TypeVar("T")
 
 
-def build_broker(settings: Settings, client: redis.Redis, *extra: Middleware) -> RedisBroker:
-    """The broker for the worker; call before declaring actors (``consumers.declare_actors``).
-
-    ``extra`` middleware goes before ``Retries``, so its "after" hooks see Retries' decision.
-    """
+def build_broker(settings: Settings, client: redis.Redis) -> HookgateBroker:
+    """The broker for the worker and for whatever enqueues (CLI, admin API); call it before declaring
+    actors (``consumers.declare_actors``)."""
     worker = settings.worker
     retries = settings.retries
-    broker = AckBroker(  # type: ignore[no-untyped-call]
+    broker = HookgateBroker(
         client=client,
-        namespace=keys.DRAMATIQ_NAMESPACE,
         heartbeat_timeout=worker.heartbeat_timeout_ms,
         maintenance_chance=worker.maintenance_chance,
-        # hookgate keeps its own dead-letter queue; Dramatiq's copy of dead messages only needs to be brief.
-        dead_message_ttl=3_600_000,
+        outcome_retry_seconds=worker.outcome_retry_seconds,
         middleware=[
             AgeLimit(),
             TimeLimit(),
@@ -80,77 +66,176 @@ def build_broker(settings: Settings, client: redis.Redis, *extra: Middleware) ->
             Callbacks(),
             Pipelines(),
             CurrentMessage(),
-            *extra,
             Retries(
                 max_retries=retries.max_retries,
                 min_backoff=retries.min_backoff_ms,
                 max_backoff=retries.max_backoff_ms,
             ),
             Heartbeat(interval_seconds=worker.heartbeat_timeout_ms / 1000 / 4),
+            Promoter(client, interval_seconds=worker.delay_poll_ms / 1000),
         ],
     )
+    # Before Retries: its "after" hooks run after Retries' and see its decision (message.failed).
+    broker.add_middleware(DeadLetterMiddleware(broker), before=Retries)
     dramatiq.set_broker(broker)
     return broker
 
 
-class AckBroker(RedisBroker):
-    """Dramatiq's Redis broker, plus one thing: a write registered with ``on_ack`` while a message runs is
-    sent in the same MULTI/EXEC as that message's ack. A consumer's success is then recorded exactly when
-    its message is acknowledged, in one round trip instead of two.
-
-    It builds the ack's arguments as ``RedisBroker._dispatch`` does (Dramatiq 2.x, pinned); the worker's
-    integration tests run real messages through it.
+class HookgateBroker(RedisBroker):
+    """Dramatiq's Redis broker with outcomes settled in one step, waiting messages in Redis and
+    holdings given back. Dramatiq's major version is pinned: this builds on its Redis keys and on
+    ``RedisBroker``'s ``do_*`` commands, and the worker's integration tests run real messages through it.
     """
 
-    _pending = threading.local()
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        heartbeat_timeout: int,
+        maintenance_chance: int,
+        outcome_retry_seconds: float,
+        middleware: list[Middleware],
+    ) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            client=client,
+            namespace=keys.DRAMATIQ_NAMESPACE,
+            heartbeat_timeout=heartbeat_timeout,
+            maintenance_chance=maintenance_chance,
+            middleware=middleware,
+        )
+        self.holdings = Holdings()
+        self._outcomes: dict[str, list[Operation]] = {}
+        self._unsure: set[str] = set()
+        self._lock = threading.Lock()
+        self._settle = scripts.register(client, "settle")
+        self._give_back = scripts.register(client, "give_back")
+        self._patience = patiently(outcome_retry_seconds, "settling a message")
+        self._give_back_seconds = heartbeat_timeout / 1000 / 4
 
-    @classmethod
-    def on_ack(cls, message_id: str, sha: str, keys: list[str], args: list[Any]) -> None:
-        """Send this script call with the ack of ``message_id`` (a message this thread is running)."""
-        cls._pending.write = (message_id, sha, keys, args)
+    # Consuming
 
-    def _dispatch(self, command: str) -> Any:
-        plain = super()._dispatch(command)  # type: ignore[no-untyped-call]
-        if command != "ack":
-            return plain
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> TrackingConsumer:
+        return TrackingConsumer(self, queue_name, prefetch, timeout, self._give_back_seconds)
 
-        def do_ack(queue_name: str, message_id: str) -> Any:
-            pending = getattr(self._pending, "write", None)
-            if pending is None or pending[0] != message_id:
-                return plain(queue_name, message_id)
-            _, sha, keys, args = pending
-            dispatch = self.scripts["dispatch"]
-            ack_args = [
-                command,
-                int(time.time() * 1000),
-                queue_name,
-                self.broker_id,
-                self.heartbeat_timeout,
-                self.dead_message_ttl,
-                0,
-                self._max_unpack_size(),  # type: ignore[no-untyped-call]
-                message_id,
-            ]
-            for attempt in range(2):
-                try:
-                    with self.client.pipeline(transaction=True) as pipe:
-                        pipe.evalsha(sha, len(keys), *keys, *args)
-                        pipe.evalsha(dispatch.sha, 1, self.namespace, *ack_args)
-                        result = pipe.execute()[-1]
-                    break
-                except redis.exceptions.NoScriptError:
-                    if attempt:
-                        raise
-                    self._reload_scripts()
-            self._pending.write = None
-            return result
+    def declare_queue(self, queue_name: str) -> None:
+        """Declare a queue. Unlike Dramatiq, no delay queue: waiting messages never enter a worker."""
+        if queue_name not in self.queues:
+            self.emit_before("declare_queue", queue_name)
+            self.queues.add(queue_name)
+            self.emit_after("declare_queue", queue_name)
 
-        return do_ack
+    def give_back(self, queue_name: str) -> int:
+        """Requeue the messages of ``queue_name`` in this worker's ack set that it no longer holds."""
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        given: int = self._give_back(
+            keys=[acks, keys.dramatiq_queue(queue_name), keys.dramatiq_messages(queue_name)],
+            args=self.holdings.snapshot(queue_name),
+        )
+        if given:
+            log.warning("gave back messages this worker had lost track of", queue=queue_name, messages=given)
+        return given
 
-    def _reload_scripts(self) -> None:
-        """Redis forgot its scripts (a restart or SCRIPT FLUSH): load them again."""
-        from consumers.ledger import load_scripts
+    # Outcomes
 
-        load_scripts(self.client)
-        for script in self.scripts.values():
-            self.client.script_load(script.script)
+    def record(self, message_id: str, operation: Operation) -> None:
+        """Write ``operation`` with the acknowledgement of ``message_id`` (a message this worker runs)."""
+        with self._lock:
+            self._outcomes.setdefault(message_id, []).append(operation)
+
+    def wait_out(self, call: Callable[[], T]) -> T:
+        """``call`` (a Redis command), retried through an outage for ``outcome_retry_seconds``."""
+        return self._patience(call)
+
+    def settle(self, queue_name: str, message: Any) -> None:
+        """Acknowledge a message (done, retried or dead: the outcome says which) together with its
+        outcome, waiting out a Redis outage. If that fails, it is left unacknowledged: given back, it
+        runs again."""
+        message_id = message.options["redis_message_id"]
+        with self._lock:
+            operations = self._outcomes.pop(message_id, [])
+            unsure = message_id in self._unsure
+            self._unsure.discard(message_id)
+        try:
+            if unsure:
+                log.error(
+                    "a middleware failed on this message; it is not acknowledged and will run again",
+                    message_id=message.message_id,
+                    actor=message.actor_name,
+                )
+                return
+            acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+            args = [message_id, repr(time.time()), encode(operations)]
+            try:
+                mode, _ = self._patience(
+                    self._settle, keys=[acks, keys.dramatiq_messages(queue_name)], args=args
+                )
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.error(
+                    "gave up settling a message while redis is unavailable; it will run again",
+                    message_id=message.message_id,
+                    actor=message.actor_name,
+                    error_type=type(exc).__name__,
+                    error=str(exc),
+                )
+                return
+            if mode == b"taken back":
+                log.warning(
+                    "settled a message that had been requeued (this worker was presumed dead)",
+                    message_id=message.message_id,
+                    actor=message.actor_name,
+                )
+        finally:
+            self.holdings.release(queue_name, [message_id])
+
+    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """As Dramatiq's, but a middleware that fails while a message is processed leaves the message
+        unacknowledged (its outcome is unknown) instead of being only logged."""
+        for middleware in reversed(self.middleware):
+            try:
+                getattr(middleware, "after_" + signal)(self, *args, **kwargs)
+            except Exception:
+                log.error(
+                    "middleware failed",
+                    hook="after_" + signal,
+                    middleware=type(middleware).__name__,
+                    exc_info=True,
+                )
+                if signal in ("process_message", "skip_message"):
+                    with self._lock:
+                        self._unsure.add(args[0].options["redis_message_id"])
+
+    # Enqueuing
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
+        """Enqueue ``message``; with ``delay`` (ms) it waits in Redis until due. A retry of a message
+        this worker runs (``Retries``) is scheduled with that message's acknowledgement."""
+        current = message.options.get("redis_message_id")
+        message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+        event_id, slot = _carrier(message)
+        operation: Operation
+        if delay is None:
+            operation = {"op": "enqueue", "queue": message.queue_name}
+        else:
+            # The ledger keeps each attempt's traceback; a waiting message need not carry one.
+            message.options.pop("traceback", None)
+            operation = {"op": "schedule", "due": int(time.time() * 1000) + delay}
+        message_id = message.options["redis_message_id"]
+        operation.update(id=message_id, message=message.encode().decode(), event=event_id, slot=slot)
+        self.emit_before("enqueue", message, delay)
+        if delay is not None and current is not None and self.holdings.holds(message.queue_name, current):
+            self.record(current, operation)
+        else:
+            self._settle(keys=["-", "-"], args=["", repr(time.time()), encode([operation])])
+        self.emit_after("enqueue", message, delay)
+        return message
+
+
+def _carrier(message: dramatiq.Message[Any]) -> tuple[str, str]:
+    """The event and slot a message carries: ("evt_…", "dispatch") or ("evt_…", consumer)."""
+    if message.actor_name == keys.DISPATCH_ACTOR:
+        return str(message.args[0]), "dispatch"
+    if message.actor_name == keys.DELIVER_ACTOR:
+        return str(message.args[0]), str(message.args[1])
+    return "", ""

@@ -4,13 +4,61 @@ from __future__ import annotations
 
 import redis
 import redis.asyncio as aioredis
+import structlog
+import tenacity
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.settings import RedisSettings
 
+log = structlog.get_logger("hookgate.redis")
+
 #: What a Redis outage looks like from the client: down, hung, out of memory, read-only replica...
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+#: Errors that mean "not now" rather than "not this command": unreachable, hung or loading (LOADING is a
+#: ConnectionError), or a reply saying it is out of memory, a replica, without its primary, busy.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Redis cannot be reached or cannot take the command now (refused, reset, timed out, loading, out
+    of memory, read-only): wait, or answer 503. Any other Redis error is a bad command, not an outage."""
+    if isinstance(exc, _OUTAGES):
+        return True
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("BUSY")
+
+
+def patiently(seconds: float, what: str) -> tenacity.Retrying:
+    """Retries a call through a Redis outage with exponential backoff (50 ms doubling to 2 s) for at
+    most ``seconds``, logging each wait; then the last error is raised. Other errors raise at once."""
+
+    def waiting(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "redis unavailable; waiting",
+            what=what,
+            attempt=state.attempt_number,
+            error_type=type(exc).__name__,
+            error=str(exc),
+            retry_in_s=round(state.upcoming_sleep, 2),
+        )
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_outage),
+        wait=tenacity.wait_exponential(multiplier=0.05, max=2),
+        stop=tenacity.stop_after_delay(seconds),
+        before_sleep=waiting,
+        reraise=True,
+    )
 
 
 class NoRedisConfigured(Exception):
@@ -44,7 +92,8 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
 
 
 def sync_client(settings: RedisSettings, *, timeout: float | None = None) -> redis.Redis:
-    """For the worker and the CLI, which can afford to wait a little longer."""
+    """For the worker and the CLI, which can afford to wait a little longer (``timeout`` bounds each
+    reply, so a hung Redis is an error rather than a hang)."""
     return redis.Redis.from_url(
         _url(settings),
         password=settings.password(),

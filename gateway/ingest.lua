@@ -38,4 +38,6 @@ local message = '{{"queue_name":"{queue}","actor_name":"{actor}","args":["' .. A
   '","message_timestamp":' .. string.format('%d', received * 1000) .. '}}'
 redis.call('HSET', '{messages}', ARGV[1], message)
 redis.call('RPUSH', '{queue_key}', ARGV[1])
+-- On its way until processed, dead or unrouted: the reconciler's index (the message is its own carrier).
+redis.call('ZADD', '{unsettled}', received, ARGV[1])
 return {{1, ARGV[1]}}

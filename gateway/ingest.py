@@ -65,6 +65,7 @@ class Ingestor:
                 actor=keys.DISPATCH_ACTOR,
                 messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
                 queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
+                unsettled=keys.UNSETTLED,
             )
         )
 

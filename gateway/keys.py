@@ -83,3 +83,24 @@ def dlq_by_consumer(consumer: str) -> str:
 def dashboard_logout(session_id: str) -> str:
     """Present while a logged-out dashboard session's cookie could still be presented."""
     return f"{PREFIX}:dash:out:{session_id}"
+
+
+#: Waiting messages (retries not yet due): message ids by due time (unix ms), and the messages.
+WAITING = f"{PREFIX}:wait"
+WAITING_MESSAGES = f"{PREFIX}:wait:msgs"
+
+#: Events still on their way (not processed, dead or unrouted), by the time of their last change.
+UNSETTLED = f"{PREFIX}:unsettled"
+
+#: How many slots the reconciler has repaired, ever.
+REPAIRS = f"{PREFIX}:stats:repairs"
+
+
+def carriers(event_id: str) -> str:
+    """Which message carries each slot of the event: "dispatch", or a consumer, -> message id."""
+    return f"{PREFIX}:carrier:{event_id}"
+
+
+def lease(name: str) -> str:
+    """Held by the one process that runs a singleton chore (the reconciler)."""
+    return f"{PREFIX}:lease:{name}"

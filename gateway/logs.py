@@ -29,6 +29,27 @@ def _mask_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     return event_dict
 
 
+def _error_fields(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The error's type and message as fields of their own, from ``exc_info`` or from an exception among
+    a stdlib record's arguments (Dramatiq logs ``"...: %s", exc``); the traceback, if any, becomes one
+    JSON string (``format_exc_info``), never lines of its own."""
+    exc_info = event_dict.get("exc_info")
+    exc: BaseException | None = None
+    if exc_info is True:
+        exc = sys.exc_info()[1]
+    elif isinstance(exc_info, BaseException):
+        exc = exc_info
+    elif isinstance(exc_info, tuple):
+        exc = exc_info[1]
+    arguments = event_dict.pop("positional_args", ())  # a stdlib record's (``pass_foreign_args``)
+    if exc is None and isinstance(arguments, tuple):
+        exc = next((arg for arg in arguments if isinstance(arg, BaseException)), None)
+    if exc is not None:
+        event_dict.setdefault("error_type", type(exc).__name__)
+        event_dict.setdefault("error", str(exc))
+    return event_dict
+
+
 def _json_bytes(event_dict: MutableMapping[str, Any], **_: Any) -> bytes:
     return _JSON.encode(event_dict)
 
@@ -50,8 +71,9 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
     else:
         renderer = final = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
         factory = structlog.WriteLoggerFactory(file=sys.stderr)
+    errors = [_error_fields, structlog.processors.format_exc_info]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, final],
+        processors=[*shared, *errors, final],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=factory,
         cache_logger_on_first_use=True,
@@ -59,8 +81,9 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared, *errors],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            pass_foreign_args=True,
         )
     )
     root = logging.getLogger()

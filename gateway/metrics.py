@@ -25,6 +25,10 @@ CONSUMER_SECONDS = Histogram(
     "Time spent in a consumer.",
     ["consumer"],
 )
+RECONCILER_REPAIRS = Counter(
+    "hookgate_reconciler_repairs",
+    "Messages the reconciler re-enqueued for events that had lost theirs (zero in a healthy system).",
+)
 
 DLQ_ENTRIES = Gauge(
     "hookgate_dlq_entries",

@@ -258,7 +258,7 @@ class Operations:
                         keys.replays(event_id), max(int(self.client.pttl(keys.event(event_id))), 1000)
                     )
                     replay = int(pipe.execute()[0])
-            self.client.hset(keys.event(event_id), "status", "queued")
+            self.ledger.apply([Ledger.status_op(event_id, "queued")])
             if consumer is not None:
                 actors.send_to(event_id, consumer, registry, replay)
             else:
@@ -323,8 +323,6 @@ def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operat
     consumers.load_modules(settings.consumers.modules)
     register_forwards(settings, consumers.registry)
     ledger = Ledger(client)
-    actors = consumers.declare_actors(
-        broker, EventStore(client), consumers.registry, ledger, DeadLetters(client, ledger)
-    )
+    actors = consumers.declare_actors(broker, EventStore(client), consumers.registry, ledger, broker)
     dead_letters = DeadLetters(client, ledger, lambda e, c: actors.resend(e, c, consumers.registry))
     return Operations(client, dead_letters, actors=actors, registry=consumers.registry)

@@ -125,6 +125,13 @@ class WorkerSettings(_Section):
     maintenance_chance: int = Field(default=10_000, ge=0, le=1_000_000)
     #: How long an idle worker waits between polls of its queues, at most.
     idle_poll_ms: int = Field(default=25, ge=5)
+    #: How often each worker moves waiting messages (retries) that are due to their queues.
+    delay_poll_ms: int = Field(default=50, ge=5)
+    #: How long a worker retries, while Redis is unreachable, to write a message's outcome with its
+    #: acknowledgement; then it gives the message back unacknowledged, to run again.
+    outcome_retry_seconds: float = Field(default=120, gt=0)
+    #: An event unsettled this long with no message anywhere gets its message back (the reconciler).
+    reconcile_after_seconds: float = Field(default=300, ge=1)
 
 
 class LoggingSettings(_Section):

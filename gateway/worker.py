@@ -11,15 +11,17 @@ import dramatiq
 import structlog
 
 import consumers
-from consumers.dlq import DeadLetters
 from consumers.ledger import Ledger
-from consumers.middleware import DeadLetterMiddleware
 from gateway import connections
-from gateway.broker import AckBroker, build_broker
+from gateway.broker import build_broker
+from gateway.reconciler import Reconciler, ReconcilerService
 from gateway.settings import Settings
 from gateway.store import EventStore
 
 log = structlog.get_logger("hookgate.worker")
+
+#: Seconds a worker waits for any one Redis reply: a hung Redis becomes an error the worker waits out.
+WORKER_REDIS_TIMEOUT = 10.0
 
 
 def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
@@ -52,15 +54,13 @@ def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
 
 def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
     """Build the broker, declare the actors, load the consumers and start consuming."""
-    client = connections.sync_client(settings.redis)
-    ledger = Ledger(client)
-    dead_letters = DeadLetters(client, ledger)
-    broker = build_broker(settings, client, DeadLetterMiddleware(ledger, dead_letters))
+    client = connections.sync_client(settings.redis, timeout=WORKER_REDIS_TIMEOUT)
+    broker = build_broker(settings, client)
     consumers.load_modules(settings.consumers.modules)
     register_forwards(settings, consumers.registry)
-    consumers.declare_actors(
-        broker, EventStore(client), consumers.registry, ledger, dead_letters, with_ack=AckBroker.on_ack
-    )
+    actors = consumers.declare_actors(broker, EventStore(client), consumers.registry, Ledger(client), broker)
+    reconciler = Reconciler(client, actors, consumers.registry, settings.worker.reconcile_after_seconds)
+    broker.add_middleware(ReconcilerService(reconciler, client))
     worker = dramatiq.Worker(
         broker,
         worker_threads=threads or settings.worker.threads,

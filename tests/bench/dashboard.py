@@ -49,19 +49,9 @@ def main() -> int:
             ledger = Ledger(client)
             dead_letters = DeadLetters(client, ledger)
             for n, event_id in enumerate(ids[: args.dead]):
-                ledger.failed(
-                    event_id,
-                    f"consumer-{n % 5}",
-                    3,
-                    "ForwardFailed: answered 500",
-                    rejected=False,
-                    final=True,
-                )
                 dead_letters.add(
                     event_id=event_id,
                     consumer=f"consumer-{n % 5}",
-                    source="bench",
-                    event_type="push",
                     error_type="ForwardFailed",
                     error="ForwardFailed: answered 500",
                     traceback="Traceback (most recent call last): ...",

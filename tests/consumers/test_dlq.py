@@ -31,12 +31,9 @@ def dlq(client, sent):
 def dead(client, dlq, event_id, consumer, source="stripe", error="HTTP 500", event_type="invoice.paid"):
     client.hset(keys.event(event_id), mapping={"source": source, "event_type": event_type, "status": "dead"})
     client.expire(keys.event(event_id), 3600)
-    Ledger(client).failed(event_id, consumer, 3, error, rejected=False, final=True)
     return dlq.add(
         event_id=event_id,
         consumer=consumer,
-        source=source,
-        event_type=event_type,
         error_type="ForwardFailed",
         error=error,
         traceback="Traceback ...",

@@ -60,13 +60,9 @@ def deliver(client: TestClient, n: int) -> str:
 
 def dead_letter(redis_url: str, event_id: str) -> str:
     store = redis.Redis.from_url(redis_url)
-    ledger = Ledger(store)
-    ledger.failed(event_id, "billing", 3, "ForwardFailed: 500", rejected=False, final=True)
-    return DeadLetters(store, ledger).add(
+    return DeadLetters(store, Ledger(store)).add(
         event_id=event_id,
         consumer="billing",
-        source="github",
-        event_type="push",
         error_type="ForwardFailed",
         error="POST http://billing answered 500",
         traceback="Traceback ...",

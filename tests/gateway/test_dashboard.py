@@ -240,8 +240,6 @@ def test_attacker_payloads_are_escaped_everywhere(client, redis_url):
     DeadLetters(store, Ledger(store)).add(
         event_id=event_id,
         consumer="billing",
-        source="github",
-        event_type=XSS[0],
         error_type="ForwardFailed",
         error=f"POST answered 500: {XSS[1]}",
         traceback=XSS[0],
@@ -292,7 +290,7 @@ def test_event_detail_shows_deliveries_attempts_and_dead_letter(client, redis_ur
     log_in(client, "reader")
     page = client.get(f"/dashboard/events/{event_id}").text
     assert "2 received (1 duplicate from the sender)" in page
-    assert "In the dead-letter queue" in page and "ForwardFailed: 500" in page
+    assert "In the dead-letter queue" in page and "POST http://billing answered 500" in page
     assert "&#34;n&#34;: 7" in page  # the body, pretty-printed
     assert "x-github-event" in page
     missing = client.get("/dashboard/events/evt_missing")

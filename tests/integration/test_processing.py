@@ -348,9 +348,7 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     broker = build_broker(settings, client)
     ledger = Ledger(client)
     registry = consumers.Registry()
-    actors = consumers.declare_actors(
-        broker, EventStore(client), registry, ledger, DeadLetters(client, ledger)
-    )
+    actors = consumers.declare_actors(broker, EventStore(client), registry, ledger, broker)
     dlq = DeadLetters(client, ledger, enqueue=lambda e, c: actors.resend(e, c, registry))
     [entry] = dlq.list(DeadLetterFilter(consumer="flaky"))[0]
     assert dlq.retry(entry["id"])

@@ -35,30 +35,26 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
         broker.close()
 
 
-def test_ack_broker_sends_the_success_write_in_the_ack_transaction_even_after_a_script_flush(redis_url):
+def test_a_success_is_settled_with_its_ack_even_after_redis_forgot_the_scripts(redis_url):
     from consumers.ledger import Ledger
     from gateway import keys
-    from gateway.broker import AckBroker
 
     settings = Settings.model_validate({"redis": {"url": redis_url}})
     client = redis.Redis.from_url(redis_url)
     broker = build_broker(settings, client)
-    assert isinstance(broker, AckBroker)
-    broker.declare_queue("acked")
-    broker.enqueue(dramatiq.Message("acked", "noop", (), {}, {}))
+    broker.declare_queue(keys.DELIVER_QUEUE)
+    broker.enqueue(dramatiq.Message(keys.DELIVER_QUEUE, keys.DELIVER_ACTOR, ("evt_ack", "c"), {}, {}))
     client.hset(keys.event("evt_ack"), mapping={"source": "s", "status": "processing"})
     client.expire(keys.event("evt_ack"), 60)
-    consumer = broker.consume("acked", prefetch=1, timeout=100)
+    consumer = broker.consume(keys.DELIVER_QUEUE, prefetch=1, timeout=100)
     try:
         message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)
         client.script_flush()
-        AckBroker.on_ack(
-            message.options["redis_message_id"], *Ledger(client).success_command("evt_ack", "c", 1, 1.0)
-        )
+        broker.record(message.options["redis_message_id"], Ledger.success_op("evt_ack", "c", 1, 1.0))
         consumer.ack(message)
     finally:
         consumer.close()
         broker.close()
     assert client.exists(keys.done("evt_ack", "c"))
     assert client.hget(keys.event("evt_ack"), "status") == b"processed"
-    assert client.hlen(f"{broker.namespace}:acked.msgs") == 0
+    assert client.hlen(keys.dramatiq_messages(keys.DELIVER_QUEUE)) == 0

@@ -1,0 +1,15 @@
+-- Moves waiting messages that are due to the end of their queues, at most ARGV[2] of them; any worker
+-- may run it, the first one to get there moves each message once.
+-- KEYS: 1 waiting (zset of message ids by due time, unix ms), 2 waiting messages (id -> Dramatiq JSON)
+-- ARGV: 1 now (unix ms), 2 limit
+-- Returns how many were moved.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, message_id in ipairs(due) do
+  local message = redis.call('HGET', KEYS[2], message_id)
+  if message then
+    enqueue(cjson.decode(message)['queue_name'], message_id, message)
+  end
+  redis.call('ZREM', KEYS[1], message_id)
+  redis.call('HDEL', KEYS[2], message_id)
+end
+return #due

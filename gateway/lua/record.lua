@@ -1,0 +1,175 @@
+-- The processing record of events: functions shared by every worker-side script (this file is loaded
+-- as their prefix, so each script stays one atomic step). @PREFIX@ and @MQ@ are gateway.keys.PREFIX and
+-- Dramatiq's namespace, filled in when the scripts are loaded.
+--
+-- Keys derive from ids, as Dramatiq's own dispatch.lua derives its keys from the namespace (a single
+-- Redis, never a cluster). Per event, each expiring with the event's hash:
+--   @PREFIX@:evt:{event}             hash   the stored event; its `status` is the worst consumer state
+--   @PREFIX@:cs:{event}              hash   consumer -> queued | processing | processed | retrying | dead | discarded
+--   @PREFIX@:att:{event}             list   attempt records (JSON), oldest first
+--   @PREFIX@:done:{event}:{consumer} string the idempotency ledger: this consumer succeeded
+--   @PREFIX@:carrier:{event}         hash   slot (a consumer, or "dispatch") -> the id of the message carrying it
+-- Shared:
+--   @PREFIX@:unsettled               zset   events not yet processed, dead or unrouted, by last change (unix s)
+--   @PREFIX@:wait, @PREFIX@:wait:msgs zset + hash   waiting messages by due time (unix ms), and their data
+--   @PREFIX@:dlq, @PREFIX@:dlq:{id}, @PREFIX@:dlq:c:{consumer}, @PREFIX@:dlq:consumers   dead letters
+--   @MQ@:{queue}, @MQ@:{queue}.msgs  list + hash   Dramatiq's queues and their messages
+
+local PREFIX, MQ = '@PREFIX@', '@MQ@'
+local UNSETTLED = PREFIX .. ':unsettled'
+local WAITING, WAITING_MESSAGES = PREFIX .. ':wait', PREFIX .. ':wait:msgs'
+--- A dead letter is kept at least a day, even when its event expires sooner.
+local MIN_DEAD_LETTER_TTL_MS = 86400000
+
+local function event_key(id) return PREFIX .. ':evt:' .. id end
+local function states_key(id) return PREFIX .. ':cs:' .. id end
+local function attempts_key(id) return PREFIX .. ':att:' .. id end
+local function done_key(id, consumer) return PREFIX .. ':done:' .. id .. ':' .. consumer end
+local function carriers_key(id) return PREFIX .. ':carrier:' .. id end
+local function queue_key(queue) return MQ .. ':' .. queue end
+local function messages_key(queue) return MQ .. ':' .. queue .. '.msgs' end
+
+local SETTLED = {processed = true, dead = true, unrouted = true}
+
+--- Index an event that is still on its way (for the reconciler), or drop it once it has settled.
+local function track(id, status, now)
+  if SETTLED[status] then
+    redis.call('ZREM', UNSETTLED, id)
+  else
+    redis.call('ZADD', UNSETTLED, now, id)
+  end
+end
+
+--- The event's status is the worst of its consumers' states; a discarded dead letter counts as settled.
+local function roll_up(id, now)
+  local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
+  local worst, worst_rank = 'processed', 0
+  for _, state in ipairs(redis.call('HVALS', states_key(id))) do
+    local r = rank[state] or 0
+    if r > worst_rank then worst, worst_rank = state, r end
+  end
+  if worst == 'discarded' then worst = 'processed' end
+  redis.call('HSET', event_key(id), 'status', worst)
+  track(id, worst, now)
+end
+
+--- Move one consumer of an event to `state`, append an attempt record, mark it done; never resurrects
+--- an expired event. Returns false when the event is gone.
+local function transition(id, consumer, state, attempt, done, now)
+  local ttl = redis.call('PTTL', event_key(id))
+  if ttl <= 0 then return false end
+  redis.call('HSET', states_key(id), consumer, state)
+  redis.call('PEXPIRE', states_key(id), ttl)
+  if attempt and attempt ~= '' then
+    redis.call('RPUSH', attempts_key(id), attempt)
+    redis.call('PEXPIRE', attempts_key(id), ttl)
+  end
+  if done then redis.call('SET', done_key(id, consumer), '1', 'PX', ttl) end
+  roll_up(id, now)
+  return true
+end
+
+--- Set the event's own status (unrouted, queued) without touching its consumers.
+local function set_status(id, status, now)
+  if redis.call('EXISTS', event_key(id)) == 0 then return false end
+  redis.call('HSET', event_key(id), 'status', status)
+  track(id, status, now)
+  return true
+end
+
+--- Remember which message carries a slot of the event, so the reconciler can tell a lost one.
+local function carry(id, slot, message_id)
+  local ttl = redis.call('PTTL', event_key(id))
+  if ttl <= 0 then return end
+  redis.call('HSET', carriers_key(id), slot, message_id)
+  redis.call('PEXPIRE', carriers_key(id), ttl)
+end
+
+--- Put a message (Dramatiq's JSON) at the end of its queue.
+local function enqueue(queue, message_id, message)
+  redis.call('HSET', messages_key(queue), message_id, message)
+  redis.call('RPUSH', queue_key(queue), message_id)
+end
+
+--- Is this message anywhere: queued, held by a worker (both keep its data) or waiting?
+local function message_exists(message_id)
+  return redis.call('HEXISTS', messages_key('dispatch'), message_id) == 1
+    or redis.call('HEXISTS', messages_key('deliver'), message_id) == 1
+    or redis.call('HEXISTS', WAITING_MESSAGES, message_id) == 1
+end
+
+--- Keep a message in Redis until it is due; whichever worker promotes it first moves it to its queue.
+local function schedule(id, slot, message_id, message, due)
+  redis.call('ZADD', WAITING, due, message_id)
+  redis.call('HSET', WAITING_MESSAGES, message_id, message)
+  if id ~= '' then carry(id, slot, message_id) end
+end
+
+--- Fan-out: every consumer the ledger has not seen succeed (all of them when forced) is marked queued
+--- and its deliver message enqueued. Returns the consumers enqueued.
+local function fan_out(id, force, messages, now)
+  local ttl = redis.call('PTTL', event_key(id))
+  if ttl <= 0 then return {} end
+  local pending = {}
+  for _, m in ipairs(messages) do
+    local consumer, message_id, message = m[1], m[2], m[3]
+    if force or redis.call('EXISTS', done_key(id, consumer)) == 0 then
+      redis.call('HSET', states_key(id), consumer, 'queued')
+      enqueue('deliver', message_id, message)
+      carry(id, consumer, message_id)
+      table.insert(pending, consumer)
+    end
+  end
+  redis.call('PEXPIRE', states_key(id), ttl)
+  roll_up(id, now)
+  return pending
+end
+
+--- The dead letter of an (event, consumer) whose attempts are over: the entry, its indexes, and the
+--- consumer marked dead (so a `dead` status always has its entry).
+local function dead_letter(op, now)
+  local ev = event_key(op.event)
+  local source = redis.call('HGET', ev, 'source') or ''
+  local event_type = redis.call('HGET', ev, 'event_type') or ''
+  local ttl = math.max(redis.call('PTTL', ev), MIN_DEAD_LETTER_TTL_MS)
+  local key = PREFIX .. ':dlq:' .. op.entry
+  redis.call('HSET', key,
+    'id', op.entry, 'event_id', op.event, 'consumer', op.consumer, 'source', source,
+    'event_type', event_type, 'error_type', op.error_type, 'error', op.error,
+    'traceback', op.traceback, 'attempts', op.attempts, 'failed_at', op.failed_at)
+  redis.call('PEXPIRE', key, ttl)
+  redis.call('ZADD', PREFIX .. ':dlq', op.failed_at, op.entry)
+  redis.call('ZADD', PREFIX .. ':dlq:c:' .. op.consumer, op.failed_at, op.entry)
+  redis.call('SADD', PREFIX .. ':dlq:consumers', op.consumer)
+  if op.consumer ~= 'dispatch' then
+    transition(op.event, op.consumer, 'dead', op.attempt, false, now)
+  end
+  return op.entry
+end
+
+--- An outcome is a list of these operations (JSON), applied in order.
+local OPERATIONS = {
+  transition = function(op, now) return transition(op.event, op.consumer, op.state, op.attempt, op.done, now) end,
+  status = function(op, now) return set_status(op.event, op.status, now) end,
+  fan_out = function(op, now) return fan_out(op.event, op.force, op.messages, now) end,
+  schedule = function(op, now) schedule(op.event, op.slot, op.id, op.message, op.due) return true end,
+  enqueue = function(op, now)
+    enqueue(op.queue, op.id, op.message)
+    if op.event ~= '' then
+      carry(op.event, op.slot, op.id)
+      if redis.call('EXISTS', event_key(op.event)) == 1 then redis.call('ZADD', UNSETTLED, now, op.event) end
+    end
+    return true
+  end,
+  dead_letter = function(op, now) return dead_letter(op, now) end,
+}
+
+local function apply(ops, now, only_successes)
+  local results = {}
+  for i, op in ipairs(ops) do
+    if not only_successes or (op.op == 'transition' and op.done) then
+      results[i] = OPERATIONS[op.op](op, now)
+    end
+  end
+  return results
+end
