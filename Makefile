@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench clean chromium screenshots
+.PHONY: run test lint typecheck bench chaos clean chromium screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,13 @@ typecheck: $(BIN)/hookgate
 bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
 	$(BIN)/python tests/bench/processing.py
+	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/dashboard.py
+
+# Each fault (gateway, worker and Redis killed or shut down) five times under load; a table, exit 1 on loss.
+chaos: $(BIN)/hookgate
+	$(BIN)/python tests/chaos/run.py
 
 clean:
 	rm -rf $(VENV) .hookgate .pytest_cache .mypy_cache .ruff_cache

@@ -166,6 +166,7 @@ def declare_actors(
                 event_id=event_id,
                 consumer=consumer.name,
                 attempt=1,
+                error_type=type(exc).__name__,
                 error=describe(exc),
             )
 

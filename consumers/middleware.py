@@ -67,6 +67,14 @@ class DeadLetterMiddleware(Middleware):
             return
         error = message.options[_ERROR] = error_record(exception)
         if message.actor_name != keys.DELIVER_ACTOR:
+            log.error(
+                f"{message.actor_name} failed",
+                event_id=message.args[0] if message.args else None,
+                message_id=message.message_id,
+                error_type=error["type"],
+                error=error["error"],
+                exception=error["traceback"],
+            )
             return
         event_id, consumer = message.args[0], message.args[1]
         final = bool(getattr(message, "failed", False))
@@ -82,6 +90,7 @@ class DeadLetterMiddleware(Middleware):
             consumer=consumer,
             message_id=message.message_id,
             attempt=attempt,
+            error_type=error["type"],
             error=error["error"],
         )
 

@@ -109,7 +109,7 @@ class HookgateBroker(RedisBroker):
         self._lock = threading.Lock()
         self._settle = scripts.register(client, "settle")
         self._give_back = scripts.register(client, "give_back")
-        self._patience = patiently(outcome_retry_seconds, "settling a message")
+        self._patience = patiently(outcome_retry_seconds, "worker")
         self._give_back_seconds = heartbeat_timeout / 1000 / 4
 
     # Consuming
@@ -126,14 +126,21 @@ class HookgateBroker(RedisBroker):
 
     def give_back(self, queue_name: str) -> int:
         """Requeue the messages of ``queue_name`` in this worker's ack set that it no longer holds."""
-        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         given: int = self._give_back(
-            keys=[acks, keys.dramatiq_queue(queue_name), keys.dramatiq_messages(queue_name)],
+            keys=[
+                self._acks(queue_name),
+                keys.dramatiq_queue(queue_name),
+                keys.dramatiq_messages(queue_name),
+            ],
             args=self.holdings.snapshot(queue_name),
         )
         if given:
             log.warning("gave back messages this worker had lost track of", queue=queue_name, messages=given)
         return given
+
+    def _acks(self, queue_name: str) -> str:
+        """This worker's ack set for a queue: what Redis says it holds (Dramatiq's dispatch.lua)."""
+        return f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
 
     # Outcomes
 
@@ -144,6 +151,11 @@ class HookgateBroker(RedisBroker):
 
     def wait_out(self, call: Callable[[], T]) -> T:
         """``call`` (a Redis command), retried through an outage for ``outcome_retry_seconds``."""
+        try:
+            return call()
+        except Exception as exc:  # the common case pays nothing for the retry machinery
+            if not is_outage(exc):
+                raise
         return self._patience(call)
 
     def settle(self, queue_name: str, message: Any) -> None:
@@ -163,12 +175,10 @@ class HookgateBroker(RedisBroker):
                     actor=message.actor_name,
                 )
                 return
-            acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+            script_keys = [self._acks(queue_name), keys.dramatiq_messages(queue_name)]
             args = [message_id, repr(time.time()), encode(operations)]
             try:
-                mode, _ = self._patience(
-                    self._settle, keys=[acks, keys.dramatiq_messages(queue_name)], args=args
-                )
+                mode, _ = self.wait_out(lambda: self._settle(keys=script_keys, args=args))
             except Exception as exc:
                 if not is_outage(exc):
                     raise
@@ -209,8 +219,9 @@ class HookgateBroker(RedisBroker):
     # Enqueuing
 
     def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
-        """Enqueue ``message``; with ``delay`` (ms) it waits in Redis until due. A retry of a message
-        this worker runs (``Retries``) is scheduled with that message's acknowledgement."""
+        """Enqueue ``message``; with ``delay`` (ms) it waits in Redis until due. A delayed message that
+        carries the id of a message this worker runs (``Retries``' retry of it, or the inline first
+        attempt's handover) is scheduled with that message's acknowledgement."""
         current = message.options.get("redis_message_id")
         message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
         event_id, slot = _carrier(message)
@@ -224,7 +235,7 @@ class HookgateBroker(RedisBroker):
         message_id = message.options["redis_message_id"]
         operation.update(id=message_id, message=message.encode().decode(), event=event_id, slot=slot)
         self.emit_before("enqueue", message, delay)
-        if delay is not None and current is not None and self.holdings.holds(message.queue_name, current):
+        if delay is not None and current is not None and self.holdings.holds(current):
             self.record(current, operation)
         else:
             self._settle(keys=["-", "-"], args=["", repr(time.time()), encode([operation])])

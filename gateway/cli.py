@@ -320,6 +320,7 @@ def events_stats(config_file: Path | None, as_json: bool) -> None:
     _table("by source", ["source", "events"], [[k, v] for k, v in sorted(stats["by_source"].items())])
     click.echo(f"events {stats['events']}, oldest {stats['oldest_event_at']}")
     click.echo(f"dead letters {stats['dlq_size']}, oldest {stats['oldest_dlq_at']}")
+    click.echo(f"reconciler repairs {stats['reconciler_repairs']} (0 in a healthy system)")
 
 
 def _dlq_filter(

@@ -44,9 +44,10 @@ class Holdings:
         with self._lock:
             self._held.get(queue, set()).difference_update(message_ids)
 
-    def holds(self, queue: str, message_id: str) -> bool:
+    def holds(self, message_id: str) -> bool:
+        """Whether this worker holds the message, from whichever queue."""
         with self._lock:
-            return message_id in self._held.get(queue, ())
+            return any(message_id in held for held in self._held.values())
 
     def count(self, queue: str) -> int:
         with self._lock:

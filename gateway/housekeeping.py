@@ -80,6 +80,12 @@ class Heartbeat(Periodic):
         self._broker = broker
         super().after_worker_boot(broker, worker)
 
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Beat on while running consumers finish, so their messages are not taken for a dead worker's."""
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+
     def tick(self) -> None:
         broker = self._broker
         broker.client.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: int(time.time() * 1000)})

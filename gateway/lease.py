@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 
 import redis
@@ -22,7 +24,8 @@ return 0
 
     def __init__(self, client: redis.Redis, name: str, ttl_seconds: float, holder: str | None = None) -> None:
         self.key = keys.lease(name)
-        self.holder = holder or uuid.uuid4().hex
+        # Host and pid first, so an operator (or a test) can tell which process holds it.
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.ttl_ms = int(ttl_seconds * 1000)
         self._take = client.register_script(self._TAKE)
         self._drop = client.register_script(self._DROP)

@@ -71,7 +71,7 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
     else:
         renderer = final = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
         factory = structlog.WriteLoggerFactory(file=sys.stderr)
-    errors = [_error_fields, structlog.processors.format_exc_info]
+    errors: list[Any] = [_error_fields, structlog.processors.format_exc_info]
     structlog.configure(
         processors=[*shared, *errors, final],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
@@ -92,3 +92,12 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    worker_thread = logging.getLogger("dramatiq.worker.WorkerThread")
+    worker_thread.filters[:] = [_not_a_failed_attempt]
+
+
+def _not_a_failed_attempt(record: logging.LogRecord) -> bool:
+    """Drop Dramatiq's own line, with a full traceback, for every failed attempt: hookgate logs each one
+    (consumer, event, error) and keeps its traceback in the attempt history. Formatting that traceback
+    for a log line cost a worker more than the attempt itself while a destination was down."""
+    return not str(record.msg).startswith("Failed to process message %s with unhandled exception")

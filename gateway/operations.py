@@ -152,6 +152,7 @@ class Operations:
             "by_source": by_source,
             "oldest_event_at": rfc3339(oldest[0][1]) if oldest else None,
             **self.dead_letter_summary(),
+            "reconciler_repairs": int(self.client.get(keys.REPAIRS) or 0),
         }
 
     def dead_letter_summary(self) -> dict[str, Any]:

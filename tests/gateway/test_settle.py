@@ -215,3 +215,29 @@ def test_attempt_records_and_dead_letters_survive_text_that_is_not_utf8(client):
     assert [a["outcome"] for a in ledger.attempts("evt_1")] == ["failed", "failed"]
     assert ledger.states("evt_1") == {"billing": "dead"}
     assert isinstance(Attempt(0, "c", 1, "x").encode(), str)
+
+
+def test_an_inline_first_attempt_that_fails_is_scheduled_with_the_dispatch_ack(client, broker):
+    import consumers
+    from gateway.store import EventStore
+
+    def failing(event):
+        raise RuntimeError("the target is down")
+
+    registry = consumers.Registry()
+    registry.add(consumers.Consumer("billing", "github", (), failing, 3, 1000, 1000))
+    actors = consumers.declare_actors(broker, EventStore(client), registry, Ledger(client), broker)
+    broker.enqueue(actors.dispatch.message("evt_1", "github", "push"))
+    consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=10)
+    message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)
+    broker.emit_before("process_message", message)  # what a worker thread does (CurrentMessage)
+    actors.dispatch(*message.args)
+    broker.emit_after("process_message", message, result=None)
+    assert client.zcard(keys.WAITING) == 0, "nothing before the ack"
+    consumer.ack(message)
+    [waiting] = client.zrange(keys.WAITING, 0, -1, withscores=True)
+    assert 0 < waiting[1] - time.time() * 1000 <= 1000, "Retries' backoff for the consumer (1 s)"
+    retry = json.loads(client.hget(keys.WAITING_MESSAGES, waiting[0]))
+    assert retry["args"] == ["evt_1", "billing"] and retry["options"]["retries"] == 1
+    assert Ledger(client).states("evt_1") == {"billing": "retrying"}
+    assert [a["outcome"] for a in Ledger(client).attempts("evt_1")] == ["started", "failed"]

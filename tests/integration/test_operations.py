@@ -76,6 +76,7 @@ def test_events_list_show_filter_and_stats(tmp_path, redis_url, sink, start_gate
         hookgate("events", "stats", "--config", str(config), "--json", redis_url=redis_url).stdout
     )
     assert stats["events"] == 2 and stats["by_status"] == {"processed": 2} and stats["dlq_size"] == 0
+    assert stats["reconciler_repairs"] == 0
 
 
 def test_bad_filters_and_unknown_ids_say_so(tmp_path, redis_url):
