@@ -156,7 +156,7 @@ def declare_actors(
             attempt = MessageProxy(message)
             attempt.options[ATTEMPT] = 1
             retries.after_process_message(broker, attempt, exception=exc)  # type: ignore[no-untyped-call]
-            error = error_record(exc)
+            error = error_record(exc, attempt.options.get("traceback"))
             if attempt.failed:
                 later(dead_letter(event_id, consumer.name, error, 1))
                 return

@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 ATTEMPT = "hg_attempt"
 _ERROR = "hg_error"
+#: Where ``Retries`` leaves the failure's traceback, formatted (limit 30, as ours).
+_RETRIES_TRACEBACK = "traceback"
 
 
 class Outcomes(Protocol):
@@ -54,6 +56,7 @@ class DeadLetterMiddleware(Middleware):
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         message.options[ATTEMPT] = message.options.get("retries", 0) + 1
+        message.options.pop(_RETRIES_TRACEBACK, None)  # so one found later is this attempt's
 
     def after_process_message(
         self,
@@ -65,7 +68,8 @@ class DeadLetterMiddleware(Middleware):
     ) -> None:
         if exception is None:
             return
-        error = message.options[_ERROR] = error_record(exception)
+        error = error_record(exception, message.options.get(_RETRIES_TRACEBACK))
+        message.options[_ERROR] = error
         if message.actor_name != keys.DELIVER_ACTOR:
             log.error(
                 f"{message.actor_name} failed",
@@ -112,11 +116,13 @@ class DeadLetterMiddleware(Middleware):
         )
 
 
-def error_record(exception: BaseException) -> dict[str, Any]:
+def error_record(exception: BaseException, formatted: str | None = None) -> dict[str, Any]:
+    """What is kept of a failure. ``formatted`` is its traceback when ``Retries`` has already formatted
+    it (formatting one costs a worker as much as a failed HTTP attempt: do it once)."""
     return {
         "type": type(exception).__name__,
         "error": describe(exception),
-        "traceback": "".join(traceback.format_exception(exception, limit=30)),
+        "traceback": formatted or "".join(traceback.format_exception(exception, limit=30)),
         "rejected": isinstance(exception, Reject),
     }
 
