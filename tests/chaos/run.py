@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--outage", type=float, default=6, help="seconds each fault lasts")
     parser.add_argument("--faults", default=",".join(FAULTS))
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(120, Console().width))
     table = Table(
         title=f"chaos: {args.rate:g} deliveries/s for {args.duration:g} s, {args.outage:g} s faults"
     )
