@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench chaos clean chromium screenshots
+.PHONY: run test lint typecheck bench chaos fuzz clean chromium screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/dashboard.py
+
+# The fuzz suite, twenty times longer than in make test (HOOKGATE_FUZZ scales the examples).
+fuzz: $(BIN)/hookgate
+	HOOKGATE_FUZZ=20 $(BIN)/python -m pytest tests/fuzz
 
 # Each fault (gateway, worker and Redis killed or shut down) five times under load; a table, exit 1 on loss.
 chaos: $(BIN)/hookgate

@@ -14,13 +14,14 @@ import redis
 import structlog
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from consumers.dlq import DeadLetterFilter
 from gateway import keys
-from gateway.connections import REDIS_ERRORS
-from gateway.operations import EventFilter, Operations, build_operations
+from gateway.connections import REDIS_ERRORS, is_outage
+from gateway.operations import BadRequest, EventFilter, Operations, build_operations
 from gateway.problems import problem
 from gateway.settings import Settings
 from gateway.timeparse import parse_time, rfc3339
@@ -30,6 +31,46 @@ log = structlog.get_logger("hookgate.admin")
 
 #: How long a bulk replay's progress stays readable.
 REPLAY_TTL_SECONDS = 86_400
+
+
+@dataclass
+class Problem:
+    """How every error is answered (RFC 9457, ``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+_ERRORS = {
+    400: "The request could not be read (a body that is not JSON, or nests too deeply).",
+    401: "No valid bearer token.",
+    403: "The token lacks the scope this route needs.",
+    404: "No such event, dead letter or replay.",
+    413: "The request body is larger than 64 KiB.",
+    422: "A parameter, filter or cursor cannot be used; the detail names it.",
+    503: "The event store does not answer; retry after Retry-After seconds.",
+}
+
+
+def _errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem answers a route may give: 400, 401, 403, 422 and 503 for every route (a GET's 400 is a
+    request its parameters could not be read from), plus ``statuses``."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_ERRORS[status],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in sorted({400, 401, 403, 422, 503, *statuses})
+    }
+
+
+_ONE = _errors(404)
+_BODY = _errors(413)
+_ONE_WITH_BODY = _errors(404, 413)
 
 
 @dataclass
@@ -93,21 +134,32 @@ def _services(state: State) -> AdminServices:
 
 
 def _guarded(call: Any) -> Any:
-    """Run a store operation; an unreachable Redis is a 503 with Retry-After."""
+    """Run a store operation: unusable input is a 422, an unreachable Redis a 503 with Retry-After; any
+    other error is a bug (500, logged)."""
     try:
         return call()
-    except REDIS_ERRORS:
+    except BadRequest as exc:
+        raise problem(422, str(exc)) from None
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
         raise problem(
             503, "the event store is unavailable; retry later", headers={"Retry-After": "5"}
         ) from None
+
+
+#: An admin request body is a small filter; nothing larger is read.
+MAX_ADMIN_BODY_BYTES = 65_536
 
 
 class AdminAPI(Controller):
     path = "/api/v1"
     include_in_schema = True
     tags = ["admin"]  # noqa: RUF012
+    request_max_body_size = MAX_ADMIN_BODY_BYTES
+    security = [{"bearer": []}]  # noqa: RUF012
 
-    @get("/events", guards=[requires("read")], sync_to_thread=True)
+    @get("/events", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def list_events(
         self,
         state: State,
@@ -131,7 +183,7 @@ class AdminAPI(Controller):
         )
         return {"items": items, "next_cursor": next_cursor}
 
-    @get("/events/{event_id:str}", guards=[requires("read")], sync_to_thread=True)
+    @get("/events/{event_id:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
     def show_event(self, state: State, event_id: FromPath[str]) -> dict[str, Any]:
         """One event: metadata, headers, body and attempts per consumer."""
         record = _guarded(lambda: _services(state).reader.get_event(event_id))
@@ -144,6 +196,7 @@ class AdminAPI(Controller):
         guards=[requires("replay")],
         status_code=HTTP_202_ACCEPTED,
         sync_to_thread=True,
+        responses=_ONE_WITH_BODY,
     )
     def replay_event(
         self,
@@ -167,7 +220,13 @@ class AdminAPI(Controller):
         audit(request, "replay", event_id=event_id, force=data.force, consumer=data.consumer)
         return {"event_id": event_id, "replayed": True}
 
-    @post("/replays", guards=[requires("replay")], status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post(
+        "/replays",
+        guards=[requires("replay")],
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=_BODY,
+    )
     def bulk_replay(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[ReplayFilter]
     ) -> dict[str, Any]:
@@ -205,7 +264,7 @@ class AdminAPI(Controller):
         audit(request, "bulk replay", replay_id=replay_id, dry_run=data.dry_run, force=data.force)
         return {"replay_id": replay_id}
 
-    @get("/replays/{replay_id:str}", guards=[requires("replay")], sync_to_thread=True)
+    @get("/replays/{replay_id:str}", guards=[requires("replay")], sync_to_thread=True, responses=_ONE)
     def replay_progress(self, state: State, replay_id: FromPath[str]) -> dict[str, Any]:
         """A bulk replay's progress."""
         raw = _guarded(lambda: _services(state).reader.client.hgetall(keys.bulk_replay(replay_id)))
@@ -222,7 +281,7 @@ class AdminAPI(Controller):
             "error": fields.get("error"),
         }
 
-    @get("/dlq", guards=[requires("read")], sync_to_thread=True)
+    @get("/dlq", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def list_dead_letters(
         self,
         state: State,
@@ -243,7 +302,7 @@ class AdminAPI(Controller):
         )
         return {"items": items, "next_cursor": next_cursor}
 
-    @get("/dlq/{entry_id:str}", guards=[requires("read")], sync_to_thread=True)
+    @get("/dlq/{entry_id:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
     def show_dead_letter(self, state: State, entry_id: FromPath[str]) -> dict[str, Any]:
         record = _guarded(lambda: _services(state).reader.get_dead_letter(entry_id))
         if record is None:
@@ -255,6 +314,7 @@ class AdminAPI(Controller):
         guards=[requires("replay")],
         status_code=HTTP_202_ACCEPTED,
         sync_to_thread=True,
+        responses=_ONE,
     )
     def retry_dead_letter(
         self, request: Request[Any, Any, Any], state: State, entry_id: FromPath[str]
@@ -265,7 +325,13 @@ class AdminAPI(Controller):
         audit(request, "dlq retry", dlq_id=entry_id)
         return {"retried": 1}
 
-    @post("/dlq/retry", guards=[requires("replay")], status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post(
+        "/dlq/retry",
+        guards=[requires("replay")],
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=_BODY,
+    )
     def retry_matching(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[DeadLetterSelection]
     ) -> dict[str, Any]:
@@ -281,6 +347,7 @@ class AdminAPI(Controller):
         guards=[requires("admin")],
         status_code=HTTP_204_NO_CONTENT,
         sync_to_thread=True,
+        responses=_ONE,
     )
     def discard_dead_letter(
         self, request: Request[Any, Any, Any], state: State, entry_id: FromPath[str]
@@ -290,7 +357,13 @@ class AdminAPI(Controller):
             raise problem(404, f"no dead letter {entry_id!r}")
         audit(request, "dlq discard", dlq_id=entry_id)
 
-    @post("/dlq/purge", guards=[requires("admin")], status_code=HTTP_200_OK, sync_to_thread=True)
+    @post(
+        "/dlq/purge",
+        guards=[requires("admin")],
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=_BODY,
+    )
     def purge_dead_letters(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[DeadLetterSelection]
     ) -> dict[str, Any]:
@@ -301,7 +374,7 @@ class AdminAPI(Controller):
         audit(request, "dlq purge", purged=purged)
         return {"purged": purged}
 
-    @get("/stats", guards=[requires("read")], sync_to_thread=True)
+    @get("/stats", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def stats(self, state: State) -> dict[str, Any]:
         """Counts by status and source, DLQ size and the oldest dead letter."""
         return _guarded(lambda: _services(state).reader.stats())  # type: ignore[no-any-return]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
@@ -21,7 +23,7 @@ from gateway.problems import plugin as problem_details
 from gateway.problems import problem
 from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
-from gateway.tokens import AdminToken, TokenBook
+from gateway.tokens import AdminToken, TokenBook, requires
 
 
 @get("/healthz", include_in_schema=False)
@@ -31,16 +33,45 @@ async def healthz() -> dict[str, str]:
 
 
 class _Metrics(PrometheusController):
-    """Litestar's Prometheus endpoint, with the backlog gauges refreshed from Redis first."""
+    """Litestar's Prometheus endpoint, with the backlog gauges refreshed from Redis first; for a bearer
+    token with (at least) the ``metrics`` scope."""
 
     path = "/metrics"
     include_in_schema = False
+    guards = [requires("metrics")]  # noqa: RUF012
+
+
+class _PublicMetrics(_Metrics):
+    """``[admin] public_metrics``: the same, without a token."""
+
+    guards = []  # noqa: RUF012
 
     @get(include_in_schema=False)
     async def get(self, state: State) -> Response[Any]:
         await state.backlog.refresh()
         response: Response[Any] = await PrometheusController.get.fn(self)
         return response
+
+
+def _openapi() -> OpenAPIConfig:
+    """The admin API's document at ``/api/v1/schema`` (``openapi.json``, ``openapi.yaml``), for a token
+    with the ``read`` scope, like the API it describes."""
+    return OpenAPIConfig(
+        title="hookgate admin API",
+        version="1",
+        description="Stored events, replays and dead letters. Errors are application/problem+json.",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", description="The secret of an [[admin.tokens]] entry."
+                )
+            }
+        ),
+        openapi_router=Router(
+            "/api/v1/schema", guards=[requires("read")], route_handlers=[], include_in_schema=False
+        ),
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+    )
 
 
 def create_app(
@@ -79,7 +110,8 @@ def create_app(
     addresses = ClientAddress(settings.gateway.trusted_proxies)
     handlers: list[Any] = [healthz, readyz]
     if part != "public":
-        handlers += [_Metrics, AdminAPI, dashboard_router(settings)]
+        metrics = _PublicMetrics if settings.admin.public_metrics else _Metrics
+        handlers += [metrics, AdminAPI, dashboard_router(settings)]
     if part != "admin":
         receiver = Receiver(ingestor, limiter, addresses, retry_after)
         handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
@@ -101,7 +133,7 @@ def create_app(
             }
         ),
         template_config=template_config() if part != "public" else None,
-        openapi_config=OpenAPIConfig(title="hookgate admin API", version="1", path="/api/v1/schema"),
+        openapi_config=_openapi() if part != "public" else None,
         logging_config=None,
         debug=False,
     )

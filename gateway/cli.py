@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import sys
@@ -204,12 +203,17 @@ def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
 
 
 def _run(action: Callable[[], Any]) -> Any:
-    """Run an operation, turning an unreachable Redis into a clear message and exit 1."""
-    from gateway.connections import REDIS_ERRORS
+    """Run an operation: unusable input is exit 2 naming it, an unreachable Redis exit 1."""
+    from gateway.connections import is_outage
+    from gateway.operations import BadRequest
 
     try:
         return action()
-    except REDIS_ERRORS as exc:
+    except BadRequest as exc:
+        _fail(str(exc), code=2)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
         _fail(f"cannot reach Redis: {exc}")
 
 
@@ -294,9 +298,9 @@ def events_show(config_file: Path | None, event_id: str, as_json: bool) -> None:
     for name, value in record["headers"]:
         console.print(f"  {escape(name)}: {escape(value)}", highlight=False)
     console.print("[bold]body[/bold]:")
-    body = record["body"]
-    with contextlib.suppress(ValueError):
-        body = json.dumps(json.loads(body), indent=2) if body is not None else None
+    from gateway.display import pretty_body
+
+    body, _ = pretty_body(record["body"])
     console.print(
         escape(body) if body is not None else f"(binary, base64) {record['body_base64']}", highlight=False
     )

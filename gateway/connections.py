@@ -18,7 +18,7 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
 #: Errors that mean "not now" rather than "not this command": unreachable, hung or loading (LOADING is a
 #: ConnectionError), or a reply saying it is out of memory, a replica, without its primary, busy.
-_OUTAGES: tuple[type[BaseException], ...] = (
+OUTAGES: tuple[type[BaseException], ...] = (
     redis.ConnectionError,
     redis.TimeoutError,
     OSError,
@@ -32,7 +32,7 @@ _OUTAGES: tuple[type[BaseException], ...] = (
 def is_outage(exc: BaseException) -> bool:
     """Redis cannot be reached or cannot take the command now (refused, reset, timed out, loading, out
     of memory, read-only): wait, or answer 503. Any other Redis error is a bad command, not an outage."""
-    if isinstance(exc, _OUTAGES):
+    if isinstance(exc, OUTAGES):
         return True
     return isinstance(exc, redis.ResponseError) and str(exc).startswith("BUSY")
 

@@ -172,7 +172,7 @@ def run_dev(
             )
             banner = (
                 f"\nhookgate is running (Ctrl-C stops everything)\n"
-                f"  gateway    http://{host}:{port}   (health: /healthz, /readyz, metrics: /metrics)\n"
+                f"  gateway    http://{host}:{port}   (health: /healthz, /readyz; /metrics with a token)\n"
                 f"  webhooks   {sources}\n"
                 f"  dashboard  http://{admin_host}:{admin_port}/dashboard   ({login})\n"
                 f"  redis      {redis_url}\n\n"

@@ -19,6 +19,9 @@ _JSON = msgspec.json.Encoder()
 
 #: Longer delivery ids are hashed before they become part of a Redis key.
 MAX_KEYED_ID = 200
+#: A delivery id or event type is stored, logged, routed on and forwarded as at most this many
+#: characters (the body keeps the sender's exact value; dedupe uses the whole id).
+MAX_LOCATED_CHARS = 256
 
 _SCRIPT = resources.files("gateway").joinpath("ingest.lua").read_text(encoding="utf-8")
 
@@ -29,9 +32,28 @@ def new_event_id(now: float | None = None) -> str:
     return f"evt_{millis:012x}{os.urandom(8).hex()}"
 
 
+def usable(value: object) -> str | None:
+    """A delivery id or event type as hookgate can key, store and log it: non-empty text that is valid
+    UTF-8 (a JSON escape such as ``\\ud800`` is not). Anything else counts as absent, so a validly signed
+    delivery is still stored (dedupe falls back to the body hash)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def bounded(value: str | None) -> str | None:
+    """The stored and logged form of a delivery id or event type: at most ``MAX_LOCATED_CHARS``."""
+    return value if value is None or len(value) <= MAX_LOCATED_CHARS else value[:MAX_LOCATED_CHARS]
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A verified delivery, ready to store."""
+    """A verified delivery, ready to store. ``delivery_id`` and ``event_type`` are ``usable`` values (or
+    None); the whole delivery id keys the dedupe, ``bounded`` forms are stored."""
 
     source: str
     body: bytes
@@ -81,8 +103,8 @@ class Ingestor:
                     event_id,
                     repr(now),
                     incoming.source,
-                    incoming.delivery_id or "",
-                    incoming.event_type or "",
+                    bounded(incoming.delivery_id) or "",
+                    bounded(incoming.event_type) or "",
                     _JSON.encode(incoming.headers),
                     incoming.body,
                     basis,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -25,6 +26,24 @@ from gateway.settings import Settings
 from gateway.timeparse import rfc3339
 
 _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
+
+
+class BadRequest(ValueError):
+    """An operator's filter, cursor or argument that cannot be used; the message names it. Checked before
+    anything reaches Redis: the API answers 422, the CLI exits 2, the dashboard shows it."""
+
+
+def parse_cursor(cursor: str | None) -> float | None:
+    """A page cursor, as ``list_events`` and ``list_dead_letters`` hand them out (a time index score)."""
+    if cursor is None:
+        return None
+    try:
+        value = float(cursor)
+    except ValueError:
+        raise BadRequest(f"cursor: {cursor[:40]!r} is not a cursor this API handed out") from None
+    if not math.isfinite(value):
+        raise BadRequest(f"cursor: {cursor[:40]!r} is not a cursor this API handed out")
+    return value
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,7 @@ class Operations:
     def list_events(
         self, where: EventFilter, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        parse_cursor(cursor)
         items: list[dict[str, Any]] = []
         for record in self.iter_events(where, cursor=cursor):
             next_cursor = record.pop("_cursor")
@@ -271,6 +291,7 @@ class Operations:
     def list_dead_letters(
         self, where: DeadLetterFilter, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        parse_cursor(cursor)
         items, next_cursor = self.dead_letters.list(where, limit=limit, cursor=cursor)
         return [_dead_letter_record(entry) for entry in items], next_cursor
 

@@ -47,6 +47,11 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
     return problem(422, str(exc.detail) or "the request could not be parsed", slug="invalid")
 
 
+def _from_recursion(exc: RecursionError) -> ProblemDetailsException:
+    """Only a request body nests deeply enough to exhaust the parser: the client's, not ours."""
+    return problem(400, "the request body is nested too deeply to parse")
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     detail = exc.detail if exc.status_code < 500 else "the gateway failed to handle this request"
     return problem(exc.status_code, detail, headers=exc.headers)
@@ -59,6 +64,7 @@ def plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 ValidationException: _from_validation,
                 HTTPException: _from_http_exception,
+                RecursionError: _from_recursion,
                 Exception: _from_unexpected,
             }
         )

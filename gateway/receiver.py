@@ -19,8 +19,8 @@ from litestar.handlers import HTTPRouteHandler
 
 import signatures
 from gateway import metrics
-from gateway.connections import REDIS_ERRORS
-from gateway.ingest import Incoming, Ingestor
+from gateway.connections import REDIS_ERRORS, is_outage
+from gateway.ingest import Incoming, Ingestor, bounded, usable
 from gateway.limits import ClientAddress, RateLimiter, allowed
 from gateway.problems import problem
 from gateway.settings import SourceConfig
@@ -49,6 +49,25 @@ def _signed_url(public_url: str, request: Request[Any, Any, Any]) -> str:
         return str(request.url)
     query = request.scope.get("query_string", b"").decode("latin-1")
     return f"{public_url}?{query}" if query and "?" not in public_url else public_url
+
+
+def _facts(
+    source: SourceConfig, delivery: signatures.Delivery
+) -> tuple[str | None, str | None, signatures.Handshake | None]:
+    """The delivery id, event type and handshake answer of a verified delivery. A value that cannot be
+    used is absent; a provider that fails to read them does not stop the delivery being stored."""
+    verifier = source.verifier
+    try:
+        return (
+            usable(verifier.delivery_id(delivery)),
+            usable(verifier.event_type(delivery)),
+            (verifier.handshake(delivery)),
+        )
+    except Exception:
+        log.error(
+            "could not read a verified delivery's id, type or handshake", source=source.name, exc_info=True
+        )
+        return None, None, None
 
 
 class Receiver:
@@ -136,20 +155,32 @@ class Receiver:
                 raise refuse(
                     "rejected_signature", 401, str(exc), reason=exc.reason, slug=slug, detail=str(exc)
                 ) from None
+            except Exception:  # a verifier tripped on input it should have refused: still bad input
+                log.error("a verifier failed on a delivery", source=source.name, exc_info=True)
+                raise refuse(
+                    "rejected_signature", 401, "the signature could not be read", reason="unreadable"
+                ) from None
 
-            delivery_id = verifier.delivery_id(delivery)
-            event_type = verifier.event_type(delivery)
-            handshake = verifier.handshake(delivery)
+            # From here on the delivery is genuine: it is stored, or the sender is told to retry.
+            delivery_id, event_type, handshake = _facts(source, delivery)
             if verifier.credential_headers:
                 pairs = [(n, REDACTED if n in verifier.credential_headers else v) for n, v in pairs]
             incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe)
+            delivery_id, event_type = bounded(delivery_id), bounded(event_type)
             try:
                 stored = await ingestor.put_if_new(incoming)
-            except REDIS_ERRORS as exc:
+            except Exception as exc:
                 outcomes["unavailable"].inc()
-                log.warning(
-                    "event store unavailable", source=source.name, delivery_id=delivery_id, error=str(exc)
-                )
+                if is_outage(exc):  # down, hung (our asyncio timeout is an OSError), OOM
+                    log.warning(
+                        "event store unavailable",
+                        source=source.name,
+                        delivery_id=delivery_id,
+                        error_type=type(exc).__name__,
+                        error=str(exc),
+                    )
+                else:  # a bug: the sender retries, and the traceback is in the log
+                    log.error("could not store a verified delivery", source=source.name, exc_info=True)
                 raise problem(
                     503, "the event store is unavailable; retry later", headers=retry_headers
                 ) from None

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from gateway.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
 from gateway.settings import CONFIG_ENV, Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -28,9 +29,16 @@ def create_from_env() -> object:
 
     settings = load_settings()
     logs.configure(settings.logging.format or "json", settings.logging.level)
+    head_limits(settings)
     app = create_app(settings)
     gc.freeze()
     return app
+
+
+def head_limits(settings: Settings) -> type[BoundedHttpToolsProtocol]:
+    """This process's bounds on request heads, from ``[gateway]``; the protocol for uvicorn."""
+    gateway = settings.gateway
+    return use_limits(HeadLimits(gateway.max_head_bytes, gateway.max_headers, gateway.head_timeout_seconds))
 
 
 def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> int:
@@ -41,6 +49,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         "access_log": settings.gateway.access_log,
         "server_header": False,
         "proxy_headers": False,
+        "http": head_limits(settings),
     }
     if workers == 1:
         from gateway.app import create_app

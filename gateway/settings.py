@@ -68,6 +68,11 @@ class GatewaySettings(_Section):
     trusted_proxies: tuple[str, ...] = ()
     retry_after_seconds: int = Field(default=5, ge=1)
     access_log: bool = False
+    #: Bounds on a request's head (request line and headers): its size and header count (else 431),
+    #: and the time from its first byte until it is complete (else 408; ``gateway/heads.py``).
+    max_head_bytes: int = Field(default=65_536, ge=4096)
+    max_headers: int = Field(default=100, ge=10)
+    head_timeout_seconds: float = Field(default=10, gt=0)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -183,7 +188,7 @@ class TokenSettings(_Section):
     """One ``[[admin.tokens]]`` table: ``token = "sha256:<hex>"``, or the plain secret from env or a file."""
 
     name: str = Field(min_length=1)
-    scopes: tuple[Literal["read", "replay", "admin"], ...] = Field(min_length=1)
+    scopes: tuple[Literal["metrics", "read", "replay", "admin"], ...] = Field(min_length=1)
     token: str | None = Field(default=None, pattern=r"^sha256:[0-9a-fA-F]{64}$")
     token_env: str | None = None
     token_file: Path | None = None
@@ -227,6 +232,9 @@ class AdminSettings(_Section):
     session_max_hours: int = Field(default=24, ge=1, le=720)
     #: Mark the dashboard's cookies Secure (sent over HTTPS only): set it when TLS terminates in front.
     secure_cookies: bool = False
+    #: Serve /metrics without a token. Off by default: a scraper presents a token (the ``metrics``
+    #: scope is enough), so a gateway facing the internet does not show its traffic to everyone.
+    public_metrics: bool = False
 
     @model_validator(mode="after")
     def _one_session_secret(self) -> AdminSettings:

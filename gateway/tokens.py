@@ -15,8 +15,8 @@ from gateway.problems import problem
 
 log = structlog.get_logger("hookgate.audit")
 
-#: Cumulative: ``admin`` may do all, ``replay`` may also read.
-SCOPES = ("read", "replay", "admin")
+#: Cumulative: ``admin`` may do all, ``replay`` may also read, any scope may scrape ``/metrics``.
+SCOPES = ("metrics", "read", "replay", "admin")
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,16 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response, Router
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, ResponseHeader
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from gateway.connections import REDIS_ERRORS
+from gateway.connections import OUTAGES
 from gateway.dashboard import auth, filters
 from gateway.dashboard.views import Access, Pages
 from gateway.settings import Settings
@@ -60,6 +62,7 @@ def dashboard_router(settings: Settings) -> Router:
         directories=[_HERE / "static"],
         cache_control=CacheControlHeader(max_age=3600),
         after_request=_static_headers,
+        guards=[_plain_file_name],
         include_in_schema=False,
     )
     return Router(
@@ -74,9 +77,16 @@ def dashboard_router(settings: Settings) -> Router:
 
 def _exception_handlers() -> dict[Any, Any]:
     handlers: dict[Any, Any] = {auth.LoginRequired: _to_login, HTTPException: _error_page}
-    handlers.update(dict.fromkeys(REDIS_ERRORS, _unavailable))
+    handlers.update(dict.fromkeys(OUTAGES, _unavailable))
     handlers[Exception] = _unexpected
     return handlers
+
+
+def _plain_file_name(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A static file name with a control character (``%00``) names no file: 404, before the file
+    system sees it."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in connection.scope["path"]):
+        raise NotFoundException()
 
 
 async def _static_headers(response: Any) -> Any:

@@ -150,7 +150,7 @@ class Sessions:
 
     def start(self, request: Request[Any, Any, Any], book: TokenBook, secret: str) -> AdminToken | None:
         token = book.find(secret.strip()) if secret.strip() else None
-        if token is None:
+        if token is None or not token.allows("read"):  # a metrics-only token scrapes, it does not look
             log.warning("dashboard login refused", client=request.client.host if request.client else None)
             return None
         request.set_session(
@@ -159,6 +159,7 @@ class Sessions:
                 "digest": token.digest.hex(),
                 "sid": secrets.token_urlsafe(16),
                 "issued_at": time.time(),
+                "csrf": _csrf_digest(request),
             }
         )
         log.info("dashboard login", actor=token.name)
@@ -180,6 +181,14 @@ class Sessions:
         token = book.named(str(session.get("token", "")))
         if token is None or not hmac.compare_digest(token.digest.hex(), str(session.get("digest", ""))):
             raise LoginRequired
+        if not token.allows("read"):
+            raise LoginRequired
+        if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
+            str(session.get("csrf", "")), _csrf_digest(request)
+        ):
+            # Litestar checks that the form's token matches the CSRF cookie; this checks that the cookie
+            # is the one this session logged in with, so another session's pair is refused.
+            raise PermissionDeniedException("CSRF token not bound to this session")
         issued_at, sid = session.get("issued_at"), session.get("sid")
         if not isinstance(issued_at, int | float) or not isinstance(sid, str):
             raise LoginRequired
@@ -190,6 +199,11 @@ class Sessions:
                 raise LoginRequired
         request.scope["state"]["token_name"] = token.name  # for audit lines
         return Viewer(token)
+
+
+def _csrf_digest(request: Request[Any, Any, Any]) -> str:
+    """The session's tie to its CSRF cookie (a digest: the session cookie need not carry the token)."""
+    return hashlib.sha256(request.cookies.get(CSRF_COOKIE, "").encode()).hexdigest()
 
 
 def _session(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ it touches anything, writes an audit line, then redirects (post/redirect/get) wi
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -24,7 +23,8 @@ from consumers.dlq import DeadLetterFilter, entry_id
 from gateway.admin_api import AdminServices
 from gateway.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
 from gateway.dashboard.charts import stacked_bars
-from gateway.operations import EventFilter
+from gateway.display import pretty_body
+from gateway.operations import BadRequest, EventFilter
 from gateway.timeparse import parse_time
 from gateway.tokens import TokenBook, audit
 
@@ -40,8 +40,8 @@ DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
 EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until")
 
 
-class BadFilter(ValueError):
-    """A filter value the page cannot use; shown above the (empty) list."""
+#: A filter or cursor the page cannot use; shown above the (empty) list.
+BadFilter = BadRequest
 
 
 def _services(state: State) -> AdminServices:
@@ -382,10 +382,4 @@ async def _each_selected(
 
 def _display_body(text: str | None) -> tuple[str | None, bool]:
     """Pretty-printed JSON when the body is JSON, else the text as received (None for binary)."""
-    if text is None:
-        return None, False
-    shown = text[:BODY_DISPLAY_LIMIT]
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)[:BODY_DISPLAY_LIMIT], True
-    except ValueError:
-        return shown, False
+    return pretty_body(text, BODY_DISPLAY_LIMIT)

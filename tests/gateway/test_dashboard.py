@@ -36,14 +36,19 @@ XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascrip
 
 
 def settings_for(
-    redis_url: str, *, session_secret: str = SESSION_SECRET, tokens: dict[str, str] | None = None
+    redis_url: str,
+    *,
+    session_secret: str = SESSION_SECRET,
+    tokens: dict[str, str] | None = None,
+    sources: dict[str, dict[str, str]] | None = None,
+    scopes: dict[str, str] | None = None,
 ):
     tokens = TOKENS if tokens is None else tokens
-    scopes = {"reader": "read", "replayer": "replay", "boss": "admin"}
+    scopes = {"reader": "read", "replayer": "replay", "boss": "admin", **(scopes or {})}
     return Settings.model_validate(
         {
             "redis": {"url": redis_url},
-            "sources": {"github": {"provider": "github", "secret": SECRET}},
+            "sources": {"github": {"provider": "github", "secret": SECRET}, **(sources or {})},
             "admin": {
                 "session_secret": session_secret,
                 "tokens": [

@@ -111,11 +111,12 @@ class _BuggyRedis(fakeredis.FakeAsyncRedis):
         raise KeyError("a bug, not an outage")
 
 
-def test_an_unexpected_error_is_a_plain_500_problem_without_details():
+def test_a_bug_storing_a_verified_delivery_asks_the_sender_to_retry_without_details():
+    """Never a 500 for a genuine delivery: the sender retries (the bug is in the gateway's log)."""
     app = create_app(settings(), client=_BuggyRedis())
     body = b"{}"
     with TestClient(app) as client:
         response = client.post("/webhooks/github", content=body, headers=sign(body))
-    assert response.status_code == 500
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "KeyError" not in response.text and "Traceback" not in response.text

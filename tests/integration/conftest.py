@@ -126,7 +126,8 @@ def start_gateway(tmp_path: Path, config_file: Path) -> Iterator[Callable[..., G
         log = tmp_path / f"gateway-{port}.log"
         proc = _spawn(
             ["serve", "--config", str(config), "--port", str(port)],
-            {"HOOKGATE_REDIS__URL": redis_url, **(env or {})},
+            # /metrics wants a token unless public; these tests read it plainly (test_app checks tokens).
+            {"HOOKGATE_REDIS__URL": redis_url, "HOOKGATE_ADMIN__PUBLIC_METRICS": "true", **(env or {})},
             log,
         )
         gateway = Gateway(proc, log, f"http://127.0.0.1:{port}")
