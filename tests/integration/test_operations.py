@@ -218,3 +218,16 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_u
     found = re.search(r"stopped: replayed (\d+) of 30 event\(s\)", err)
     assert found and 5 <= int(found.group(1)) < 30
     assert "Traceback" not in err
+
+
+def test_events_show_prints_bodies_json_cannot_redisplay(tmp_path, redis_url, start_gateway):
+    config = write_config(tmp_path, "")
+    gateway = start_gateway(redis_url, config=config)
+    nested = b"[" * 30_000 + b"]" * 30_000
+    for body in (nested, b'{"x": "\\ud800"}'):
+        event_id = post(gateway.url, body=body)
+        shown = hookgate("events", "show", event_id, "--config", str(config), redis_url=redis_url)
+        assert shown.returncode == 0, shown.stderr
+        assert body.decode()[:40] in shown.stdout.replace("\n", "")
+        as_json = hookgate("events", "show", event_id, "--json", "--config", str(config), redis_url=redis_url)
+        assert json.loads(as_json.stdout)["body"] == body.decode()
