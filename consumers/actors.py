@@ -160,7 +160,16 @@ def declare_actors(
             if attempt.failed:
                 later(dead_letter(event_id, consumer.name, error, 1))
                 return
-            later(Ledger.failure_op(event_id, consumer.name, 1, error["error"], traceback=error["traceback"]))
+            later(
+                Ledger.failure_op(
+                    event_id,
+                    consumer.name,
+                    1,
+                    error["error"],
+                    error_type=error["type"],
+                    traceback=error["traceback"],
+                )
+            )
             log.warning(
                 "consumer failed; will retry",
                 event_id=event_id,

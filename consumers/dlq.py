@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from consumers.issues import issue_fields
 from consumers.ledger import Ledger, Operation, failure_record, text
 from gateway import keys
 
@@ -40,6 +41,9 @@ def dead_letter_op(
     """The entry (kept as long as its event, at least a day, so the failure stays visible), its indexes,
     and the consumer marked dead with its last attempt, so a ``dead`` status always has its entry."""
     record = failure_record(consumer, attempts, error, rejected=rejected, traceback=traceback)
+    issue = (
+        issue_fields(event_id, consumer, error_type, text(error)) if consumer != keys.DISPATCH_ACTOR else None
+    )
     return {
         "op": "dead_letter",
         "event": event_id,
@@ -51,6 +55,7 @@ def dead_letter_op(
         "attempts": attempts,
         "failed_at": repr(time.time()),
         "attempt": record.encode(),
+        **({"issue": issue} if issue else {}),
     }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import redis
 from dramatiq import Message
 
+from consumers.issues import issue_fields
 from gateway import keys, scripts
 
 #: One change to the processing record, as ``gateway/lua/record.lua`` applies it.
@@ -97,13 +98,16 @@ class Ledger:
         attempt: int,
         error: str,
         *,
+        error_type: str = "",
         rejected: bool = False,
         final: bool = False,
         traceback: str | None = None,
     ) -> Operation:
-        """A failed attempt: ``retrying``, or ``dead`` when ``final``."""
+        """A failed attempt: ``retrying``, or ``dead`` when ``final``; counted in its issue."""
         record = failure_record(consumer, attempt, error, rejected=rejected, traceback=traceback)
-        return _transition(event_id, consumer, "dead" if final else "retrying", record)
+        operation = _transition(event_id, consumer, "dead" if final else "retrying", record)
+        operation["issue"] = issue_fields(event_id, consumer, error_type or _type_of(error), text(error))
+        return operation
 
     @staticmethod
     def fan_out_op(
@@ -189,6 +193,12 @@ def failure_record(
     return Attempt(
         time.time(), consumer, attempt, outcome, error=text(error), traceback=text(traceback) or None
     )
+
+
+def _type_of(error: str) -> str:
+    """The exception type from a ``describe``d error ("ForwardFailed: ..."), for callers without it."""
+    head, sep, _ = error.partition(":")
+    return head if sep and head.isidentifier() else ""
 
 
 def text(value: str | None) -> str:

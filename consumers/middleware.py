@@ -86,7 +86,14 @@ class DeadLetterMiddleware(Middleware):
         if not final:  # a final failure is recorded with its dead letter, before the nack
             self.outcomes.record(
                 message.options["redis_message_id"],
-                Ledger.failure_op(event_id, consumer, attempt, error["error"], traceback=error["traceback"]),
+                Ledger.failure_op(
+                    event_id,
+                    consumer,
+                    attempt,
+                    error["error"],
+                    error_type=error["type"],
+                    traceback=error["traceback"],
+                ),
             )
         log.warning(
             "consumer failed" + ("; giving up" if final else "; will retry"),

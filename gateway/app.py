@@ -14,6 +14,7 @@ from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
+from gateway.alerts.counters import SignatureFailures
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
 from gateway.dashboard.auth import LoginGuard, Sessions
@@ -113,7 +114,13 @@ def create_app(
         metrics = _PublicMetrics if settings.admin.public_metrics else _Metrics
         handlers += [metrics, AdminAPI, dashboard_router(settings)]
     if part != "admin":
-        receiver = Receiver(ingestor, limiter, addresses, retry_after)
+        receiver = Receiver(
+            ingestor,
+            limiter,
+            addresses,
+            retry_after,
+            SignatureFailures(client, settings.redis.timeout_seconds),
+        )
         handlers += [route for source in sources.values() for route in receiver.routes_for(source)]
     limits = [source.body_limit for source in sources.values()] or [settings.gateway.max_body_bytes]
     return Litestar(

@@ -104,3 +104,8 @@ def carriers(event_id: str) -> str:
 def lease(name: str) -> str:
     """Held by the one process that runs a singleton chore (the reconciler)."""
     return f"{PREFIX}:lease:{name}"
+
+
+def counter(kind: str, name: str, minute: int) -> str:
+    """One minute's count of ``kind`` (sig: a source's refused signatures; fail, dead: an issue's)."""
+    return f"{PREFIX}:cnt:{kind}:{name}:{minute}"

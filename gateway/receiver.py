@@ -19,6 +19,7 @@ from litestar.handlers import HTTPRouteHandler
 
 import signatures
 from gateway import metrics
+from gateway.alerts.counters import SignatureFailures
 from gateway.connections import REDIS_ERRORS, is_outage
 from gateway.ingest import Incoming, Ingestor, bounded, usable
 from gateway.limits import ClientAddress, RateLimiter, allowed
@@ -73,11 +74,19 @@ def _facts(
 class Receiver:
     """Everything the receivers share: the store, the rate limiter and how to find the client address."""
 
-    def __init__(self, ingestor: Ingestor, limiter: RateLimiter, clients: ClientAddress, retry_after: int):
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        limiter: RateLimiter,
+        clients: ClientAddress,
+        retry_after: int,
+        signature_failures: SignatureFailures,
+    ):
         self.ingestor = ingestor
         self.limiter = limiter
         self.clients = clients
         self.retry_after = retry_after
+        self.signature_failures = signature_failures
 
     def routes_for(self, source: SourceConfig) -> list[HTTPRouteHandler]:
         """The POST route for a source, and a GET route for providers whose endpoint check is a GET."""
@@ -99,6 +108,7 @@ class Receiver:
         ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
         retry_headers = {"Retry-After": str(self.retry_after)}
         ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
+        signature_failures = self.signature_failures
 
         def refuse(
             outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any
@@ -152,6 +162,7 @@ class Receiver:
                 verifier.verify(delivery)
             except signatures.VerificationError as exc:
                 slug = exc.reason.replace("_", "-")
+                await signature_failures.count(source.name)  # for [[alerts]] when = "signature_failures"
                 raise refuse(
                     "rejected_signature", 401, str(exc), reason=exc.reason, slug=slug, detail=str(exc)
                 ) from None

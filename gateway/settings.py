@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 import signatures
+from gateway.alerts.settings import AlertSettings, ChannelSettings, TracingSettings
 from gateway.limits import RateLimit, parse_networks
 
 ENV_PREFIX = "HOOKGATE_"
@@ -30,7 +31,7 @@ CONFIG_ENV = "HOOKGATE_CONFIG"
 DEFAULT_CONFIG = "hookgate.toml"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
-ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin")
+ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin", "tracing")
 
 
 class ConfigError(Exception):
@@ -232,6 +233,9 @@ class AdminSettings(_Section):
     session_max_hours: int = Field(default=24, ge=1, le=720)
     #: Mark the dashboard's cookies Secure (sent over HTTPS only): set it when TLS terminates in front.
     secure_cookies: bool = False
+    #: The dashboard's address as operators reach it (https://hookgate.example.com): notifications
+    #: link to the page that shows what failed.
+    public_url: str | None = None
     #: Serve /metrics without a token. Off by default: a scraper presents a token (the ``metrics``
     #: scope is enough), so a gateway facing the internet does not show its traffic to everyone.
     public_metrics: bool = False
@@ -349,6 +353,9 @@ class Settings(BaseModel):
     admin: AdminSettings = AdminSettings()
     sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
     forward: tuple[ForwardSettings, ...] = ()
+    alerts: tuple[AlertSettings, ...] = ()
+    channels: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], ChannelSettings] = {}
+    tracing: TracingSettings = TracingSettings()
 
     config_path: Path | None = Field(default=None, exclude=True)
 
@@ -361,6 +368,17 @@ class Settings(BaseModel):
             if forward.name in seen:
                 raise ValueError(f"forward[{index}]: two [[forward]] entries are named {forward.name!r}")
             seen.add(forward.name)
+        names: set[str] = set()
+        for index, alert in enumerate(self.alerts):
+            where = f"alerts[{index}] ({alert.name})"
+            if alert.name in names:
+                raise ValueError(f"{where}: two [[alerts]] are named {alert.name!r}")
+            names.add(alert.name)
+            for channel in alert.channels:
+                if channel not in self.channels:
+                    raise ValueError(f"{where}: no [channels.{channel}]")
+            if alert.source is not None and alert.source not in self.sources:
+                raise ValueError(f"{where}: no source named {alert.source!r}")
         return self
 
 
@@ -444,6 +462,11 @@ def load_settings(
         settings.admin.session_key(environ)
     except (ValueError, OSError) as exc:
         raise ConfigError(f"admin.{exc}") from None
+    for name, channel in settings.channels.items():
+        try:
+            channel.resolved(name, environ)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     return settings
 
 
