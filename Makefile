@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench chaos fuzz clean chromium screenshots
+.PHONY: run test lint typecheck bench chaos fuzz clean chromium prometheus screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/hookgate: pyproject.toml
 run: $(BIN)/hookgate
 	$(BIN)/hookgate dev --config $(CONFIG)
 
-test: $(BIN)/hookgate chromium
+test: $(BIN)/hookgate chromium prometheus
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -32,9 +32,20 @@ chromium:
 	  command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests will skip (and fail under CI=true)"; \
 	}
 
+# The alerting rules in deploy/prometheus are checked and unit-tested with Debian's promtool (package prometheus).
+# Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's prometheus (for promtool) for the rule tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  fi; \
+	  command -v promtool >/dev/null 2>&1 || echo "no promtool: the Prometheus rule tests will skip (and fail under CI=true)"; \
+	}
+
 # The README's dashboard screenshots, taken by the browser test.
 screenshots: $(BIN)/hookgate chromium
-	HOOKGATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard.py
+	README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard.py
 
 lint: $(BIN)/hookgate
 	$(BIN)/ruff check .
@@ -49,10 +60,11 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/dashboard.py
+	$(BIN)/python tests/bench/tracing.py
 
-# The fuzz suite, twenty times longer than in make test (HOOKGATE_FUZZ scales the examples).
+# The fuzz suite, twenty times longer than in make test (FUZZ_SCALE scales the examples).
 fuzz: $(BIN)/hookgate
-	HOOKGATE_FUZZ=20 $(BIN)/python -m pytest tests/fuzz
+	FUZZ_SCALE=20 $(BIN)/python -m pytest tests/fuzz
 
 # Each fault (gateway, worker and Redis killed or shut down) five times under load; a table, exit 1 on loss.
 chaos: $(BIN)/hookgate

@@ -5,6 +5,9 @@ never bind to Dramatiq's fallback broker on a default local port).
 consumer retries on its own and a failing one never holds back the others. An event with a single
 routed consumer has its first attempt run inside ``dispatch`` (one message instead of two); only a
 failure hands it over to a ``deliver`` message.
+
+While tracing, ``dispatch`` and every attempt are spans of the event's trace: a message carries the
+context it was sent in (``traceparent`` in its options), and a retry keeps its message's options.
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ import dramatiq
 import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import CurrentMessage, Retries
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
 from consumers.errors import Reject
 from consumers.event import Event
 from consumers.ledger import Ledger, Operation
 from consumers.middleware import ATTEMPT, Outcomes, dead_letter, describe, error_record
 from consumers.registry import Consumer, Registry
-from gateway import keys, metrics
+from gateway import keys, metrics, tracing
 
 log = structlog.get_logger("hookgate.worker")
 
@@ -42,11 +47,14 @@ class Actors:
     deliver: dramatiq.Actor[..., None]
 
     def deliver_message(self, event_id: str, consumer: Consumer, replay: int = 0) -> dramatiq.Message[None]:
-        """A deliver message with the consumer's own retry settings, ready for the Redis broker."""
+        """A deliver message with the consumer's own retry settings, ready for the Redis broker; while
+        tracing, it (and so each of its retries) carries the current span's context."""
         options = consumer.retry_options()
         kwargs = {"replay": replay} if replay else {}
         message = self.deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
-        return message.copy(options={"redis_message_id": str(uuid.uuid4())})
+        traceparent = tracing.current_traceparent()
+        extra = {"traceparent": traceparent} if traceparent else {}
+        return message.copy(options={"redis_message_id": str(uuid.uuid4()), **extra})
 
     def dispatch_message(self, event_id: str, source: str, event_type: str | None) -> dramatiq.Message[None]:
         """A dispatch message with the routing facts, as the gateway enqueues it."""
@@ -88,6 +96,12 @@ def _attempt() -> int:
     return int(message.options.get(ATTEMPT, 1)) if message else 1
 
 
+def _carried_context() -> Context | None:
+    """The trace context the current message carries (None: none, a new trace)."""
+    message = CurrentMessage.get_current_message()
+    return tracing.context_of(message.options.get("traceparent")) if message else None
+
+
 def declare_actors(
     broker: dramatiq.Broker,
     events: EventSource,
@@ -98,6 +112,7 @@ def declare_actors(
     """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
     ``outcomes`` with their message's acknowledgement."""
     retries = next(m for m in broker.middleware if isinstance(m, Retries))
+    tracer = tracing.tracer()
 
     def later(operation: Operation) -> None:
         """Written with the current message's acknowledgement (outside a worker, at once)."""
@@ -107,16 +122,31 @@ def declare_actors(
         else:
             outcomes.record(message.options["redis_message_id"], operation)
 
-    def run(event_id: str, consumer: Consumer, attempt: int, replay: int = 0) -> None:
-        """One attempt: skip if the ledger says it succeeded (not on a forced replay), run the handler,
-        record success."""
+    def run(
+        event_id: str, consumer: Consumer, attempt: int, replay: int = 0, parent: Context | None = None
+    ) -> None:
+        """One attempt; while tracing, a span under ``parent`` (else under the current span)."""
+        if tracer is None:
+            attempt_once(event_id, consumer, attempt, replay)
+            return
+        attributes: dict[str, str | int] = {
+            tracing.EVENT_ID: event_id,
+            tracing.CONSUMER: consumer.name,
+            tracing.ATTEMPT: attempt,
+        }
+        with tracing.span(tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes) as span:
+            span.set_attribute(tracing.OUTCOME, attempt_once(event_id, consumer, attempt, replay))
+
+    def attempt_once(event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
+        """Skip if the ledger says it succeeded (not on a forced replay), run the handler, record success;
+        the outcome: succeeded, skipped or missing."""
         fields = outcomes.wait_out(lambda: ledger.begin(event_id, consumer.name, attempt, force=replay > 0))
         if fields is False:
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
-            return
+            return "skipped"
         if fields is None:
             log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer.name)
-            return
+            return "missing"
         assert isinstance(fields, dict)
         event = Event.from_fields(event_id, fields, consumer.name, replay)
         succeeded, failed, seconds = _metrics(consumer.name)
@@ -140,6 +170,7 @@ def declare_actors(
             attempt=attempt,
             ms=round(elapsed_ms, 1),
         )
+        return "succeeded"
 
     def first_attempt_inline(event_id: str, consumer: Consumer, replay: int) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
@@ -182,36 +213,46 @@ def declare_actors(
     def dispatch(
         event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
     ) -> None:
+        if tracer is None:
+            hand_out(event_id, source, event_type, replay)
+            return
+        with tracing.span(
+            tracer,
+            "dispatch",
+            parent=_carried_context(),
+            kind=SpanKind.CONSUMER,
+            attributes={tracing.EVENT_ID: event_id},
+        ) as span:
+            span.set_attribute(tracing.CONSUMERS, hand_out(event_id, source, event_type, replay))
+
+    def hand_out(event_id: str, source: str | None, event_type: str | None, replay: int) -> list[str]:
+        """Route the event and give it to its consumers; their names (none: unrouted or gone)."""
         if source is None:  # enqueued without routing facts (a replay): read them
             record = outcomes.wait_out(lambda: events.load(event_id))
             if record is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
-                return
+                return []
             source, event_type = record.source, record.event_type
         event_type = event_type or None
         routed = registry.routes(source, event_type)
         if not routed:
             later(Ledger.status_op(event_id, "unrouted"))
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
-            return
+            return []
         if len(routed) == 1:
             first_attempt_inline(event_id, routed[0], replay)
-            return
+            return [routed[0].name]
         messages = [(c.name, actors.deliver_message(event_id, c, replay)) for c in routed]
         later(Ledger.fan_out_op(event_id, messages, force=replay > 0))
-        log.info(
-            "dispatching",
-            event_id=event_id,
-            source=source,
-            event_type=event_type,
-            consumers=[name for name, _ in messages],
-        )
+        names = [name for name, _ in messages]
+        log.info("dispatching", event_id=event_id, source=source, event_type=event_type, consumers=names)
+        return names
 
     def deliver(event_id: str, consumer: str, replay: int = 0) -> None:
         routed = registry.get(consumer)
         if routed is None:
             raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
-        run(event_id, routed, _attempt(), replay)
+        run(event_id, routed, _attempt(), replay, _carried_context() if tracer is not None else None)
 
     def declare(fn: Any, name: str, **options: Any) -> Any:
         return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)

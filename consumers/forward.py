@@ -6,7 +6,8 @@
         └── ForwardRejected    any other non-2xx answer (3xx, 4xx) or a request that cannot be sent
 
 A 429/5xx with a usable ``Retry-After`` raises ``RetryLater``. Messages name the method, the URL (without
-userinfo or query) and the status, never a header value: headers may carry secrets.
+userinfo or query) and the status, never a header value: headers may carry secrets. While tracing, the
+request is a client span and carries that span's ``traceparent``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from datetime import UTC
 from types import TracebackType
 
 import httpx
+from opentelemetry.trace import SpanKind
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 import signatures
 from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
 from consumers.event import Event
+from gateway import tracing
 
 __all__ = ["ForwardFailed", "ForwardRejected", "Forwarder"]
 
@@ -88,14 +91,33 @@ class Forwarder:
         self._owns_client = client is None
         # httpx.Client is thread-safe and pools connections across Dramatiq's worker threads.
         self._client = client or httpx.Client(timeout=self._timeout, follow_redirects=False)
+        self._where = f"POST {self._shown_url}"  # how errors name the request
+        self._tracer = tracing.tracer()
+        self._span_attributes: dict[str, str | int] = {
+            "http.request.method": "POST",
+            "url.full": self._shown_url,
+            "server.address": parsed.host,
+            "server.port": parsed.port or (443 if parsed.scheme == "https" else 80),
+        }
 
     def __call__(self, event: Event) -> None:
-        """Forward one event: return on a 2xx, raise what tells Dramatiq to retry or dead-letter otherwise."""
-        where = f"POST {self._shown_url}"
+        """Forward one event: return on a 2xx, raise what tells Dramatiq to retry or dead-letter otherwise.
+        While tracing, the request is a client span and carries its ``traceparent``."""
+        if self._tracer is None:
+            self._judge(*self._post(event.body, self._headers(event)))
+            return
+        with tracing.span(
+            self._tracer, "POST", kind=SpanKind.CLIENT, attributes=self._span_attributes
+        ) as span:
+            status, retry_after = self._post(event.body, self._headers(event, tracing.current_headers()))
+            span.set_attribute("http.response.status_code", status)
+            self._judge(status, retry_after)
+
+    def _post(self, body: bytes, headers: _Headers) -> tuple[int, str | None]:
+        """The status and Retry-After of the target's answer; a request that fails raises what it means."""
+        where = self._where
         try:
-            status, retry_after = _send(
-                self._client, self.url, event.body, self._headers(event), self._timeout
-            )
+            return _send(self._client, self.url, body, headers, self._timeout)
         except httpx.TimeoutException as exc:
             raise ForwardFailed(f"{where} timed out ({type(exc).__name__})") from exc
         except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
@@ -103,6 +125,10 @@ class Forwarder:
             raise ForwardRejected(f"{where} could not be sent ({type(exc).__name__}): not retried") from None
         except httpx.HTTPError as exc:
             raise ForwardFailed(f"{where} failed ({type(exc).__name__})") from exc
+
+    def _judge(self, status: int, retry_after: str | None) -> None:
+        """Return on a 2xx; raise what tells Dramatiq to retry or dead-letter otherwise."""
+        where = self._where
         if 200 <= status < 300:
             return
         if status == 429 or 500 <= status < 600:
@@ -128,14 +154,19 @@ class Forwarder:
     def __repr__(self) -> str:
         return f"<Forwarder POST {self._shown_url}>"
 
-    def _headers(self, event: Event) -> _Headers:
-        """The original headers minus hop-by-hop and redacted ones, with hookgate's own headers added."""
+    def _headers(self, event: Event, trace: Mapping[str, str] | None = None) -> _Headers:
+        """The original headers minus hop-by-hop and redacted ones, with hookgate's own headers added;
+        ``trace``, while tracing, is the request's own W3C context (the sender's then travels on as
+        ``X-Hookgate-Original-Traceparent``)."""
         added = {name.lower(): (name, value) for name, value in self._own_headers(event)}
         added.update(self._extra)
         if self._signer is not None:
             signed = self._signer.sign(event.body, delivery_id=event.id)
             added.update({name.lower(): (name, value) for name, value in signed.items()})
         reserved = added.keys() | {name.lower() for name in _OWN_NAMES}
+        if trace:
+            added.update({name: (name, value) for name, value in trace.items()})
+            reserved |= tracing.TRACE_HEADERS
         dropped = _HOP_BY_HOP | _connection_tokens(event.headers)
         headers: _Headers = []
         for name, value in event.headers:

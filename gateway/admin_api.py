@@ -8,11 +8,11 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import redis
 import structlog
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -20,8 +20,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 
 from consumers.dlq import DeadLetterFilter
 from gateway import keys
+from gateway.alerts.issues import ACTIONS
 from gateway.connections import REDIS_ERRORS, is_outage
-from gateway.operations import BadRequest, EventFilter, Operations, build_operations
+from gateway.operations import BadRequest, EventFilter, Operations, build_operations, parse_cursor
 from gateway.problems import problem
 from gateway.settings import Settings
 from gateway.timeparse import parse_time, rfc3339
@@ -373,6 +374,65 @@ class AdminAPI(Controller):
         purged = _guarded(lambda: _services(state).reader.dead_letters.purge(where, older_than=cutoff))
         audit(request, "dlq purge", purged=purged)
         return {"purged": purged}
+
+    @get("/issues", guards=[requires("read")], sync_to_thread=True, responses=_errors())
+    def list_issues(
+        self,
+        state: State,
+        status: FromQuery[Literal["open", "acknowledged", "resolved", "ignored"] | None] = None,
+        limit: FromQuery[int] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        """Issues (failures grouped by consumer, error type and message; conditions alert rules watch),
+        the most recently seen first."""
+        if not 1 <= limit <= 1000:
+            raise problem(422, "limit: must be between 1 and 1000")
+        items, next_cursor = _guarded(
+            lambda: _services(state).reader.issues.page(
+                status=status, limit=limit, cursor=parse_cursor(cursor)
+            )
+        )
+        return {"items": [issue.record() for issue in items], "next_cursor": next_cursor}
+
+    @get("/issues/{issue_id:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
+    def show_issue(self, state: State, issue_id: FromPath[str]) -> dict[str, Any]:
+        """One issue, with the newest events it touched."""
+        issues = _services(state).reader.issues
+        issue = _guarded(lambda: issues.get(issue_id))
+        if issue is None:
+            raise problem(404, f"no issue {issue_id!r}")
+        return {**issue.record(), "events": _guarded(lambda: issues.events(issue_id))}
+
+    @post(
+        "/issues/{issue_id:str}/{action:str}",
+        guards=[requires("replay")],
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses={
+            **_ONE,
+            202: ResponseSpec(data_container=dict[str, int], description="retry: dead letters sent"),
+        },
+    )
+    def change_issue(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        issue_id: FromPath[str],
+        action: FromPath[Literal["ack", "resolve", "ignore", "retry"]],
+    ) -> Response[dict[str, Any]]:
+        """Acknowledge, resolve or ignore an issue; or retry every dead letter of it (202)."""
+        if action == "retry":
+            issues = _services(state).writer.issues
+            if _guarded(lambda: issues.get(issue_id)) is None:
+                raise problem(404, f"no issue {issue_id!r}")
+            retried = _guarded(lambda: issues.retry_dead_letters(issue_id))
+            audit(request, "issue retry", issue_id=issue_id, retried=retried)
+            return Response({"retried": retried}, status_code=HTTP_202_ACCEPTED)
+        changed = _guarded(lambda: _services(state).reader.issues.set_status(issue_id, ACTIONS[action]))
+        if changed is None:
+            raise problem(404, f"no issue {issue_id!r}")
+        audit(request, f"issue {action}", issue_id=issue_id)
+        return Response(changed.record())
 
     @get("/stats", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def stats(self, state: State) -> dict[str, Any]:

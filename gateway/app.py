@@ -15,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusController
 from gateway import connections
 from gateway.admin_api import AdminAPI, AdminServices
 from gateway.alerts.counters import SignatureFailures
+from gateway.alerts.service import AlertService
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
 from gateway.dashboard.auth import LoginGuard, Sessions
@@ -41,17 +42,17 @@ class _Metrics(PrometheusController):
     include_in_schema = False
     guards = [requires("metrics")]  # noqa: RUF012
 
-
-class _PublicMetrics(_Metrics):
-    """``[admin] public_metrics``: the same, without a token."""
-
-    guards = []  # noqa: RUF012
-
     @get(include_in_schema=False)
     async def get(self, state: State) -> Response[Any]:
         await state.backlog.refresh()
         response: Response[Any] = await PrometheusController.get.fn(self)
         return response
+
+
+class _PublicMetrics(_Metrics):
+    """``[admin] public_metrics``: the same, without a token."""
+
+    guards = []  # noqa: RUF012
 
 
 def _openapi() -> OpenAPIConfig:
@@ -81,6 +82,7 @@ def create_app(
     client: aioredis.Redis | None = None,
     sources: dict[str, SourceConfig] | None = None,
     part: Literal["all", "public", "admin"] = "all",
+    run_alerts: bool = False,
 ) -> Litestar:
     """Build the gateway for ``settings``; ``client`` may be passed in by tests.
 
@@ -107,6 +109,19 @@ def create_app(
     async def close_client(_: Litestar) -> None:
         await client.aclose()
 
+    # `serve` processes take part in the election of the alert evaluator (workers do too).
+    alerts = (
+        AlertService(connections.sync_client(settings.redis, timeout=10), settings) if run_alerts else None
+    )
+
+    async def start_alerts(_: Litestar) -> None:
+        if alerts is not None:
+            alerts.start()
+
+    async def stop_alerts(_: Litestar) -> None:
+        if alerts is not None:
+            alerts.stop()
+
     limiter = RateLimiter(client, settings.redis.timeout_seconds)
     addresses = ClientAddress(settings.gateway.trusted_proxies)
     handlers: list[Any] = [healthz, readyz]
@@ -127,7 +142,8 @@ def create_app(
         route_handlers=handlers,
         plugins=[problem_details()],
         request_max_body_size=max(limits),
-        on_shutdown=[close_client],
+        on_startup=[start_alerts],
+        on_shutdown=[stop_alerts, close_client],
         state=State(
             {
                 "tokens": TokenBook(tokens),

@@ -586,3 +586,95 @@ def dlq_purge(
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def issues() -> None:
+    """Failures grouped into issues (and the conditions alert rules watch)."""
+
+
+@issues.command("list")
+@_config_option
+@click.option("--status", type=click.Choice(["open", "acknowledged", "resolved", "ignored"]))
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def issues_list(config_file: Path | None, status: str | None, limit: int, as_json: bool) -> None:
+    """Issues, the most recently seen first."""
+    settings = _load(config_file)
+    items, _ = _run(lambda: _operations(settings).issues.page(status=status, limit=limit))
+    if as_json:
+        click.echo(json.dumps([issue.record() for issue in items], indent=2))
+        return
+    rows = [
+        [i.id, i.status, i.kind, i.title, i.count, i.dead_letters, i.record()["last_seen"]] for i in items
+    ]
+    _table("issues", ["id", "status", "kind", "title", "failures", "dead letters", "last seen"], rows)
+
+
+@issues.command("show")
+@_config_option
+@click.argument("issue_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def issues_show(config_file: Path | None, issue_id: str, as_json: bool) -> None:
+    """One issue: what fails, since when, how often, the last error and the events it touched."""
+    settings = _load(config_file)
+    operations = _operations(settings)
+    issue = _run(lambda: operations.issues.get(issue_id))
+    if issue is None:
+        _fail(f"no issue {issue_id!r}")
+    record = {**issue.record(), "events": _run(lambda: operations.issues.events(issue_id))}
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+        return
+    for key, value in record.items():
+        if key != "events" and value is not None:
+            click.echo(f"{key}: {value}")
+    click.echo("events: " + (", ".join(record["events"]) or "none"))
+
+
+def _set_issue_status(config_file: Path | None, issue_ids: tuple[str, ...], status: str) -> None:
+    settings = _load(config_file)
+    operations = _operations(settings)
+    missing = [
+        i for i in issue_ids if _run(functools.partial(operations.issues.set_status, i, status)) is None
+    ]
+    click.echo(f"{status}: {len(issue_ids) - len(missing)} issue(s)")
+    if missing:
+        _fail(f"no issue {', '.join(map(repr, missing))}")
+
+
+@issues.command("ack")
+@_config_option
+@click.argument("issue_ids", nargs=-1, required=True)
+def issues_ack(config_file: Path | None, issue_ids: tuple[str, ...]) -> None:
+    """Acknowledge issues: someone is on it (no more reminders)."""
+    _set_issue_status(config_file, issue_ids, "acknowledged")
+
+
+@issues.command("resolve")
+@_config_option
+@click.argument("issue_ids", nargs=-1, required=True)
+def issues_resolve(config_file: Path | None, issue_ids: tuple[str, ...]) -> None:
+    """Mark issues resolved (a new failure reopens them)."""
+    _set_issue_status(config_file, issue_ids, "resolved")
+
+
+@issues.command("ignore")
+@_config_option
+@click.argument("issue_ids", nargs=-1, required=True)
+def issues_ignore(config_file: Path | None, issue_ids: tuple[str, ...]) -> None:
+    """Ignore issues: they never notify (they are still counted)."""
+    _set_issue_status(config_file, issue_ids, "ignored")
+
+
+@issues.command("retry")
+@_config_option
+@click.argument("issue_id")
+def issues_retry(config_file: Path | None, issue_id: str) -> None:
+    """Retry every dead letter of the issue, each with a fresh retry budget."""
+    settings = _load(config_file)
+    operations = _run(lambda: _operations(settings, can_retry=True))
+    if _run(lambda: operations.issues.get(issue_id)) is None:
+        _fail(f"no issue {issue_id!r}")
+    retried = _run(lambda: operations.issues.retry_dead_letters(issue_id))
+    click.echo(f"retried {retried} dead letter(s)")

@@ -34,13 +34,20 @@ class Periodic(Middleware):
     def tick(self) -> None:
         """One round of the chore."""
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def start(self) -> None:
+        """Run ``tick`` on its own thread (a worker calls this at boot, a gateway at start-up)."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name=f"hookgate-{self.name}", daemon=True)
         self._thread.start()
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def stop(self) -> None:
         self._stop.set()
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stop()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -84,7 +91,7 @@ class Heartbeat(Periodic):
         """Beat on while running consumers finish, so their messages are not taken for a dead worker's."""
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self._stop.set()
+        self.stop()
 
     def tick(self) -> None:
         broker = self._broker

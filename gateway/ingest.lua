@@ -3,7 +3,9 @@
 -- to pack per call on the hot path).
 -- KEYS: 1 dedupe key, 2 event hash, 3 index of the source's events
 -- ARGV: 1 event id, 2 received at (unix seconds), 3 source, 4 delivery id, 5 event type,
---       6 headers (JSON), 7 body, 8 dedupe basis: delivery_id | body_sha256 | none
+--       6 headers (JSON), 7 body, 8 dedupe basis: delivery_id | body_sha256 | none,
+--       9 (only while tracing) the receive span's W3C traceparent: the event's `traceparent` field and
+--         the message's "traceparent" option, so the worker's spans join the trace
 -- Returns {{1, event id}} for a new event, {{0, first event id}} for a duplicate.
 -- The Dramatiq message is written in Dramatiq's own JSON format (dramatiq.Message.encode), with the
 -- event id as its message id: an event is enqueued here once, and Dramatiq gives re-enqueues new ids.
@@ -26,6 +28,11 @@ redis.call('HSET', KEYS[2],
   'source', ARGV[3], 'delivery_id', ARGV[4], 'event_type', ARGV[5],
   'received_at', ARGV[2], 'headers', ARGV[6], 'body', ARGV[7],
   'dedupe_basis', ARGV[8], 'status', 'queued', 'deliveries', 1)
+local trace_option = ''
+if ARGV[9] then
+  redis.call('HSET', KEYS[2], 'traceparent', ARGV[9])
+  trace_option = ',"traceparent":' .. cjson.encode(ARGV[9])
+end
 redis.call('EXPIRE', KEYS[2], event_ttl)
 local cutoff = '(' .. (received - event_ttl)
 for _, index in ipairs({{'{index_all}', KEYS[3]}}) do
@@ -34,7 +41,7 @@ for _, index in ipairs({{'{index_all}', KEYS[3]}}) do
   redis.call('EXPIRE', index, event_ttl)
 end
 local message = '{{"queue_name":"{queue}","actor_name":"{actor}","args":["' .. ARGV[1] ..
-  '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"}},"message_id":"' .. ARGV[1] ..
+  '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"' .. trace_option .. '}},"message_id":"' .. ARGV[1] ..
   '","message_timestamp":' .. string.format('%d', received * 1000) .. '}}'
 redis.call('HSET', '{messages}', ARGV[1], message)
 redis.call('RPUSH', '{queue_key}', ARGV[1])

@@ -61,6 +61,8 @@ class Incoming:
     delivery_id: str | None
     event_type: str | None
     dedupe: bool = True
+    #: The receive span's W3C traceparent while tracing is on: kept with the event and its message.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +98,21 @@ class Ingestor:
         now = time.time()
         event_id = new_event_id(now)
         dedupe_key, basis = self._dedupe(incoming)
+        args: list[str | bytes] = [
+            event_id,
+            repr(now),
+            incoming.source,
+            bounded(incoming.delivery_id) or "",
+            bounded(incoming.event_type) or "",
+            _JSON.encode(incoming.headers),
+            incoming.body,
+            basis,
+        ]
+        if incoming.traceparent is not None:
+            args.append(incoming.traceparent)
         async with asyncio.timeout(self._timeout):
             created, first = await self._script(
-                keys=[dedupe_key, keys.event(event_id), keys.source_index(incoming.source)],
-                args=[
-                    event_id,
-                    repr(now),
-                    incoming.source,
-                    bounded(incoming.delivery_id) or "",
-                    bounded(incoming.event_type) or "",
-                    _JSON.encode(incoming.headers),
-                    incoming.body,
-                    basis,
-                ],
+                keys=[dedupe_key, keys.event(event_id), keys.source_index(incoming.source)], args=args
             )
         return Stored(event_id=first.decode() if isinstance(first, bytes) else first, duplicate=not created)
 

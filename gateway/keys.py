@@ -109,3 +109,49 @@ def lease(name: str) -> str:
 def counter(kind: str, name: str, minute: int) -> str:
     """One minute's count of ``kind`` (sig: a source's refused signatures; fail, dead: an issue's)."""
     return f"{PREFIX}:cnt:{kind}:{name}:{minute}"
+
+
+#: Issues (failure groups) by last seen, and the ones open or acknowledged.
+ISSUES = f"{PREFIX}:issues"
+OPEN_ISSUES = f"{PREFIX}:issues:open"
+
+
+def issue(issue_id: str) -> str:
+    return f"{PREFIX}:issue:{issue_id}"
+
+
+def issue_events(issue_id: str) -> str:
+    return f"{PREFIX}:issue:{issue_id}:events"
+
+
+def issue_dead_letters(issue_id: str) -> str:
+    return f"{PREFIX}:issue:{issue_id}:dlq"
+
+
+def consumer_health(consumer: str) -> str:
+    """A consumer's last success and failure, and since when it fails without a success."""
+    return f"{PREFIX}:consumer:{consumer}"
+
+
+#: Consumers that have failed at least once (their health hashes are worth a look).
+CONSUMERS = f"{PREFIX}:consumers"
+
+#: An alert rule's state about one issue (notified when, last reminder); the active ones are indexed.
+ALERTS_ACTIVE = f"{PREFIX}:alerts:active"
+
+
+def alert_state(rule: str, issue_id: str) -> str:
+    return f"{PREFIX}:alert:{rule}:{issue_id}"
+
+
+def rule_state(rule: str) -> str:
+    """What a condition rule remembers between evaluations (e.g. since when the queue lags)."""
+    return f"{PREFIX}:rule:{rule}"
+
+
+#: Notifications waiting to be sent (zset by due time) and each one's data.
+OUTBOX = f"{PREFIX}:outbox"
+
+
+def outbox_item(item_id: str) -> str:
+    return f"{PREFIX}:outbox:{item_id}"

@@ -1,6 +1,7 @@
 """structlog set-up: JSON lines for ``serve``/``worker``, a readable console for ``dev``.
 
-Lines carry ``source``, ``delivery_id``, ``event_id`` (and later ``consumer``, ``message_id``) where known.
+Lines carry ``source``, ``delivery_id``, ``event_id`` (and later ``consumer``, ``message_id``) where known,
+and ``trace_id`` while a span is current (tracing on).
 A last-line-of-defence processor masks any field whose name suggests a secret, a signature or a body.
 """
 
@@ -15,6 +16,8 @@ from typing import Any, Literal
 import msgspec
 import structlog
 
+from gateway import tracing
+
 _SENSITIVE = re.compile(
     r"secret|password|token|signature|authori[sz]ation|cookie|body|api_?key", re.IGNORECASE
 )
@@ -26,6 +29,14 @@ def _mask_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     for key in event_dict:
         if _SENSITIVE.search(key):
             event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _trace_id(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The current span's trace id, so a line leads to its trace (with tracing off: one check)."""
+    trace_id = tracing.current_trace_id()
+    if trace_id is not None:
+        event_dict["trace_id"] = trace_id
     return event_dict
 
 
@@ -60,6 +71,7 @@ def configure(fmt: Literal["json", "console"], level: str = "info") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _trace_id,
         _mask_sensitive,
     ]
     renderer: Any

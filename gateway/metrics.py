@@ -30,6 +30,12 @@ RECONCILER_REPAIRS = Counter(
     "Messages the reconciler re-enqueued for events that had lost theirs (zero in a healthy system).",
 )
 
+ALERTS_SENT = Counter(
+    "hookgate_alerts_sent",
+    "Notifications by channel and outcome (sent, failed: retried later, gave_up: after a day).",
+    ["channel", "outcome"],
+)
+
 DLQ_ENTRIES = Gauge(
     "hookgate_dlq_entries",
     "Dead letters waiting, by consumer (read from Redis when /metrics is scraped).",

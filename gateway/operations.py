@@ -22,6 +22,7 @@ from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
 from consumers.registry import Registry
 from gateway import keys
+from gateway.alerts.issues import Issues
 from gateway.settings import Settings
 from gateway.timeparse import rfc3339
 
@@ -87,6 +88,7 @@ class Operations:
         self.client = client
         self.ledger = Ledger(client)
         self.dead_letters = dead_letters or DeadLetters(client, self.ledger)
+        self.issues = Issues(client, self.dead_letters)
         #: Present when built to enqueue (replay, DLQ retry): the declared actors and the consumers.
         self.actors = actors
         self.registry = registry

@@ -2,7 +2,8 @@
 
 Each configured source gets its own route, so an unknown source is Litestar's 404 and the body limit is
 Litestar's ``request_max_body_size`` for that source (refused before the body is read). Checks run
-cheapest and least revealing first: 403 → 413 → 429 → 401 → store (200/202/503).
+cheapest and least revealing first: 403 → 413 → 429 → 401 → store (200/202/503). While tracing, the
+signature check and the store are the event's receive span, whose traceparent is stored with the event.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
 
 import signatures
-from gateway import metrics
+from gateway import metrics, tracing
 from gateway.alerts.counters import SignatureFailures
 from gateway.connections import REDIS_ERRORS, is_outage
 from gateway.ingest import Incoming, Ingestor, bounded, usable
@@ -109,12 +110,20 @@ class Receiver:
         retry_headers = {"Retry-After": str(self.retry_after)}
         ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
         signature_failures = self.signature_failures
+        tracer = tracing.tracer()
+
+        def count(outcome: str, event_id: str | None = None) -> None:
+            """Count a delivery's outcome; while tracing, put it on the receive span (if one is open)."""
+            outcomes[outcome].inc()
+            if tracer is not None:
+                failed = outcome == "unavailable"
+                tracing.record({tracing.OUTCOME: outcome, tracing.EVENT_ID: event_id}, failed=failed)
 
         def refuse(
             outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any
         ) -> Exception:
             """Count and log a refused delivery; the problem to raise."""
-            outcomes[outcome].inc()
+            count(outcome)
             slug = fields.pop("slug", None)
             log.info("delivery refused", source=source.name, reason=fields.pop("reason", outcome), **fields)
             return problem(status, message, headers=headers, slug=slug)
@@ -142,7 +151,7 @@ class Receiver:
                 try:
                     wait_ms = await limiter.retry_after_ms(source.name, source.rate)
                 except REDIS_ERRORS as exc:
-                    outcomes["unavailable"].inc()
+                    count("unavailable")
                     log.warning("rate limiter unavailable", source=source.name, error=str(exc))
                     raise problem(
                         503, "the event store is unavailable; retry later", headers=retry_headers
@@ -155,7 +164,15 @@ class Receiver:
                         "this source's rate limit is exceeded",
                         headers={"Retry-After": seconds},
                     )
+            if tracer is None:
+                return await admit(request, pairs, body, started)
+            with tracing.receive_span(tracer, source.name, pairs):
+                return await admit(request, pairs, body, started)
 
+        async def admit(
+            request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes, started: float
+        ) -> Response[Any]:
+            """Verify the signature, then store and enqueue: what the receive span covers."""
             url = _signed_url(source.public_url, request) if verifier.signs_url else ""
             delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
             try:
@@ -176,12 +193,18 @@ class Receiver:
             delivery_id, event_type, handshake = _facts(source, delivery)
             if verifier.credential_headers:
                 pairs = [(n, REDACTED if n in verifier.credential_headers else v) for n, v in pairs]
-            incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe)
+            traceparent = None
+            if tracer is not None:  # what the receive span is about, and its context to store
+                tracing.record(
+                    {tracing.DELIVERY_ID: bounded(delivery_id), tracing.EVENT_TYPE: bounded(event_type)}
+                )
+                traceparent = tracing.current_traceparent()
+            incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent)
             delivery_id, event_type = bounded(delivery_id), bounded(event_type)
             try:
                 stored = await ingestor.put_if_new(incoming)
             except Exception as exc:
-                outcomes["unavailable"].inc()
+                count("unavailable")
                 if is_outage(exc):  # down, hung (our asyncio timeout is an OSError), OOM
                     log.warning(
                         "event store unavailable",
@@ -196,7 +219,7 @@ class Receiver:
                     503, "the event store is unavailable; retry later", headers=retry_headers
                 ) from None
 
-            outcomes["duplicate" if stored.duplicate else "accepted"].inc()
+            count("duplicate" if stored.duplicate else "accepted", stored.event_id)
             ingest_seconds.observe(time.perf_counter() - started)
             log.info(
                 "duplicate delivery" if stored.duplicate else "event stored and enqueued",

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from gateway import tracing
 from gateway.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
 from gateway.settings import CONFIG_ENV, Settings
 
@@ -29,10 +30,18 @@ def create_from_env() -> object:
 
     settings = load_settings()
     logs.configure(settings.logging.format or "json", settings.logging.level)
+    tracing.start(settings.tracing)
     head_limits(settings)
-    app = create_app(settings)
+    app = create_app(settings, run_alerts=True)
+    app.on_shutdown.append(_stop_tracing)
     gc.freeze()
     return app
+
+
+def _stop_tracing(_: object) -> None:
+    """Export the spans still waiting when the app shuts down: uvicorn then ends the process with the
+    signal it caught, so nothing after ``uvicorn.run`` (nor ``atexit``) runs."""
+    tracing.stop()
 
 
 def head_limits(settings: Settings) -> type[BoundedHttpToolsProtocol]:
@@ -54,12 +63,17 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     if workers == 1:
         from gateway.app import create_app
 
-        if settings.admin.port is not None:
-            return _run_split(settings, common)
-        app = create_app(settings)
-        gc.freeze()  # start-up objects live forever: keep them out of every later collection's scan
-        uvicorn.run(app, **common)  # type: ignore[arg-type]
-        return 0
+        tracing.start(settings.tracing)
+        try:
+            if settings.admin.port is not None:
+                return _run_split(settings, common)
+            app = create_app(settings, run_alerts=True)
+            app.on_shutdown.append(_stop_tracing)
+            gc.freeze()  # start-up objects live forever: keep them out of every later collection's scan
+            uvicorn.run(app, **common)  # type: ignore[arg-type]
+            return 0
+        finally:
+            tracing.stop()
     if settings.admin.port is not None:
         raise SystemExit("hookgate: [admin] port works with one gateway process; drop --workers or the port")
     # Several processes: they share one config file and one Prometheus multiprocess directory.
@@ -102,7 +116,7 @@ def _run_split(settings: Settings, common: dict[str, Any]) -> int:
     assert settings.admin.port is not None
     public = _QuietServer(uvicorn.Config(create_app(settings, part="public"), **common))
     admin_options = {**common, "host": settings.admin.host, "port": settings.admin.port}
-    admin = _QuietServer(uvicorn.Config(create_app(settings, part="admin"), **admin_options))
+    admin = _QuietServer(uvicorn.Config(create_app(settings, part="admin", run_alerts=True), **admin_options))
     gc.freeze()
 
     async def both() -> None:

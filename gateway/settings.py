@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 import signatures
-from gateway.alerts.settings import AlertSettings, ChannelSettings, TracingSettings
+from gateway.alerts.settings import AlertSettings, ChannelSettings, IssuesSettings, TracingSettings
 from gateway.limits import RateLimit, parse_networks
 
 ENV_PREFIX = "HOOKGATE_"
@@ -31,7 +31,7 @@ CONFIG_ENV = "HOOKGATE_CONFIG"
 DEFAULT_CONFIG = "hookgate.toml"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
-ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin", "tracing")
+ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin", "tracing", "issues")
 
 
 class ConfigError(Exception):
@@ -354,6 +354,7 @@ class Settings(BaseModel):
     sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
     forward: tuple[ForwardSettings, ...] = ()
     alerts: tuple[AlertSettings, ...] = ()
+    issues: IssuesSettings = IssuesSettings()
     channels: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], ChannelSettings] = {}
     tracing: TracingSettings = TracingSettings()
 

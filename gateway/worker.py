@@ -12,7 +12,8 @@ import structlog
 
 import consumers
 from consumers.ledger import Ledger
-from gateway import connections
+from gateway import connections, tracing
+from gateway.alerts.service import AlertService
 from gateway.broker import build_broker
 from gateway.reconciler import Reconciler, ReconcilerService
 from gateway.settings import Settings
@@ -54,6 +55,7 @@ def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
 
 def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
     """Build the broker, declare the actors, load the consumers and start consuming."""
+    tracing.start(settings.tracing)  # before the actors and forwards are built: they trace if it is on
     client = connections.sync_client(settings.redis, timeout=WORKER_REDIS_TIMEOUT)
     broker = build_broker(settings, client)
     consumers.load_modules(settings.consumers.modules)
@@ -61,6 +63,7 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     actors = consumers.declare_actors(broker, EventStore(client), consumers.registry, Ledger(client), broker)
     reconciler = Reconciler(client, actors, consumers.registry, settings.worker.reconcile_after_seconds)
     broker.add_middleware(ReconcilerService(reconciler, client))
+    broker.add_middleware(AlertService(client, settings))
     worker = dramatiq.Worker(
         broker,
         worker_threads=threads or settings.worker.threads,
@@ -88,6 +91,7 @@ def run_worker(settings: Settings, *, processes: int, threads: int | None, argv:
     log.info("worker stopping: finishing or requeueing in-flight messages")
     worker.stop()
     worker.broker.close()
+    tracing.stop()
     return 0
 
 

@@ -143,6 +143,25 @@ class ChannelSettings(_Section):
         return found
 
 
+class IssuesSettings(_Section):
+    """``[issues]``: how failures become issues and how often alert rules are evaluated."""
+
+    #: A failure issue resolves by itself once its consumer has succeeded and it has been quiet this long.
+    resolve_after: str = "10m"
+    #: How often the elected process evaluates the rules and sends what is due.
+    evaluate_every_seconds: float = Field(default=10, ge=0.2, le=300)
+
+    @field_validator("resolve_after")
+    @classmethod
+    def _duration(cls, text: str) -> str:
+        duration_seconds(text)
+        return text
+
+    @property
+    def resolve_after_seconds(self) -> int:
+        return duration_seconds(self.resolve_after)
+
+
 class TracingSettings(_Section):
     """``[tracing]``: OpenTelemetry spans exported over OTLP/HTTP; off unless enabled here or by the
     standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` variables."""

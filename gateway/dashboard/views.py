@@ -1,4 +1,4 @@
-"""The dashboard's pages and actions: overview, dead letters, events, login and logout.
+"""The dashboard's pages and actions: overview, dead letters, issues, events, login and logout.
 
 Pages read through the operations service (the same one the CLI and the admin API use), in Litestar's
 thread pool. Every action is a POST from a form with the CSRF token, checks the viewer's scope before
@@ -21,6 +21,8 @@ from litestar.response import Redirect, Template
 
 from consumers.dlq import DeadLetterFilter, entry_id
 from gateway.admin_api import AdminServices
+from gateway.alerts.issues import ACTIONS as ISSUE_ACTIONS
+from gateway.alerts.issues import STATUSES as ISSUE_STATUSES
 from gateway.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
 from gateway.dashboard.charts import stacked_bars
 from gateway.display import pretty_body
@@ -170,6 +172,7 @@ class Pages(Controller):
                 "stored": reader.stored_events(),
                 "dlq": reader.dead_letter_summary(),
                 "failing": reader.failing_consumers(now=now, window=state.retention_seconds),
+                "open_issues": [issue.record() for issue in reader.issues.page(status="open", limit=5)[0]],
             }
 
         return {**await _run(read), "status_order": STATUSES}
@@ -249,6 +252,78 @@ class Pages(Controller):
         audit(request, "dlq retry matching", retried=retried, via="dashboard", **where.__dict__)
         _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} matching the filter.")
         return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
+
+    # Issues
+
+    @get("/issues", include_in_schema=False)
+    async def issues(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        """Issues with one status (open by default), the most recently seen first."""
+        status = request.query_params.get("status") or "open"
+        if status not in (*ISSUE_STATUSES, "all"):
+            status = "open"
+        reader = _services(state).reader
+        wanted = None if status == "all" else status
+        items, _ = await _run(lambda: reader.issues.page(status=wanted, limit=200))
+        return _page(
+            request,
+            viewer,
+            "issues.html",
+            status=status,
+            statuses=(*ISSUE_STATUSES, "all"),
+            items=[issue.record() for issue in items],
+        )
+
+    @get("/issues/{issue_id:str}", include_in_schema=False)
+    async def issue(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        issue_id: FromPath[str],
+    ) -> Template:
+        reader = _services(state).reader
+
+        def read() -> dict[str, Any] | None:
+            issue = reader.issues.get(issue_id)
+            if issue is None:
+                return None
+            return {"issue": issue.record(), "events": reader.issues.events(issue_id, limit=20)}
+
+        found = await _run(read)
+        if found is None:
+            return _page(request, viewer, "missing.html", what="issue", event_id=issue_id, status_code=404)
+        return _page(request, viewer, "issue.html", **found)
+
+    @post("/issues/{issue_id:str}/{action:str}", include_in_schema=False, status_code=303)
+    async def issue_action(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        issue_id: FromPath[str],
+        action: FromPath[str],
+    ) -> Redirect:
+        """Acknowledge, resolve or ignore the issue, or retry every dead letter of it."""
+        viewer.need("replay")
+        here = f"{PREFIX}/issues/{urllib.parse.quote(issue_id, safe='')}"
+        if action == "retry":
+            issues = _services(state).writer.issues
+            retried = await _run(lambda: issues.retry_dead_letters(issue_id))
+            audit(request, "issue retry", issue_id=issue_id, retried=retried, via="dashboard")
+            _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} of this issue.")
+        elif action in ISSUE_ACTIONS:
+            status = ISSUE_ACTIONS[action]
+            changed = await _run(lambda: _services(state).reader.issues.set_status(issue_id, status))
+            if changed is None:
+                _flash(request, "That issue is gone.")
+            else:
+                audit(request, f"issue {action}", issue_id=issue_id, via="dashboard")
+                _flash(request, f"The issue is {status}.")
+        else:
+            _flash(request, f"No such action {action!r}.")
+        return Redirect(here, status_code=303)
 
     # Events
 

@@ -4,7 +4,8 @@
 --
 -- Keys derive from ids, as Dramatiq's own dispatch.lua derives its keys from the namespace (a single
 -- Redis, never a cluster). Per event, each expiring with the event's hash:
---   @PREFIX@:evt:{event}             hash   the stored event; its `status` is the worst consumer state
+--   @PREFIX@:evt:{event}             hash   the stored event (and its `traceparent` while tracing); its
+--                                           `status` is the worst consumer state
 --   @PREFIX@:cs:{event}              hash   consumer -> queued | processing | processed | retrying | dead | discarded
 --   @PREFIX@:att:{event}             list   attempt records (JSON), oldest first
 --   @PREFIX@:done:{event}:{consumer} string the idempotency ledger: this consumer succeeded
@@ -13,13 +14,24 @@
 --   @PREFIX@:unsettled               zset   events not yet processed, dead or unrouted, by last change (unix s)
 --   @PREFIX@:wait, @PREFIX@:wait:msgs zset + hash   waiting messages by due time (unix ms), and their data
 --   @PREFIX@:dlq, @PREFIX@:dlq:{id}, @PREFIX@:dlq:c:{consumer}, @PREFIX@:dlq:consumers   dead letters
+--   @PREFIX@:issue:{id}              hash   a failure group: consumer, error type, message, counts, status
+--   @PREFIX@:issue:{id}:events, :dlq zset   its affected events (newest 1,000) and its dead letters
+--   @PREFIX@:issues, @PREFIX@:issues:open   zset by last seen, set of open or acknowledged issues
+--   @PREFIX@:consumer:{name}         hash   last_success, last_failure, failing_since (no success since)
+--   @PREFIX@:consumers               set    consumers that have failed (destination_down looks at them)
+--   @PREFIX@:cnt:{kind}:{name}:{minute} string  per-minute counts for alert windows (fail, dead), a day
 --   @MQ@:{queue}, @MQ@:{queue}.msgs  list + hash   Dramatiq's queues and their messages
 
 local PREFIX, MQ = '@PREFIX@', '@MQ@'
 local UNSETTLED = PREFIX .. ':unsettled'
 local WAITING, WAITING_MESSAGES = PREFIX .. ':wait', PREFIX .. ':wait:msgs'
+local ISSUES, OPEN_ISSUES = PREFIX .. ':issues', PREFIX .. ':issues:open'
 --- A dead letter is kept at least a day, even when its event expires sooner.
 local MIN_DEAD_LETTER_TTL_MS = 86400000
+--- Per-minute alert counters live a day (the longest window) and a minute.
+local COUNTER_TTL_SECONDS = 86460
+--- An issue remembers its newest affected events, up to this many.
+local ISSUE_EVENTS = 1000
 
 local function event_key(id) return PREFIX .. ':evt:' .. id end
 local function states_key(id) return PREFIX .. ':cs:' .. id end
@@ -51,6 +63,53 @@ local function roll_up(id, now)
   if worst == 'discarded' then worst = 'processed' end
   redis.call('HSET', event_key(id), 'status', worst)
   track(id, worst, now)
+end
+
+--- Bump a per-minute counter that alert rules sum over their windows.
+local function count(kind, name, now)
+  local key = PREFIX .. ':cnt:' .. kind .. ':' .. name .. ':' .. math.floor(tonumber(now) / 60)
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, COUNTER_TTL_SECONDS)
+end
+
+--- A failed attempt counted in its issue (failures grouped by consumer, error type and normalised
+--- message, ``consumers/issues.py``): created open, reopened when resolved, counted when acknowledged
+--- or ignored. Also the consumer's failing streak, for ``destination_down``.
+local function note_failure(issue, now, dead)
+  local key = PREFIX .. ':issue:' .. issue.id
+  local status = redis.call('HGET', key, 'status')
+  if not status then
+    redis.call('HSET', key, 'id', issue.id, 'kind', 'failure', 'consumer', issue.consumer,
+      'error_type', issue.type, 'message', issue.message, 'first_seen', now, 'opened_at', now,
+      'status', 'open', 'count', 0, 'dead_letters', 0)
+    status = 'open'
+  elseif status == 'resolved' then
+    redis.call('HSET', key, 'status', 'open', 'opened_at', now)
+    redis.call('HINCRBY', key, 'reopened', 1)
+    status = 'open'
+  end
+  redis.call('HINCRBY', key, 'count', 1)
+  if dead then redis.call('HINCRBY', key, 'dead_letters', 1) end
+  redis.call('HSET', key, 'last_seen', now, 'last_error', issue.error, 'last_event', issue.event)
+  redis.call('ZADD', key .. ':events', now, issue.event)
+  redis.call('ZREMRANGEBYRANK', key .. ':events', 0, -(ISSUE_EVENTS + 1))
+  redis.call('ZADD', ISSUES, now, issue.id)
+  if status ~= 'ignored' then redis.call('SADD', OPEN_ISSUES, issue.id) end
+  local source = redis.call('HGET', event_key(issue.event), 'source')
+  if source then redis.call('HSET', key, 'source', source) end
+  count('fail', issue.id, now)
+  if dead then count('dead', issue.id, now) end
+  local consumer = PREFIX .. ':consumer:' .. issue.consumer
+  redis.call('SADD', PREFIX .. ':consumers', issue.consumer)
+  redis.call('HSETNX', consumer, 'failing_since', now)
+  redis.call('HSET', consumer, 'last_failure', now)
+end
+
+--- A consumer succeeded: its failing streak ends (its issues resolve once quiet, ``alerts.issues``).
+local function note_success(consumer, now)
+  local key = PREFIX .. ':consumer:' .. consumer
+  redis.call('HSET', key, 'last_success', now)
+  redis.call('HDEL', key, 'failing_since')
 end
 
 --- Move one consumer of an event to `state`, append an attempt record, mark it done; never resurrects
@@ -141,6 +200,11 @@ local function dead_letter(op, now)
   redis.call('ZADD', PREFIX .. ':dlq', op.failed_at, op.entry)
   redis.call('ZADD', PREFIX .. ':dlq:c:' .. op.consumer, op.failed_at, op.entry)
   redis.call('SADD', PREFIX .. ':dlq:consumers', op.consumer)
+  if op.issue then
+    redis.call('HSET', key, 'issue', op.issue.id)
+    redis.call('ZADD', PREFIX .. ':issue:' .. op.issue.id .. ':dlq', op.failed_at, op.entry)
+    note_failure(op.issue, now, true)
+  end
   if op.consumer ~= 'dispatch' then
     transition(op.event, op.consumer, 'dead', op.attempt, false, now)
   end
@@ -149,7 +213,11 @@ end
 
 --- An outcome is a list of these operations (JSON), applied in order.
 local OPERATIONS = {
-  transition = function(op, now) return transition(op.event, op.consumer, op.state, op.attempt, op.done, now) end,
+  transition = function(op, now)
+    if op.issue then note_failure(op.issue, now, false) end
+    if op.done then note_success(op.consumer, now) end
+    return transition(op.event, op.consumer, op.state, op.attempt, op.done, now)
+  end,
   status = function(op, now) return set_status(op.event, op.status, now) end,
   fan_out = function(op, now) return fan_out(op.event, op.force, op.messages, now) end,
   schedule = function(op, now) schedule(op.event, op.slot, op.id, op.message, op.due) return true end,

@@ -1,7 +1,7 @@
 """The dashboard in Debian's chromium: a real gateway, worker and failing forward target.
 
 Takes the README's screenshots (1280 by 800) as it goes: into ``docs/screenshots/`` under ``make
-screenshots`` (``HOOKGATE_SCREENSHOTS=1``), else into the test's temporary folder, so a test run leaves the
+screenshots`` (``README_SCREENSHOTS=1``), else into the test's temporary folder, so a test run leaves the
 working tree as it found it.
 """
 
@@ -99,7 +99,7 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
             forward("billing", sink.url("/billing"), ["push"]) + forward("crm", sink.url("/crm"), ["issues"])
         ),
     )
-    screenshots = README_SCREENSHOTS if os.environ.get("HOOKGATE_SCREENSHOTS") == "1" else tmp_path
+    screenshots = README_SCREENSHOTS if os.environ.get("README_SCREENSHOTS") == "1" else tmp_path
     gateway = start_gateway(redis_url, config=config)
     start_worker(redis_url, config=config)
     store = redis.Redis.from_url(redis_url)
@@ -148,7 +148,7 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
     viewer.context.close()
 
     # The detail page: delivery count, headers, body and the attempt timeline with errors.
-    page.locator("#dead-letters tbody tr", has_text="billing").get_by_role("link").click()
+    page.locator("#dead-letters tbody tr", has_text="billing").get_by_role("link", name="push").click()
     expect(page).to_have_url(f"{gateway.url}/dashboard/events/{billing_event}")
     expect(page.locator("#deliveries")).to_contain_text("2 received (1 duplicate from the sender)")
     expect(page.locator("#headers")).to_contain_text("push-1")
@@ -218,3 +218,34 @@ def test_attacker_payloads_render_as_inert_text(tmp_path, redis_url, sink, start
     page.wait_for_timeout(500)
     assert seen["dialogs"] == []
     assert seen["csp"] == []
+
+
+def test_issues_page_acknowledges_and_retries_an_issues_dead_letters(
+    tmp_path, redis_url, sink, start_gateway, start_worker, page
+):
+    config = write_config(tmp_path, admin_config(forward("billing", sink.url("/billing"), ["push"])))
+    screenshots = README_SCREENSHOTS if os.environ.get("README_SCREENSHOTS") == "1" else tmp_path
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    seen = watch(page)
+    sink.plan("/billing", *[503] * 4)
+    for n in range(2):
+        post(gateway.url, "push", json.dumps({"ref": "refs/heads/main", "n": n}).encode())
+
+    log_in(page, gateway.url, TOKENS["ops"])
+    expect(page.locator("#open-issues")).to_contain_text("billing", timeout=30_000)
+    page.locator("#open-issues").click()
+    rows = page.locator("#issues tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("answered")
+    page.screenshot(path=str(screenshots / "issues.png"))
+
+    rows.first.locator("a").first.click()
+    expect(page.locator("#issue-dead-letters")).to_have_text("2")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#issue-status")).to_have_text("acknowledged")
+    # The target recovers; one action retries both dead letters of the issue.
+    page.get_by_role("button", name="Retry all dead letters of this issue").click()
+    expect(page.locator(".flash")).to_contain_text("Retried 2 dead letters of this issue.")
+    wait_for(lambda: len([r for r in sink.to("/billing")]) >= 4 + 2, message="both retried")
+    assert seen["csp"] == [] and any("Retry every dead letter" in d for d in seen["dialogs"])

@@ -1,5 +1,5 @@
 """schemathesis against the admin API's own OpenAPI document, with a valid token: every answer is
-documented (status, content type, body shape) and none is a 5xx. Seeded and bounded; ``HOOKGATE_FUZZ``
+documented (status, content type, body shape) and none is a 5xx. Seeded and bounded; ``FUZZ_SCALE``
 scales the examples per operation (``make fuzz`` runs more)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.gateway.test_admin_api import dead_letter, deliver
 TOKEN = "fuzz-admin-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
-EXAMPLES = int(os.environ.get("HOOKGATE_FUZZ", "1")) * 25
+EXAMPLES = int(os.environ.get("FUZZ_SCALE", "1")) * 25
 #: Conformance (every answer documented: status, content type, body, headers), no 5xx, schema-invalid
 #: input refused, and auth enforced. Not "schema-valid input accepted": times and filters have a grammar
 #: (RFC 3339 or 2h) that JSON Schema cannot state, so a valid string may still be a 422 naming it.

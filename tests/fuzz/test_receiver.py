@@ -1,7 +1,7 @@
 """Hypothesis against the receiver of every provider, Redis up: signed and unsigned deliveries with odd
 bodies (binary, deep nesting, lone surrogate escapes, long ids and types), odd headers and odd paths.
 Never a 5xx; a signed delivery is stored (202/200, or the handshake's answer) or refused with a 4xx
-problem that says why. Seeded; ``HOOKGATE_FUZZ`` scales the examples (``make fuzz``)."""
+problem that says why. Seeded; ``FUZZ_SCALE`` scales the examples (``make fuzz``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from gateway.samples import signed_sample
 from gateway.settings import Settings, build_sources
 from tests.integration.test_providers import DISCORD_KEY, SENDGRID_KEY, SOURCES
 
-EXAMPLES = int(os.environ.get("HOOKGATE_FUZZ", "1")) * 40
+EXAMPLES = int(os.environ.get("FUZZ_SCALE", "1")) * 40
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,

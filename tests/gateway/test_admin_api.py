@@ -83,6 +83,10 @@ ROUTES = [
     ("DELETE", "/api/v1/dlq/dlq_x", "admin"),
     ("POST", "/api/v1/dlq/purge", "admin"),
     ("GET", "/api/v1/stats", "read"),
+    ("GET", "/api/v1/issues", "read"),
+    ("GET", "/api/v1/issues/iss_x", "read"),
+    ("POST", "/api/v1/issues/iss_x/ack", "replay"),
+    ("POST", "/api/v1/issues/iss_x/retry", "replay"),
 ]
 
 
@@ -182,3 +186,28 @@ def test_dead_letters_list_show_retry_discard_purge_and_audit(client, redis_url,
         client.post("/api/v1/dlq/purge", json={"older_than": "whenever"}, headers=bearer("boss")).status_code
         == 422
     )
+
+
+def test_issues_are_listed_shown_acknowledged_and_their_dead_letters_retried(client, redis_url):
+    event_id = deliver(client, 42)
+    dead_letter(redis_url, event_id)
+    listed = client.get("/api/v1/issues", headers=bearer("reader"))
+    assert listed.status_code == 200
+    [issue] = listed.json()["items"]
+    assert issue["consumer"] == "billing" and issue["status"] == "open" and issue["dead_letters"] == 1
+    shown = client.get(f"/api/v1/issues/{issue['id']}", headers=bearer("reader")).json()
+    assert shown["events"] == [event_id] and "answered 500" in shown["last_error"]
+    assert client.post(f"/api/v1/issues/{issue['id']}/ack", headers=bearer("reader")).status_code == 403
+    acked = client.post(f"/api/v1/issues/{issue['id']}/ack", headers=bearer("replayer"))
+    assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+    assert client.get("/api/v1/issues?status=open", headers=bearer("reader")).json()["items"] == []
+    retried = client.post(f"/api/v1/issues/{issue['id']}/retry", headers=bearer("replayer"))
+    assert retried.status_code == 202 and retried.json() == {"retried": 1}
+    assert client.get("/api/v1/dlq", headers=bearer("reader")).json()["items"] == []
+    assert client.post("/api/v1/issues/iss_nope/resolve", headers=bearer("replayer")).status_code == 404
+    assert client.post(f"/api/v1/issues/{issue['id']}/explode", headers=bearer("replayer")).status_code in (
+        400,
+        404,
+        422,
+    )
+    assert client.get("/api/v1/issues?cursor=abc", headers=bearer("reader")).status_code == 422

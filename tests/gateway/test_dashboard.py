@@ -377,3 +377,32 @@ def test_replay_from_the_event_page(client, redis_url):
     assert "No consumer named &#39;nope&#39;." in unknown.text
     gone = client.post("/dashboard/events/evt_gone/replay", data={"_csrf_token": token})
     assert "That event is no longer stored." in gone.text
+
+
+def test_issues_page_detail_and_actions(client, redis_url):
+    event_id = deliver(client, 77)
+    entry = dead_letter(redis_url, event_id)
+    log_in(client, "reader")
+    overview = client.get("/dashboard").text
+    assert 'id="open-issues"' in overview and "billing" in overview
+    listed = client.get("/dashboard/issues").text
+    issue_id = re.search(r'/dashboard/issues/(iss_[0-9a-f]+)"', listed).group(1)
+    assert f"/dashboard/issues/{issue_id}" in client.get("/dashboard/dlq").text, "linked from its dead letter"
+    detail = client.get(f"/dashboard/issues/{issue_id}").text
+    assert (
+        "answered 500" in detail and event_id in detail and "Retry all dead letters of this issue" in detail
+    )
+    token = csrf(client, f"/dashboard/issues/{issue_id}")
+    denied = client.post(
+        f"/dashboard/issues/{issue_id}/ack", data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert denied.status_code == 403, "reading is not changing"
+    client.post("/dashboard/logout", data={"_csrf_token": token})
+    log_in(client, "replayer")
+    token = csrf(client, f"/dashboard/issues/{issue_id}")
+    acked = client.post(f"/dashboard/issues/{issue_id}/ack", data={"_csrf_token": token})
+    assert acked.status_code == 200 and "The issue is acknowledged." in acked.text
+    retried = client.post(f"/dashboard/issues/{issue_id}/retry", data={"_csrf_token": token})
+    assert "Retried 1 dead letter of this issue." in retried.text
+    assert dlq_size(redis_url) == 0 and entry
+    assert client.get("/dashboard/issues/iss_missing").status_code == 404

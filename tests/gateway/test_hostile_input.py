@@ -172,8 +172,10 @@ def test_metrics_and_the_api_document_want_a_token(redis_url):
     settings = settings_for(redis_url, tokens=tokens, scopes=scopes)
     with TestClient(create_app(settings)) as client:
         assert client.get("/metrics").status_code == 401
+        dead_letter(redis_url, deliver(client, 5))
         scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
         assert scraped.status_code == 200 and "hookgate_deliveries_total" in scraped.text
+        assert 'hookgate_dlq_entries{consumer="billing"} 1.0' in scraped.text, "gauges read from Redis"
         assert client.get("/api/v1/schema/openapi.json").status_code == 401
         read = {"Authorization": "Bearer read-secret"}
         assert client.get("/api/v1/schema/openapi.json", headers=read).status_code == 200

@@ -1,8 +1,9 @@
-"""`hookgate events` and `hookgate dlq` as operators run them: the real executable against a real
+"""`hookgate events`, `dlq` and `issues` as operators run them: the real executable against a real
 redis-server, gateway and worker."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import redis
 
+from gateway import keys
 from tests.integration.conftest import ROOT, wait_for, write_config
 from tests.integration.test_processing import forward, post, status
 
@@ -231,3 +233,32 @@ def test_events_show_prints_bodies_json_cannot_redisplay(tmp_path, redis_url, st
         assert body.decode()[:40] in shown.stdout.replace("\n", "")
         as_json = hookgate("events", "show", event_id, "--json", "--config", str(config), redis_url=redis_url)
         assert json.loads(as_json.stdout)["body"] == body.decode()
+
+
+def test_issues_list_show_ack_resolve_ignore_and_retry(
+    tmp_path, redis_url, sink, start_gateway, start_worker
+):
+    config = write_config(tmp_path, forward("down", sink.url("/down"), max_retries=0))
+    sink.plan("/down", 500, 500)
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    events = [post(gateway.url), post(gateway.url)]
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.zcard(keys.DLQ_INDEX) == 2, message="two dead letters")
+    run = functools.partial(hookgate, redis_url=redis_url)
+    listed = json.loads(run("issues", "list", "--json", "--config", str(config)).stdout)
+    [issue] = listed
+    assert issue["consumer"] == "down" and issue["dead_letters"] == 2 and issue["status"] == "open"
+    shown = run("issues", "show", issue["id"], "--config", str(config))
+    assert "answered 500" in shown.stdout and all(e in shown.stdout for e in events)
+    assert run("issues", "ack", issue["id"], "--config", str(config)).returncode == 0
+    assert json.loads(
+        run("issues", "list", "--status", "acknowledged", "--json", "--config", str(config)).stdout
+    )
+    assert run("issues", "ignore", issue["id"], "--config", str(config)).returncode == 0
+    missing = run("issues", "resolve", "iss_nope", "--config", str(config))
+    assert missing.returncode == 1 and "iss_nope" in missing.stderr
+    retried = run("issues", "retry", issue["id"], "--config", str(config))
+    assert retried.returncode == 0 and "retried 2" in retried.stdout
+    wait_for(lambda: len(sink.to("/down")) == 4, message="both delivered again")
+    assert run("issues", "resolve", issue["id"], "--config", str(config)).returncode == 0

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""What tracing costs the ingest path: hookgate's ratio to the pipeline floor with tracing off, then on.
+
+Runs the shared ``bench/ratio.py`` (floor and hookgate in alternating rounds, each on a fresh
+redis-server) twice. For "on", the gateway gets ``HOOKGATE_TRACING__ENABLED=true`` and exports to a
+local OTLP/HTTP collector that accepts and discards every batch. Needs wrk and redis-server on PATH
+(without them it says so and exits 0). Flags: --rounds, --seconds, --connections (passed on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RATIO = ROOT.parent / "shared" / "bench" / "ratio.py"
+CONFIG = """
+[sources.github]
+provider = "github"
+secret = "It's a Secret to Everybody"
+
+[logging]
+level = "warning"
+"""
+
+
+class DiscardingCollector:
+    """An OTLP/HTTP endpoint that answers 200 to every export and keeps only a count of them."""
+
+    def __init__(self) -> None:
+        self.exports = 0
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                collector.exports += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def measure(config: Path, passed_on: list[str], env: dict[str, str]) -> str:
+    """Run ratio.py against ``hookgate serve`` (its rounds shown as they come); its last line."""
+    serve = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    candidate = (
+        "HOOKGATE_REDIS__URL={redis_url} exec " + shlex.join(serve) + " --host 127.0.0.1 --port {port}"
+    )
+    command = [sys.executable, str(RATIO), *passed_on, "--", "sh", "-c", candidate]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    last = ""
+    for line in process.stdout:
+        print("   ", line.rstrip(), flush=True)
+        last = line.strip()
+    if process.wait() != 0 or not last.startswith("ratio "):
+        raise SystemExit(f"ratio.py failed (exit {process.returncode})")
+    return last
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
+    if missing:
+        print(
+            f"tracing bench skipped: {' and '.join(missing)} not on PATH (apt-get install wrk redis-server)"
+        )
+        return 0
+    if not RATIO.exists():
+        print(f"tracing bench skipped: no {RATIO} (the shared floor benchmark)")
+        return 0
+    passed_on = [f"--rounds={args.rounds}", f"--seconds={args.seconds}", f"--connections={args.connections}"]
+    # Off means off: no variable of this shell may turn it on.
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("OTEL_", "HOOKGATE_TRACING__"))
+    }
+    collector = DiscardingCollector()
+    with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
+        config = Path(tmp) / "hookgate.toml"
+        config.write_text(CONFIG)
+        try:
+            print("tracing off:", flush=True)
+            off = measure(config, passed_on, clean)
+            print("tracing on (OTLP/HTTP to a collector that discards):", flush=True)
+            traced = {
+                **clean,
+                "HOOKGATE_TRACING__ENABLED": "true",
+                "HOOKGATE_TRACING__ENDPOINT": collector.url,
+            }
+            on = measure(config, passed_on, traced)
+        finally:
+            collector.close()
+    ratio_off, ratio_on = (float(line.split()[1]) for line in (off, on))  # "ratio 0.912 p99 ..."
+    print(f"\ningest ratio to the floor, tracing off: {ratio_off:.3f}   ({off})")
+    print(f"ingest ratio to the floor, tracing on:  {ratio_on:.3f}   ({on})")
+    print(
+        f"tracing on costs {1 - ratio_on / ratio_off:.1%} of throughput; {collector.exports} batches exported"
+    )
+    if collector.exports == 0:
+        print("but no span reached the collector: tracing was not on")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
