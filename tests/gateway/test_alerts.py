@@ -9,6 +9,7 @@ import time
 
 import fakeredis
 import pytest
+import redis
 
 from consumers.dlq import dead_letter_op
 from consumers.ledger import Ledger
@@ -238,3 +239,36 @@ def test_email_urls_for_apprise():
     )
     with pytest.raises(ValueError, match="smtp_url"):
         email_url("http://mail", "h@x", ("o@x",))
+
+
+def test_redis_going_away_is_told_by_the_process_that_held_the_lease(client, monkeypatch):
+    from gateway.alerts.service import AlertService
+
+    settings = Settings.model_validate(
+        {
+            "alerts": [{"name": "redis", "when": "redis_unavailable", "window": "1s", "channels": ["ops"]}],
+            "channels": {"ops": {"kind": "slack", "url": "http://127.0.0.1:9/slack"}},
+        }
+    )
+    ops = Recorder("ops")
+    service = AlertService(client, settings, {"ops": ops})
+    service.tick()  # takes the lease, evaluates
+    real_acquire = service.evaluator.lease.acquire
+
+    def down() -> bool:
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(service.evaluator.lease, "acquire", down)
+    with pytest.raises(redis.ConnectionError):
+        service.tick()
+    assert ops.sent == [], "not for the window yet"
+    time.sleep(1.1)
+    with pytest.raises(redis.ConnectionError):
+        service.tick()
+    with pytest.raises(redis.ConnectionError):
+        service.tick()
+    assert [n.kind for n in ops.sent] == ["opened"] and "Redis does not answer" in ops.sent[0].title
+    monkeypatch.setattr(service.evaluator.lease, "acquire", real_acquire)
+    service.tick()
+    assert [n.kind for n in ops.sent] == ["opened", "resolved"]
+    service.stop()
