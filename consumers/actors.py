@@ -30,7 +30,8 @@ from consumers.event import Event
 from consumers.ledger import Ledger, Operation
 from consumers.middleware import ATTEMPT, Outcomes, dead_letter, describe, error_record
 from consumers.registry import Consumer, Registry
-from gateway import keys, metrics, tracing
+from gateway import metrics, tracing
+from gateway.store import keys
 
 log = structlog.get_logger("hookgate.worker")
 

@@ -18,7 +18,7 @@ import redis
 
 from consumers.issues import issue_fields
 from consumers.ledger import Ledger, Operation, failure_record, text
-from gateway import keys
+from gateway.store import keys
 
 Enqueue = Callable[[str, str], None]
 

@@ -34,7 +34,7 @@ def issue_id(consumer: str, error_type: str, message: str) -> str:
 
 
 def issue_fields(event_id: str, consumer: str, error_type: str, error: str) -> dict[str, Any]:
-    """What a failed attempt tells its issue (``lua/record.lua``'s ``note_failure``)."""
+    """What a failed attempt tells its issue (``store/lua/record.lua``'s ``note_failure``)."""
     return {
         "id": issue_id(consumer, error_type, error),
         "consumer": consumer,

@@ -3,11 +3,11 @@
 Per event, all expiring with it: ``hg:done:{event}:{consumer}`` (the ledger: this consumer succeeded),
 ``hg:cs:{event}`` (each routed consumer's state) and ``hg:att:{event}`` (every attempt, oldest first).
 The event's own ``status`` is the worst of its consumers' states, recomputed atomically on each change
-(``gateway/lua/record.lua``).
+(``gateway/store/lua/record.lua``).
 
 A change is an *operation* (a JSON-able dict, ``*_op`` below). The worker does not write them at once:
 it hands them to the broker, which writes them in the same atomic step as the message's
-acknowledgement (``gateway/lua/settle.lua``); ``apply`` writes them at once, for operators and tests.
+acknowledgement (``gateway/store/lua/settle.lua``); ``apply`` writes them at once, for operators and tests.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import redis
 from dramatiq import Message
 
 from consumers.issues import issue_fields
-from gateway import keys, scripts
+from gateway.store import keys, scripts
 
-#: One change to the processing record, as ``gateway/lua/record.lua`` applies it.
+#: One change to the processing record, as ``gateway/store/lua/record.lua`` applies it.
 Operation = dict[str, Any]
 
 #: A failed attempt keeps the end of its traceback, for the dashboard's timeline.

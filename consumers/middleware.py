@@ -22,7 +22,7 @@ from dramatiq.middleware import Middleware
 from consumers.dlq import dead_letter_op
 from consumers.errors import Reject
 from consumers.ledger import Ledger, Operation
-from gateway import keys
+from gateway.store import keys
 
 log = structlog.get_logger("hookgate.worker")
 

@@ -19,12 +19,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from consumers.dlq import DeadLetterFilter
-from gateway import keys
 from gateway.alerts.issues import ACTIONS
 from gateway.connections import REDIS_ERRORS, is_outage
 from gateway.operations import BadRequest, EventFilter, Operations, build_operations, parse_cursor
 from gateway.problems import problem
 from gateway.settings import Settings
+from gateway.store import keys
 from gateway.timeparse import parse_time, rfc3339
 from gateway.tokens import audit, requires
 

@@ -19,12 +19,12 @@ from gateway.alerts.service import AlertService
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
 from gateway.dashboard.auth import LoginGuard, Sessions
-from gateway.ingest import Ingestor
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.problems import plugin as problem_details
 from gateway.problems import problem
 from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
+from gateway.store.ingest import Ingestor
 from gateway.tokens import AdminToken, TokenBook, requires
 
 

@@ -10,8 +10,9 @@ import time
 import redis.asyncio as aioredis
 import structlog
 
-from gateway import keys, metrics
+from gateway import metrics
 from gateway.connections import REDIS_ERRORS
+from gateway.store import keys
 
 log = structlog.get_logger("hookgate.metrics")
 

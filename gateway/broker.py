@@ -5,7 +5,7 @@ away for a moment (issue 10):
 
 - **A message is settled with its outcome.** What processing a message decided (the ledger's success,
   a failure and the next attempt, a fan-out, a dead letter) is recorded against the message while it
-  runs and written in the same atomic step as its acknowledgement (``lua/settle.lua``). While Redis is
+  runs and written in the same atomic step as its acknowledgement (``store/lua/settle.lua``). While Redis is
   unreachable the worker retries that step with backoff, for at most ``[worker] outcome_retry_seconds``;
   if it gives up, the message is not acknowledged and comes back.
 - **Waiting messages live in Redis.** A delayed message (a retry's next attempt) goes to a sorted set
@@ -38,11 +38,11 @@ from dramatiq.middleware import (
 
 from consumers.ledger import Operation, encode
 from consumers.middleware import DeadLetterMiddleware
-from gateway import keys, scripts
 from gateway.connections import is_outage, patiently
 from gateway.holdings import Holdings, TrackingConsumer
 from gateway.housekeeping import Heartbeat, Promoter
 from gateway.settings import Settings
+from gateway.store import keys, scripts
 
 log = structlog.get_logger("hookgate.broker")
 

@@ -13,8 +13,8 @@ import redis
 import structlog
 from dramatiq.middleware import Middleware
 
-from gateway import keys, scripts
 from gateway.connections import is_outage
+from gateway.store import keys, scripts
 
 log = structlog.get_logger("hookgate.worker")
 

@@ -8,7 +8,7 @@ import uuid
 
 import redis
 
-from gateway import keys
+from gateway.store import keys
 
 
 class Lease:

@@ -21,9 +21,9 @@ from consumers.actors import Actors
 from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
 from consumers.registry import Registry
-from gateway import keys
 from gateway.alerts.issues import Issues
 from gateway.settings import Settings
+from gateway.store import keys
 from gateway.timeparse import rfc3339
 
 _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
@@ -337,7 +337,7 @@ def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operat
     import consumers
     from gateway import connections
     from gateway.broker import build_broker
-    from gateway.store import EventStore
+    from gateway.store.events import EventStore
     from gateway.worker import register_forwards
 
     client = connections.sync_client(settings.redis, timeout=10)

@@ -22,10 +22,10 @@ import signatures
 from gateway import metrics, tracing
 from gateway.alerts.counters import SignatureFailures
 from gateway.connections import REDIS_ERRORS, is_outage
-from gateway.ingest import Incoming, Ingestor, bounded, usable
 from gateway.limits import ClientAddress, RateLimiter, allowed
 from gateway.problems import problem
 from gateway.settings import SourceConfig
+from gateway.store.ingest import Incoming, Ingestor, bounded, usable
 
 log = structlog.get_logger("hookgate.receiver")
 

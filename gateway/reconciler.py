@@ -26,9 +26,10 @@ import structlog
 from consumers.actors import Actors
 from consumers.ledger import Attempt
 from consumers.registry import Registry
-from gateway import keys, metrics, scripts
+from gateway import metrics
 from gateway.housekeeping import Periodic
 from gateway.lease import Lease
+from gateway.store import keys, scripts
 
 log = structlog.get_logger("hookgate.reconciler")
 

@@ -17,7 +17,7 @@ from gateway.alerts.service import AlertService
 from gateway.broker import build_broker
 from gateway.reconciler import Reconciler, ReconcilerService
 from gateway.settings import Settings
-from gateway.store import EventStore
+from gateway.store.events import EventStore
 
 log = structlog.get_logger("hookgate.worker")
 

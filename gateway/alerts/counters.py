@@ -1,6 +1,6 @@
 """Per-minute counters in Redis that alert rules sum over their windows, written by whichever process
 sees the event: the gateway counts refused signatures, the worker's settle step counts failures and dead
-letters per issue (``lua/record.lua``). Each bucket expires after a day, the longest window."""
+letters per issue (``store/lua/record.lua``). Each bucket expires after a day, the longest window."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 
-from gateway import keys
 from gateway.connections import REDIS_ERRORS
+from gateway.store import keys
 
 log = structlog.get_logger("hookgate.alerts")
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 import redis
 import structlog
 
-from gateway import keys
 from gateway.alerts.channels import Channel, Notification
 from gateway.alerts.counters import window_sum
 from gateway.alerts.issues import Issue, Issues, condition_id
@@ -28,6 +27,7 @@ from gateway.alerts.outbox import Outbox, encode, item_id
 from gateway.alerts.settings import AlertSettings
 from gateway.lease import Lease
 from gateway.settings import Settings
+from gateway.store import keys
 
 log = structlog.get_logger("hookgate.alerts")
 

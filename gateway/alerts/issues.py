@@ -2,7 +2,7 @@
 watches (a destination down, queue lag, signature failures, workers or Redis gone), each with a status:
 open, acknowledged, resolved or ignored.
 
-The worker's settle step counts failures into their issue (``lua/record.lua``: created open, reopened
+The worker's settle step counts failures into their issue (``store/lua/record.lua``: created open, reopened
 when it had resolved). A failure issue resolves by itself once its consumer has succeeded and the issue
 has been quiet for ``[issues] resolve_after``; a condition issue when its condition clears. Operators
 acknowledge (stop reminders), resolve or ignore (never notify) from the CLI, the API or the dashboard.
@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from consumers.dlq import DeadLetters
-from gateway import keys
+from gateway.store import keys
 from gateway.timeparse import rfc3339
 
 STATUSES = ("open", "acknowledged", "resolved", "ignored")

@@ -33,9 +33,9 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
-from gateway import keys
 from gateway.limits import ClientAddress, RateLimit, RateLimiter
 from gateway.settings import AdminSettings
+from gateway.store import keys
 from gateway.tokens import AdminToken, TokenBook
 
 log = structlog.get_logger("hookgate.dashboard")

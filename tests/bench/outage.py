@@ -24,8 +24,8 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway import keys  # noqa: E402
 from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.store import keys  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
 
 CONFIG = """

@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from consumers.ledger import Ledger  # noqa: E402
-from gateway import keys  # noqa: E402
 from gateway.connections import async_client  # noqa: E402
 from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
-from gateway.ingest import Incoming, Ingestor  # noqa: E402
 from gateway.settings import RedisSettings, RetentionSettings  # noqa: E402
+from gateway.store import keys  # noqa: E402
+from gateway.store.ingest import Incoming, Ingestor  # noqa: E402
 from tests.bench import bare_worker  # noqa: E402
 
 SECRET = b"bench-secret"

@@ -34,8 +34,8 @@ from pathlib import Path
 import httpx
 import redis
 
-from gateway import keys
 from gateway.dev import EmbeddedRedis, free_port
+from gateway.store import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"chaos-secret"

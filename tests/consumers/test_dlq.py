@@ -9,7 +9,7 @@ import pytest
 
 from consumers.dlq import DeadLetterFilter, DeadLetters, entry_id
 from consumers.ledger import Ledger
-from gateway import keys
+from gateway.store import keys
 
 
 @pytest.fixture

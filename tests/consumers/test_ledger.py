@@ -9,7 +9,7 @@ import pytest
 from dramatiq import Message
 
 from consumers.ledger import Ledger
-from gateway import keys
+from gateway.store import keys
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import httpx
 import redis
 from playwright.sync_api import expect
 
-from gateway import keys
+from gateway.store import keys
 from tests.integration.conftest import wait_for, write_config
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

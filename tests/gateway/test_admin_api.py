@@ -12,9 +12,9 @@ from litestar.testing import TestClient
 
 from consumers.dlq import DeadLetters
 from consumers.ledger import Ledger
-from gateway import keys
 from gateway.app import create_app
 from gateway.settings import Settings
+from gateway.store import keys
 
 SECRET = "It's a Secret to Everybody"
 TOKENS = {"reader": "read-secret", "replayer": "replay-secret", "boss": "admin-secret"}

@@ -13,13 +13,13 @@ import redis
 
 from consumers.dlq import dead_letter_op
 from consumers.ledger import Ledger
-from gateway import keys
 from gateway.alerts.channels import ChannelFailed, Notification, email_url
 from gateway.alerts.counters import minute
 from gateway.alerts.evaluator import Evaluator, LeaseLost
 from gateway.alerts.issues import Issues
 from gateway.lease import Lease
 from gateway.settings import Settings
+from gateway.store import keys
 
 
 class Recorder:

@@ -17,11 +17,11 @@ from litestar.testing import TestClient
 
 from consumers.dlq import DeadLetters
 from consumers.ledger import Ledger
-from gateway import keys
 from gateway.app import create_app
 from gateway.dashboard import CONTENT_SECURITY_POLICY
 from gateway.dashboard.charts import stacked_bars
 from gateway.settings import Settings
+from gateway.store import keys
 from tests.gateway.test_admin_api import SECRET, TOKENS, dead_letter, deliver
 
 SESSION_SECRET = "a-long-random-session-secret-for-tests"

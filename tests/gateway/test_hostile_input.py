@@ -12,8 +12,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway import keys
 from gateway.app import create_app
+from gateway.store import keys
 from tests.gateway.test_admin_api import bearer, dead_letter, deliver
 from tests.gateway.test_dashboard import csrf, log_in, settings_for
 

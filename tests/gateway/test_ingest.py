@@ -10,10 +10,10 @@ import fakeredis
 import pytest
 from dramatiq import Message
 
-from gateway import keys
 from gateway.connections import REDIS_ERRORS, async_client
-from gateway.ingest import Incoming, Ingestor, new_event_id
 from gateway.settings import RedisSettings, RetentionSettings
+from gateway.store import keys
+from gateway.store.ingest import Incoming, Ingestor, new_event_id
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import pytest
 
 import consumers
 from consumers.ledger import Ledger
-from gateway import keys, scripts
 from gateway.broker import build_broker
 from gateway.lease import Lease
 from gateway.reconciler import Reconciler
 from gateway.settings import Settings
-from gateway.store import EventStore
+from gateway.store import keys, scripts
+from gateway.store.events import EventStore
 
 T0 = 1_800_000_000.0
 BOUND = 60.0

@@ -13,10 +13,10 @@ import redis
 from dramatiq.broker import MessageProxy
 
 from consumers.ledger import Attempt, Ledger
-from gateway import keys, scripts
 from gateway.broker import HookgateBroker, build_broker
 from gateway.housekeeping import Promoter
 from gateway.settings import Settings
+from gateway.store import keys, scripts
 
 
 @pytest.fixture
@@ -219,7 +219,7 @@ def test_attempt_records_and_dead_letters_survive_text_that_is_not_utf8(client):
 
 def test_an_inline_first_attempt_that_fails_is_scheduled_with_the_dispatch_ack(client, broker):
     import consumers
-    from gateway.store import EventStore
+    from gateway.store.events import EventStore
 
     def failing(event):
         raise RuntimeError("the target is down")

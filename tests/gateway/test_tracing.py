@@ -23,11 +23,12 @@ from opentelemetry.trace import SpanKind
 
 from consumers import Event
 from consumers.forward import Forwarder
-from gateway import keys, logs, tracing
+from gateway import logs, tracing
 from gateway.alerts.settings import TracingSettings
 from gateway.app import create_app
-from gateway.ingest import Incoming, Ingestor
 from gateway.settings import RetentionSettings, Settings
+from gateway.store import keys
+from gateway.store.ingest import Incoming, Ingestor
 from tests.integration.sink import Sink
 
 SECRET = "It's a Secret to Everybody"

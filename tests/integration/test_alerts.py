@@ -18,8 +18,8 @@ import redis
 from aiosmtpd.controller import Controller
 from standardwebhooks import Webhook
 
-from gateway import keys
 from gateway.dev import free_port
+from gateway.store import keys
 from tests.integration.conftest import wait_for, write_config
 from tests.integration.test_processing import forward, post
 

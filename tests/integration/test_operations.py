@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from gateway import keys
+from gateway.store import keys
 from tests.integration.conftest import ROOT, wait_for, write_config
 from tests.integration.test_processing import forward, post, status
 

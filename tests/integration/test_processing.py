@@ -15,7 +15,7 @@ import redis
 
 from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
-from gateway import keys
+from gateway.store import keys
 from tests.integration.conftest import wait_for, write_config
 
 FAST_RETRIES = """
@@ -333,7 +333,7 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     import consumers
     from gateway.broker import build_broker
     from gateway.settings import load_settings
-    from gateway.store import EventStore
+    from gateway.store.events import EventStore
 
     config = write_config(tmp_path, forward("flaky", sink.url("/later"), max_retries=1, min_backoff_ms=100))
     sink.plan("/later", 500, 500)

@@ -12,7 +12,7 @@ import uuid
 import httpx
 import redis
 
-from gateway import keys
+from gateway.store import keys
 from tests.integration.conftest import handled, wait_for
 
 SECRET = b"It's a Secret to Everybody"

@@ -9,8 +9,8 @@ import time
 import httpx
 import redis
 
-from gateway import keys
 from gateway.dev import EmbeddedRedis
+from gateway.store import keys
 from tests.conftest import start_redis
 from tests.integration.conftest import handled, wait_for, write_config
 from tests.integration.test_processing import post

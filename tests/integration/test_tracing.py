@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from gateway import keys
+from gateway.store import keys
 from tests.integration.conftest import Process, wait_for, write_config
 
 SECRETS = {"hooks": b"hooks-secret", "tiny": b"tiny-secret"}

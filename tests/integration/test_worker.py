@@ -37,7 +37,7 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
 
 def test_a_success_is_settled_with_its_ack_even_after_redis_forgot_the_scripts(redis_url):
     from consumers.ledger import Ledger
-    from gateway import keys
+    from gateway.store import keys
 
     settings = Settings.model_validate({"redis": {"url": redis_url}})
     client = redis.Redis.from_url(redis_url)
@@ -69,7 +69,7 @@ def _restartable(tmp_path):
 def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_path):
     """Redis goes away after an attempt failed: the retry cannot be written, so the message is not
     acknowledged; when Redis is back (from its AOF) the worker gives it back and it runs again."""
-    from gateway import keys
+    from gateway.store import keys
 
     server = _restartable(tmp_path)
     try:
@@ -103,8 +103,8 @@ def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_
 
 def test_a_consumer_that_loses_its_connection_gives_back_what_it_had_prefetched(tmp_path):
     from consumers.ledger import Ledger
-    from gateway import keys
     from gateway.dev import EmbeddedRedis
+    from gateway.store import keys
 
     server = _restartable(tmp_path)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from consumers import Event
-from gateway import keys
+from gateway.store import keys
 
 STATUSES = ("received", "queued", "processing", "processed", "retrying", "dead", "unrouted")
 

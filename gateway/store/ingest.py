@@ -12,8 +12,8 @@ from importlib import resources
 import msgspec
 import redis.asyncio as aioredis
 
-from gateway import keys
 from gateway.settings import RetentionSettings
+from gateway.store import keys
 
 _JSON = msgspec.json.Encoder()
 
@@ -23,7 +23,7 @@ MAX_KEYED_ID = 200
 #: characters (the body keeps the sender's exact value; dedupe uses the whole id).
 MAX_LOCATED_CHARS = 256
 
-_SCRIPT = resources.files("gateway").joinpath("ingest.lua").read_text(encoding="utf-8")
+_SCRIPT = resources.files("gateway.store").joinpath("lua", "ingest.lua").read_text(encoding="utf-8")
 
 
 def new_event_id(now: float | None = None) -> str:

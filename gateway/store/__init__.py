@@ -1,0 +1,53 @@
+"""The Redis data model: every key hookgate writes, the Lua scripts that write them (``lua/``, loaded
+once by ``scripts``), and the classes that own each family's reads and writes (``events``, ``ingest``;
+the processing record is ``consumers.ledger`` and ``consumers.dlq`` over ``lua/record.lua``).
+
+Key catalogue: ``keys.py`` builds every name (``hg`` is ``keys.PREFIX``, ``hg:mq`` Dramatiq's
+namespace). "event" TTL: the event's retention (``[retention] events_days``), set when it is stored.
+
+hg:evt:{event}                hash    TTL event. source, delivery_id, event_type, received_at, headers,
+                                      body, dedupe_basis, status, deliveries, traceparent (tracing on).
+                                      W: lua/ingest.lua; status: lua/record.lua. R: events, lua/begin.lua
+hg:dedupe:{source}:{id}       string  TTL dedupe window (body-sha256:{hex} for the body hash).
+                                      W/R: lua/ingest.lua
+hg:idx:all, hg:idx:src:{s}    zset    event ids by received time, trimmed to retention on ingest.
+                                      W: lua/ingest.lua. R: events (pages, filters, replay)
+hg:stats:{day}                hash    "{source}\\0{status}" -> count of the day's events in that status.
+                                      TTL retention + a day. W: lua/ingest.lua, lua/record.lua. R: events
+hg:cs:{event}                 hash    consumer -> state. TTL event. W: lua/record.lua. R: consumers.ledger
+hg:att:{event}                list    attempt records (JSON). TTL event. W: lua/record.lua. R: ledger
+hg:done:{event}:{consumer}    string  the idempotency ledger. TTL event. W: lua/record.lua.
+                                      R: lua/begin.lua, lua/record.lua (fan-out)
+hg:carrier:{event}            hash    slot (consumer or "dispatch") -> message id. TTL event.
+                                      W: lua/record.lua, lua/repair.lua. R: reconciler
+hg:unsettled                  zset    events not yet settled, by last change. W: lua/ingest.lua,
+                                      lua/record.lua. R: reconciler (which prunes gone ones)
+hg:wait, hg:wait:msgs         zset + hash   waiting messages by due time (ms), and their data.
+                                      W: lua/record.lua (schedule). R: lua/promote.lua
+hg:stats:repairs              string  reconciler repairs, ever. W: lua/repair.lua. R: events.stats
+hg:replays:{event}            string  forced replays so far (the :r{n} key). TTL event. W/R: operate
+hg:replay:{replay}            hash    a bulk replay's progress. TTL a day. W: the replay actor. R: API
+hg:dlq, hg:dlq:c:{consumer}   zset    dead letters by failure time (all; per consumer). W: lua/record.lua.
+                                      R: consumers.dlq, backlog
+hg:dlq:consumers              set     consumers with dead letters. W: lua/record.lua. R: backlog
+hg:dlq:{entry}                hash    one dead letter. TTL event, at least a day. W: lua/record.lua.
+                                      R: consumers.dlq
+hg:issue:{issue}              hash    a failure group or condition; :events, :dlq zsets. Pruned after
+                                      retention. W: lua/record.lua, alerts.issues. R: alerts
+hg:issues, hg:issues:open     zset by last seen, set of open/acknowledged. W/R: as hg:issue
+hg:consumer:{name}            hash    last_success, last_failure, failing_since. W: lua/record.lua.
+                                      R: alerts. hg:consumers: the set of their names
+hg:cnt:{kind}:{name}:{minute} string  per-minute counts (sig, fail, dead). TTL a day.
+                                      W: lua/record.lua, the receiver. R: alerts
+hg:alert:{rule}:{issue}       hash    what a rule notified about an issue; hg:alerts:active indexes them;
+                                      hg:rule:{rule} a condition's memory. W/R: alerts.evaluator
+hg:outbox, hg:outbox:{item}   zset by due time + hash   notifications to send. W: alerts.evaluator.
+                                      R: alerts.outbox
+hg:lease:{name}               string  the holder of a singleton chore (reconciler, alerts). W/R: lease
+hg:rl:{source}:{window}       string  rate-limit window counter. W/R: limits
+hg:dash:out:{session}         string  a logged-out dashboard session. W/R: dashboard
+hg:mq:{queue}, .msgs          list + hash   Dramatiq's queues (dispatch, deliver) and messages.
+                                      W: lua/ingest.lua, lua/record.lua, Dramatiq. R: Dramatiq, backlog
+hg:mq:__acks__.{worker}.{q}   set     what a worker holds (Dramatiq). R: holdings (give-back)
+hg:mq:__heartbeats__          zset    workers' heartbeats (Dramatiq, housekeeping). R: alerts
+"""
