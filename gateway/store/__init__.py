@@ -11,9 +11,11 @@ hg:evt:{event}                hash    TTL event. source, delivery_id, event_type
 hg:dedupe:{source}:{id}       string  TTL dedupe window (body-sha256:{hex} for the body hash).
                                       W/R: lua/ingest.lua
 hg:idx:all, hg:idx:src:{s}    zset    event ids by received time, trimmed to retention on ingest.
-                                      W: lua/ingest.lua. R: events (pages, filters, replay)
-hg:stats:{day}                hash    "{source}\\0{status}" -> count of the day's events in that status.
-                                      TTL retention + a day. W: lua/ingest.lua, lua/record.lua. R: events
+                                      W: lua/ingest.lua. R: events (pages, filters, replay, counts)
+hg:idx:status:{status}        zset    event ids in that status, by received time; counted with ZCOUNT
+                                      over the retention (exact, O(log n)). Trimmed as written; TTL its
+                                      newest event's. W: lua/ingest.lua (queued), lua/record.lua. R: events
+hg:sources                    set     the sources events were stored for. TTL event. W: lua/ingest.lua
 hg:cs:{event}                 hash    consumer -> state. TTL event. W: lua/record.lua. R: consumers.ledger
 hg:att:{event}                list    attempt records (JSON). TTL event. W: lua/record.lua. R: ledger
 hg:done:{event}:{consumer}    string  the idempotency ledger. TTL event. W: lua/record.lua.
@@ -24,7 +26,7 @@ hg:unsettled                  zset    events not yet settled, by last change. W:
                                       lua/record.lua. R: reconciler (which prunes gone ones)
 hg:wait, hg:wait:msgs         zset + hash   waiting messages by due time (ms), and their data.
                                       W: lua/record.lua (schedule). R: lua/promote.lua
-hg:stats:repairs              string  reconciler repairs, ever. W: lua/repair.lua. R: events.stats
+hg:stats:repairs              string  reconciler repairs, ever. W: lua/repair.lua. R: operate (stats)
 hg:replays:{event}            string  forced replays so far (the :r{n} key). TTL event. W/R: operate
 hg:replay:{replay}            hash    a bulk replay's progress. TTL a day. W: the replay actor. R: API
 hg:dlq, hg:dlq:c:{consumer}   zset    dead letters by failure time (all; per consumer). W: lua/record.lua.

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -72,10 +73,19 @@ class Stored:
 
 
 class Ingestor:
-    """Writes verified deliveries to Redis; every method is one round trip."""
+    """Writes verified deliveries to Redis; every method is one round trip. ``clock`` gives the time of
+    receipt (tests pass their own)."""
 
-    def __init__(self, client: aioredis.Redis, retention: RetentionSettings, timeout: float) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        retention: RetentionSettings,
+        timeout: float,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
+        self._clock = clock
         self._retention = retention
         self._timeout = timeout
         self._script = client.register_script(
@@ -90,12 +100,14 @@ class Ingestor:
                 messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
                 queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
                 unsettled=keys.UNSETTLED,
+                sources=keys.SOURCES,
+                queued_index=keys.status_index("queued"),
             )
         )
 
     async def put_if_new(self, incoming: Incoming) -> Stored:
         """Store and enqueue a delivery unless its delivery id (or body hash) was seen in the window."""
-        now = time.time()
+        now = self._clock()
         event_id = new_event_id(now)
         dedupe_key, basis = self._dedupe(incoming)
         args: list[str | bytes] = [

@@ -62,7 +62,7 @@ def rate(source: str, window: int) -> str:
     return f"{PREFIX}:rl:{source}:{window}"
 
 
-def replays(event_id: str) -> str:
+def forced_replays(event_id: str) -> str:
     """How many forced replays the event has had (the ``:r{n}`` idempotency key suffix)."""
     return f"{PREFIX}:replays:{event_id}"
 
@@ -91,6 +91,16 @@ WAITING_MESSAGES = f"{PREFIX}:wait:msgs"
 
 #: Events still on their way (not processed, dead or unrouted), by the time of their last change.
 UNSETTLED = f"{PREFIX}:unsettled"
+
+
+def status_index(status: str) -> str:
+    """The events whose status is ``status``, by received time: counted with ZCOUNT over the retention."""
+    return f"{PREFIX}:idx:status:{status}"
+
+
+#: The sources events were stored for (their ``source_index`` keys), for counts by source.
+SOURCES = f"{PREFIX}:sources"
+
 
 #: How many slots the reconciler has repaired, ever.
 REPAIRS = f"{PREFIX}:stats:repairs"
@@ -155,3 +165,7 @@ OUTBOX = f"{PREFIX}:outbox"
 
 def outbox_item(item_id: str) -> str:
     return f"{PREFIX}:outbox:{item_id}"
+
+
+#: The consumers the workers run (each announces its own at start), for checking names operators type.
+KNOWN_CONSUMERS = f"{PREFIX}:consumers:known"

@@ -34,8 +34,12 @@ if ARGV[9] then
   trace_option = ',"traceparent":' .. cjson.encode(ARGV[9])
 end
 redis.call('EXPIRE', KEYS[2], event_ttl)
+-- Indexed by received time: all, by source, by status (queued; lua/record.lua moves it on). Readers
+-- count over the retention with ZCOUNT; members of expired events are trimmed here.
 local cutoff = '(' .. (received - event_ttl)
-for _, index in ipairs({{'{index_all}', KEYS[3]}}) do
+redis.call('SADD', '{sources}', ARGV[3])
+redis.call('EXPIRE', '{sources}', event_ttl)
+for _, index in ipairs({{'{index_all}', KEYS[3], '{queued_index}'}}) do
   redis.call('ZADD', index, received, ARGV[1])
   redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
   redis.call('EXPIRE', index, event_ttl)

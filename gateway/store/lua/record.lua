@@ -12,6 +12,7 @@
 --   @PREFIX@:carrier:{event}         hash   slot (a consumer, or "dispatch") -> the id of the message carrying it
 -- Shared:
 --   @PREFIX@:unsettled               zset   events not yet processed, dead or unrouted, by last change (unix s)
+--   @PREFIX@:idx:status:{status}     zset   events in that status, by received time (counted with ZCOUNT)
 --   @PREFIX@:wait, @PREFIX@:wait:msgs zset + hash   waiting messages by due time (unix ms), and their data
 --   @PREFIX@:dlq, @PREFIX@:dlq:{id}, @PREFIX@:dlq:c:{consumer}, @PREFIX@:dlq:consumers   dead letters
 --   @PREFIX@:issue:{id}              hash   a failure group: consumer, error type, message, counts, status
@@ -52,6 +53,35 @@ local function track(id, status, now)
   end
 end
 
+--- Move the event from one status index to the other (``hg:idx:status:{status}``, scored by received
+--- time, that ``events stats`` counts over the retention). The index lives as long as its newest event;
+--- members of expired events are trimmed as it is written.
+local function reindex(id, old, new)
+  local received = tonumber(redis.call('HGET', event_key(id), 'received_at'))
+  if not received then return end
+  local ttl_ms = redis.call('PTTL', event_key(id))
+  if ttl_ms <= 0 then return end
+  local index = PREFIX .. ':idx:status:' .. new
+  redis.call('ZREM', PREFIX .. ':idx:status:' .. old, id)
+  redis.call('ZADD', index, received, id)
+  -- Every event lives as long after its receipt, so those received more than this one's remaining
+  -- time before it are gone (now - retention = received - remaining).
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (received - ttl_ms / 1000))
+  if redis.call('PTTL', index) < ttl_ms then redis.call('PEXPIRE', index, ttl_ms) end
+end
+
+--- Set an event's own status (never resurrecting an expired event), keeping its counts in step.
+local function set_event_status(id, status, now)
+  local old = redis.call('HGET', event_key(id), 'status')
+  if not old then return false end
+  if old ~= status then
+    redis.call('HSET', event_key(id), 'status', status)
+    reindex(id, old, status)
+  end
+  track(id, status, now)
+  return true
+end
+
 --- The event's status is the worst of its consumers' states; a discarded dead letter counts as settled.
 local function roll_up(id, now)
   local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
@@ -61,8 +91,7 @@ local function roll_up(id, now)
     if r > worst_rank then worst, worst_rank = state, r end
   end
   if worst == 'discarded' then worst = 'processed' end
-  redis.call('HSET', event_key(id), 'status', worst)
-  track(id, worst, now)
+  set_event_status(id, worst, now)
 end
 
 --- Bump a per-minute counter that alert rules sum over their windows.
@@ -130,10 +159,7 @@ end
 
 --- Set the event's own status (unrouted, queued) without touching its consumers.
 local function set_status(id, status, now)
-  if redis.call('EXISTS', event_key(id)) == 0 then return false end
-  redis.call('HSET', event_key(id), 'status', status)
-  track(id, status, now)
-  return true
+  return set_event_status(id, status, now)
 end
 
 --- Remember which message carries a slot of the event, so the reconciler can tell a lost one.
