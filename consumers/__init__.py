@@ -1,6 +1,6 @@
 """hookgate's consumers: ``@consumer`` functions that process stored events, and the actors that run them."""
 
-from consumers.actors import EventSource, declare_actors
+from consumers.actors import StoredEvents, declare_actors
 from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
 from consumers.event import Event
 from consumers.registry import Consumer, Registry, consumer, load_modules, registry
@@ -10,10 +10,10 @@ __all__ = [
     "ConsumerConfigError",
     "ConsumersError",
     "Event",
-    "EventSource",
     "Registry",
     "Reject",
     "RetryLater",
+    "StoredEvents",
     "consumer",
     "declare_actors",
     "load_modules",

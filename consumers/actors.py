@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind
 from consumers.errors import Reject
 from consumers.event import Event
 from consumers.ledger import Ledger, Operation
-from consumers.middleware import ATTEMPT, Outcomes, dead_letter, describe, error_record
+from consumers.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
 from consumers.registry import Consumer, Registry
 from gateway import metrics, tracing
 from gateway.store import keys
@@ -36,10 +36,10 @@ from gateway.store import keys
 log = structlog.get_logger("hookgate.worker")
 
 
-class EventSource(Protocol):
-    """The narrow view of the event store that the worker needs."""
+class StoredEvents(Protocol):
+    """What the worker reads of the event store: where an event came from and its type."""
 
-    def load(self, event_id: str) -> Event | None: ...
+    def routing(self, event_id: str) -> tuple[str, str | None] | None: ...
 
 
 @dataclass(frozen=True)
@@ -62,24 +62,23 @@ class Actors:
         message = self.dispatch.message(event_id, source, event_type or "")
         return message.copy(options={"redis_message_id": str(uuid.uuid4())})
 
-    def send_to(self, event_id: str, consumer: str, registry: Registry, replay: int = 0) -> None:
-        """Enqueue one delivery with the consumer's own retry settings and a fresh retry budget."""
-        routed = registry.get(consumer)
-        options = routed.retry_options() if routed else {}
+    def send_to(self, event_id: str, consumer: str, replay: int = 0) -> None:
+        """Enqueue one delivery with a fresh retry budget (the worker applies the consumer's own retry
+        settings when it runs it)."""
         kwargs = {"replay": replay} if replay else {}
-        self.deliver.send_with_options(args=(event_id, consumer), kwargs=kwargs, **options)
+        self.deliver.send_with_options(args=(event_id, consumer), kwargs=kwargs)
 
     def replay(self, event_id: str, source: str, event_type: str | None, replay: int = 0) -> None:
         """Route the event again (its consumers that succeeded are skipped unless ``replay`` > 0)."""
         kwargs = {"replay": replay} if replay else {}
         self.dispatch.send_with_options(args=(event_id, source, event_type), kwargs=kwargs)
 
-    def resend(self, event_id: str, consumer: str, registry: Registry) -> None:
+    def resend(self, event_id: str, consumer: str) -> None:
         """What a dead letter's retry enqueues: the delivery again, or the whole dispatch if that died."""
         if consumer == keys.DISPATCH_ACTOR:
             self.dispatch.send(event_id, None, None)
         else:
-            self.send_to(event_id, consumer, registry)
+            self.send_to(event_id, consumer)
 
 
 @functools.cache
@@ -105,14 +104,17 @@ def _carried_context() -> Context | None:
 
 def declare_actors(
     broker: dramatiq.Broker,
-    events: EventSource,
+    events: StoredEvents,
     registry: Registry,
     ledger: Ledger,
     outcomes: Outcomes,
 ) -> Actors:
     """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
     ``outcomes`` with their message's acknowledgement."""
-    retries = next(m for m in broker.middleware if isinstance(m, Retries))
+    #: What a worker runs a failed deliver message through, in the broker's order.
+    failure_path = [m for m in broker.middleware if isinstance(m, (Retries, DeadLetterMiddleware))]
+    if len(failure_path) != 2:
+        raise ValueError("the broker needs Dramatiq's Retries and hookgate's DeadLetterMiddleware")
     tracer = tracing.tracer()
 
     def later(operation: Operation) -> None:
@@ -141,15 +143,14 @@ def declare_actors(
     def attempt_once(event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
         """Skip if the ledger says it succeeded (not on a forced replay), run the handler, record success;
         the outcome: succeeded, skipped or missing."""
-        fields = outcomes.wait_out(lambda: ledger.begin(event_id, consumer.name, attempt, force=replay > 0))
-        if fields is False:
+        start = outcomes.wait_out(lambda: ledger.begin(event_id, consumer.name, attempt, force=replay > 0))
+        if start.outcome == "succeeded":
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
             return "skipped"
-        if fields is None:
+        if start.outcome == "gone":
             log.warning("event not found (expired or purged)", event_id=event_id, consumer=consumer.name)
             return "missing"
-        assert isinstance(fields, dict)
-        event = Event.from_fields(event_id, fields, consumer.name, replay)
+        event = Event.from_fields(event_id, start.fields, consumer.name, replay)
         succeeded, failed, seconds = _metrics(consumer.name)
         started = time.perf_counter()
         try:
@@ -175,41 +176,25 @@ def declare_actors(
 
     def first_attempt_inline(event_id: str, consumer: Consumer, replay: int) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
-        dispatch, saving a message. A failure is handed to ``Retries`` as the first attempt of a deliver
-        message, so the budget and the backoff are decided in one place; the next attempt is scheduled
-        with the dispatch message's acknowledgement."""
+        dispatch, saving a message. A failure then takes the path of every other attempt's: it is the
+        first attempt of a deliver message, handed to the broker's own ``Retries`` and dead-letter
+        middleware, in the order a worker calls them, so the budget, the backoff and the records are
+        decided in one place. What they write goes with the dispatch message's acknowledgement."""
         try:
             run(event_id, consumer, 1, replay)
         except Exception as exc:
             message = actors.deliver_message(event_id, consumer, replay)
             current = CurrentMessage.get_current_message()
-            if current is not None:  # what Retries schedules goes with this message's outcome
+            if current is not None:
                 message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
             attempt = MessageProxy(message)
-            attempt.options[ATTEMPT] = 1
-            retries.after_process_message(broker, attempt, exception=exc)  # type: ignore[no-untyped-call]
-            error = error_record(exc, attempt.options.get("traceback"))
+            for middleware in failure_path:
+                middleware.before_process_message(broker, attempt)
+            for middleware in reversed(failure_path):
+                middleware.after_process_message(broker, attempt, exception=exc)
             if attempt.failed:
-                later(dead_letter(event_id, consumer.name, error, 1))
-                return
-            later(
-                Ledger.failure_op(
-                    event_id,
-                    consumer.name,
-                    1,
-                    error["error"],
-                    error_type=error["type"],
-                    traceback=error["traceback"],
-                )
-            )
-            log.warning(
-                "consumer failed; will retry",
-                event_id=event_id,
-                consumer=consumer.name,
-                attempt=1,
-                error_type=type(exc).__name__,
-                error=describe(exc),
-            )
+                for middleware in failure_path:
+                    middleware.before_nack(broker, attempt)
 
     def dispatch(
         event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
@@ -229,11 +214,11 @@ def declare_actors(
     def hand_out(event_id: str, source: str | None, event_type: str | None, replay: int) -> list[str]:
         """Route the event and give it to its consumers; their names (none: unrouted or gone)."""
         if source is None:  # enqueued without routing facts (a replay): read them
-            record = outcomes.wait_out(lambda: events.load(event_id))
-            if record is None:
+            routing = outcomes.wait_out(lambda: events.routing(event_id))
+            if routing is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
                 return []
-            source, event_type = record.source, record.event_type
+            source, event_type = routing
         event_type = event_type or None
         routed = registry.routes(source, event_type)
         if not routed:
@@ -253,6 +238,10 @@ def declare_actors(
         routed = registry.get(consumer)
         if routed is None:
             raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
+        current = CurrentMessage.get_current_message()
+        if current is not None:  # sent by an operator, who has no consumer module: its own retry settings
+            for name, value in routed.retry_options().items():
+                current.options.setdefault(name, value)
         run(event_id, routed, _attempt(), replay, _carried_context() if tracer is not None else None)
 
     def declare(fn: Any, name: str, **options: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -19,6 +19,7 @@ import redis
 from consumers.issues import issue_fields
 from consumers.ledger import Ledger, Operation, failure_record, text
 from gateway.store import keys
+from gateway.store.paging import Cursor, newest_first, take
 
 Enqueue = Callable[[str, str], None]
 
@@ -37,10 +38,12 @@ def dead_letter_op(
     attempts: int,
     *,
     rejected: bool = False,
+    at: float | None = None,
 ) -> Operation:
     """The entry (kept as long as its event, at least a day, so the failure stays visible), its indexes,
     and the consumer marked dead with its last attempt, so a ``dead`` status always has its entry."""
-    record = failure_record(consumer, attempts, error, rejected=rejected, traceback=traceback)
+    when = time.time() if at is None else at
+    record = failure_record(consumer, attempts, error, rejected=rejected, traceback=traceback, at=when)
     issue = (
         issue_fields(event_id, consumer, error_type, text(error)) if consumer != keys.DISPATCH_ACTOR else None
     )
@@ -53,10 +56,46 @@ def dead_letter_op(
         "error": text(error),
         "traceback": text(traceback),
         "attempts": attempts,
-        "failed_at": repr(time.time()),
+        "failed_at": repr(when),
         "attempt": record.encode(),
         **({"issue": issue} if issue else {}),
     }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One entry: the last failure of an (event, consumer), and with ``get`` that consumer's attempts."""
+
+    id: str
+    event_id: str
+    consumer: str
+    source: str
+    event_type: str | None
+    error_type: str
+    error: str
+    traceback: str
+    attempts: int
+    failed_at: float
+    issue: str | None = None
+    #: Every attempt of this consumer on this event, oldest first (``get(history=True)`` only).
+    history: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> DeadLetter:
+        fields = {k.decode(): v.decode(errors="replace") for k, v in raw.items()}
+        return cls(
+            id=fields["id"],
+            event_id=fields["event_id"],
+            consumer=fields["consumer"],
+            source=fields.get("source", ""),
+            event_type=fields.get("event_type") or None,
+            error_type=fields.get("error_type", ""),
+            error=fields.get("error", ""),
+            traceback=fields.get("traceback", ""),
+            attempts=int(fields["attempts"]),
+            failed_at=float(fields["failed_at"]),
+            issue=fields.get("issue") or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,14 +109,14 @@ class DeadLetterFilter:
     since: float | None = None
     until: float | None = None
 
-    def matches(self, entry: dict[str, Any]) -> bool:
-        if self.source and entry["source"] != self.source:
+    def matches(self, entry: DeadLetter) -> bool:
+        if self.source and entry.source != self.source:
             return False
-        if self.consumer and entry["consumer"] != self.consumer:
+        if self.consumer and entry.consumer != self.consumer:
             return False
-        if self.event_type and not fnmatchcase(entry.get("event_type") or "", self.event_type):
+        if self.event_type and not fnmatchcase(entry.event_type or "", self.event_type):
             return False
-        return not (self.q and self.q.lower() not in (entry.get("error") or "").lower())
+        return not (self.q and self.q.lower() not in entry.error.lower())
 
 
 class DeadLetters:
@@ -101,56 +140,50 @@ class DeadLetters:
     ) -> str:
         """Write the dead letter of an (event, consumer) now (the worker writes it with the message's
         acknowledgement instead, through ``dead_letter_op``)."""
-        op = dead_letter_op(event_id, consumer, error_type, error, traceback, attempts, rejected=rejected)
+        op = dead_letter_op(
+            event_id,
+            consumer,
+            error_type,
+            error,
+            traceback,
+            attempts,
+            rejected=rejected,
+            at=self._ledger.clock(),
+        )
         self._ledger.apply([op])
         return str(op["entry"])
 
-    def get(self, identifier: str, *, history: bool = True) -> dict[str, Any] | None:
+    def get(self, identifier: str, *, history: bool = True) -> DeadLetter | None:
         raw: dict[bytes, bytes] = self._client.hgetall(keys.dlq_entry(identifier))  # type: ignore[assignment]
         if not raw:
             return None
-        entry: dict[str, Any] = {k.decode(): v.decode(errors="replace") for k, v in raw.items()}
-        entry["attempts"] = int(entry["attempts"])
-        entry["failed_at"] = float(entry["failed_at"])
-        entry["event_type"] = entry["event_type"] or None
-        if history:
-            entry["history"] = [
-                a for a in self._ledger.attempts(entry["event_id"]) if a["consumer"] == entry["consumer"]
-            ]
-        return entry
+        entry = DeadLetter.from_hash(raw)
+        if not history:
+            return entry
+        attempts = self._ledger.attempts(entry.event_id)
+        return replace(entry, history=tuple(a for a in attempts if a["consumer"] == entry.consumer))
 
     def list(
-        self, where: DeadLetterFilter | None = None, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first; ``next_cursor`` is None on the last page."""
-        items: list[dict[str, Any]] = []
-        for entry in self.iter(where, cursor=cursor):
-            items.append(entry)
-            if len(items) == limit:
-                return items, f"{entry['failed_at']!r}"
-        return items, None
+        self, where: DeadLetterFilter | None = None, *, limit: int = 50, after: Cursor | None = None
+    ) -> tuple[list[DeadLetter], Cursor | None]:
+        """Newest first; the next page's cursor, None on the last page."""
+        return take(self.iter(where, after=after), limit)
 
     def iter(
-        self, where: DeadLetterFilter | None = None, *, cursor: str | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Every matching entry, newest first, read in batches (flat memory for large queues)."""
+        self, where: DeadLetterFilter | None = None, *, after: Cursor | None = None
+    ) -> Iterator[tuple[DeadLetter, Cursor]]:
+        """Every matching entry, newest first, with the cursor that resumes after it (flat memory)."""
         where = where or DeadLetterFilter()
-        high: str = f"({cursor}" if cursor else (repr(where.until) if where.until is not None else "+inf")
-        low = repr(where.since) if where.since is not None else "-inf"
-        while True:
-            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
-                keys.DLQ_INDEX, high, low, start=0, num=200, withscores=True
-            )
-            if not batch:
-                return
-            for raw_id, _ in batch:
-                entry = self.get(raw_id.decode(), history=False)
-                if entry is None:
-                    self._client.zrem(keys.DLQ_INDEX, raw_id)  # its event expired
-                    continue
-                if where.matches(entry):
-                    yield entry
-            high = f"({batch[-1][1]!r}"
+        walk = newest_first(
+            self._client, keys.DLQ_INDEX, since=where.since, until=where.until, after=after, batch=200
+        )
+        for identifier, score in walk:
+            entry = self.get(identifier, history=False)
+            if entry is None:
+                self._client.zrem(keys.DLQ_INDEX, identifier)  # its event expired
+                continue
+            if where.matches(entry):
+                yield entry, Cursor(score, identifier)
 
     def retry(self, identifier: str) -> bool:
         """Send the event to the consumer again with a fresh retry budget; the entry leaves the queue."""
@@ -159,22 +192,22 @@ class DeadLetters:
         entry = self.get(identifier, history=False)
         if entry is None:
             return False
-        self._ledger.requeued(entry["event_id"], entry["consumer"], "retried")
-        self._enqueue(entry["event_id"], entry["consumer"])
-        self._remove(identifier, entry["consumer"])
+        self._ledger.requeued(entry.event_id, entry.consumer, "retried")
+        self._enqueue(entry.event_id, entry.consumer)
+        self._remove(identifier, entry.consumer)
         return True
 
     def retry_matching(self, where: DeadLetterFilter) -> int:
         """Retry every matching entry; how many were retried."""
-        chosen = [entry["id"] for entry in self.iter(where)]  # listed first: retrying changes the index
+        chosen = [entry.id for entry, _ in self.iter(where)]  # listed first: retrying changes the index
         return sum(self.retry(identifier) for identifier in chosen)
 
     def discard(self, identifier: str) -> bool:
         entry = self.get(identifier, history=False)
         if entry is None:
             return False
-        self._ledger.discarded(entry["event_id"], entry["consumer"])
-        self._remove(identifier, entry["consumer"])
+        self._ledger.discarded(entry.event_id, entry.consumer)
+        self._remove(identifier, entry.consumer)
         return True
 
     def purge(self, where: DeadLetterFilter | None = None, *, older_than: float | None = None) -> int:
@@ -185,7 +218,7 @@ class DeadLetters:
             where = DeadLetterFilter(
                 where.source, where.consumer, where.event_type, where.q, where.since, until
             )
-        doomed = [entry["id"] for entry in self.iter(where)]
+        doomed = [entry.id for entry, _ in self.iter(where)]
         return sum(self.discard(identifier) for identifier in doomed)
 
     def size(self) -> int:

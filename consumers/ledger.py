@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import redis
 from dramatiq import Message
@@ -47,11 +47,22 @@ class Attempt:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
 
 
-class Ledger:
-    """What each consumer did with each event; the source of exactly-once effect (invariant 3)."""
+@dataclass(frozen=True)
+class Start:
+    """What starting an attempt found: the consumer is now ``processing`` with the event's stored
+    ``fields``; or the ledger says it already ``succeeded``; or the event is ``gone`` (expired, purged)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    outcome: Literal["started", "succeeded", "gone"]
+    fields: dict[str, bytes] = field(default_factory=dict)
+
+
+class Ledger:
+    """What each consumer did with each event; the source of exactly-once effect (invariant 3).
+    ``clock`` stamps what it writes itself (tests pass their own)."""
+
+    def __init__(self, client: redis.Redis, *, clock: Callable[[], float] = time.time) -> None:
         self._client = client
+        self.clock = clock
         self._begin = scripts.register(client, "begin")
         self._settle = scripts.register(client, "settle")
 
@@ -60,15 +71,13 @@ class Ledger:
 
     def apply(self, operations: Sequence[Operation]) -> list[Any]:
         """Write ``operations`` now, atomically; one result per operation."""
-        _, results = self._settle(keys=["-", "-"], args=["", repr(time.time()), encode(operations)])
+        _, results = self._settle(keys=["-", "-"], args=["", repr(self.clock()), encode(operations)])
         return list(results)
 
-    def begin(
-        self, event_id: str, consumer: str, attempt: int, *, force: bool = False
-    ) -> dict[str, bytes] | bool | None:
-        """Start an attempt: False when the ledger says it already succeeded (unless ``force``), None when
-        the event is gone, else the event's stored fields (the consumer is now ``processing``)."""
-        now = time.time()
+    def begin(self, event_id: str, consumer: str, attempt: int, *, force: bool = False) -> Start:
+        """Start an attempt, unless the ledger says it already succeeded (a forced replay runs anyway)
+        or the event is gone."""
+        now = self.clock()
         result = self._begin(
             args=[
                 event_id,
@@ -79,16 +88,20 @@ class Ledger:
             ],
         )
         if result == -1:
-            return False
+            return Start("succeeded")
         if not result:
-            return None
-        return {result[i].decode(): result[i + 1] for i in range(0, len(result), 2)}
+            return Start("gone")
+        return Start("started", {result[i].decode(): result[i + 1] for i in range(0, len(result), 2)})
 
     # Operations: built here, written by ``apply`` or with a message's acknowledgement.
 
     @staticmethod
-    def success_op(event_id: str, consumer: str, attempt: int, duration_ms: float) -> Operation:
-        record = Attempt(time.time(), consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
+    def success_op(
+        event_id: str, consumer: str, attempt: int, duration_ms: float, *, at: float | None = None
+    ) -> Operation:
+        """``at``: when it happened (now if not given), as for every operation below."""
+        when = time.time() if at is None else at
+        record = Attempt(when, consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
         return _transition(event_id, consumer, "processed", record, done=True)
 
     @staticmethod
@@ -102,9 +115,10 @@ class Ledger:
         rejected: bool = False,
         final: bool = False,
         traceback: str | None = None,
+        at: float | None = None,
     ) -> Operation:
         """A failed attempt: ``retrying``, or ``dead`` when ``final``; counted in its issue."""
-        record = failure_record(consumer, attempt, error, rejected=rejected, traceback=traceback)
+        record = failure_record(consumer, attempt, error, rejected=rejected, traceback=traceback, at=at)
         operation = _transition(event_id, consumer, "dead" if final else "retrying", record)
         operation["issue"] = issue_fields(event_id, consumer, error_type or _type_of(error), text(error))
         return operation
@@ -137,7 +151,7 @@ class Ledger:
         return [name.decode() for name in pending or []]
 
     def succeeded(self, event_id: str, consumer: str, attempt: int, duration_ms: float) -> None:
-        self.apply([self.success_op(event_id, consumer, attempt, duration_ms)])
+        self.apply([self.success_op(event_id, consumer, attempt, duration_ms, at=self.clock())])
 
     def failed(
         self,
@@ -153,17 +167,24 @@ class Ledger:
         self.apply(
             [
                 self.failure_op(
-                    event_id, consumer, attempt, error, rejected=rejected, final=final, traceback=traceback
+                    event_id,
+                    consumer,
+                    attempt,
+                    error,
+                    rejected=rejected,
+                    final=final,
+                    traceback=traceback,
+                    at=self.clock(),
                 )
             ]
         )
 
     def requeued(self, event_id: str, consumer: str, why: str) -> None:
         """An operator sent the event to this consumer again (DLQ retry, replay)."""
-        self.apply([_transition(event_id, consumer, "queued", Attempt(time.time(), consumer, 0, why))])
+        self.apply([_transition(event_id, consumer, "queued", Attempt(self.clock(), consumer, 0, why))])
 
     def discarded(self, event_id: str, consumer: str) -> None:
-        record = Attempt(time.time(), consumer, 0, "discarded")
+        record = Attempt(self.clock(), consumer, 0, "discarded")
         self.apply([_transition(event_id, consumer, "discarded", record)])
 
     # Reads.
@@ -184,19 +205,24 @@ class Ledger:
 
 
 def failure_record(
-    consumer: str, attempt: int, error: str, *, rejected: bool = False, traceback: str | None = None
+    consumer: str,
+    attempt: int,
+    error: str,
+    *,
+    rejected: bool = False,
+    traceback: str | None = None,
+    at: float | None = None,
 ) -> Attempt:
     """The attempt record of a failure; the traceback keeps its innermost frames, which tell the most."""
     if traceback and len(traceback) > MAX_TRACEBACK_CHARS:
         traceback = "…" + traceback[-MAX_TRACEBACK_CHARS:]
     outcome = "rejected" if rejected else "failed"
-    return Attempt(
-        time.time(), consumer, attempt, outcome, error=text(error), traceback=text(traceback) or None
-    )
+    when = time.time() if at is None else at
+    return Attempt(when, consumer, attempt, outcome, error=text(error), traceback=text(traceback) or None)
 
 
 def _type_of(error: str) -> str:
-    """The exception type from a ``describe``d error ("ForwardFailed: ..."), for callers without it."""
+    """The exception type from a ``one_line`` error ("ForwardFailed: ..."), for callers without it."""
     head, sep, _ = error.partition(":")
     return head if sep and head.isidentifier() else ""
 

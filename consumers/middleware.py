@@ -43,7 +43,8 @@ class Outcomes(Protocol):
     def wait_out(self, call: Callable[[], T]) -> T: ...
 
 
-def describe(exception: BaseException) -> str:
+def one_line(exception: BaseException) -> str:
+    """``Type: message``, as failures are shown and grouped."""
     return f"{type(exception).__name__}: {exception}"
 
 
@@ -128,7 +129,7 @@ def error_record(exception: BaseException, formatted: str | None = None) -> dict
     it (formatting one costs a worker as much as a failed HTTP attempt: do it once)."""
     return {
         "type": type(exception).__name__,
-        "error": describe(exception),
+        "error": one_line(exception),
         "traceback": formatted or "".join(traceback.format_exception(exception, limit=30)),
         "rejected": isinstance(exception, Reject),
     }

@@ -15,8 +15,11 @@ from consumers.ledger import Ledger
 from gateway import connections, tracing
 from gateway.alerts.service import AlertService
 from gateway.broker import build_broker
+from gateway.operate import Operations
+from gateway.operate.jobs import declare_replay_job
 from gateway.reconciler import Reconciler, ReconcilerService
 from gateway.settings import Settings
+from gateway.store import keys
 from gateway.store.events import EventStore
 
 log = structlog.get_logger("hookgate.worker")
@@ -25,10 +28,16 @@ log = structlog.get_logger("hookgate.worker")
 WORKER_REDIS_TIMEOUT = 10.0
 
 
-def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
-    """Each ``[[forward]]`` entry becomes a consumer named by its ``name``."""
+def build_registry(settings: Settings) -> consumers.Registry:
+    """The consumers this worker runs: the ``@consumer`` functions of ``[consumers] modules`` and one per
+    ``[[forward]]`` entry (named by its ``name``), in a registry of its own (a second call builds the
+    same one again)."""
     from consumers.forward import Forwarder
 
+    consumers.load_modules(settings.consumers.modules)
+    registry = consumers.Registry()
+    for consumer in consumers.registry:  # what the modules' decorators registered
+        registry.add(consumer)
     for forward in settings.forward:
         try:
             headers = forward.resolved_headers()
@@ -51,6 +60,7 @@ def register_forwards(settings: Settings, registry: consumers.Registry) -> None:
                 forward.max_backoff_ms,
             )
         )
+    return registry
 
 
 def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
@@ -58,10 +68,13 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     tracing.start(settings.tracing)  # before the actors and forwards are built: they trace if it is on
     client = connections.sync_client(settings.redis, timeout=WORKER_REDIS_TIMEOUT)
     broker = build_broker(settings, client)
-    consumers.load_modules(settings.consumers.modules)
-    register_forwards(settings, consumers.registry)
-    actors = consumers.declare_actors(broker, EventStore(client), consumers.registry, Ledger(client), broker)
-    reconciler = Reconciler(client, actors, consumers.registry, settings.worker.reconcile_after_seconds)
+    registry = build_registry(settings)
+    events = EventStore(client, settings.retention.events_seconds)
+    actors = consumers.declare_actors(broker, events, registry, Ledger(client), broker)
+    if names := [c.name for c in registry]:  # so operators' replays can name them (operate.service)
+        client.sadd(keys.KNOWN_CONSUMERS, *names)
+    declare_replay_job(broker, Operations(client, settings, actors=actors))
+    reconciler = Reconciler(client, actors, registry, settings.worker.reconcile_after_seconds)
     broker.add_middleware(ReconcilerService(reconciler, client))
     broker.add_middleware(AlertService(client, settings))
     worker = dramatiq.Worker(
@@ -73,7 +86,7 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     log.info(
         "worker started",
         threads=worker.worker_threads,
-        consumers=[c.name for c in consumers.registry],
+        consumers=[c.name for c in registry],
         queues=sorted(broker.get_declared_queues()),
     )
     return worker

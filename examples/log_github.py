@@ -1,4 +1,5 @@
-"""The example consumer that ``make run`` loads (``deploy/hookgate.example.toml``)."""
+"""The example consumer that ``make run`` loads (``deploy/hookgate.example.toml``): it logs each GitHub
+event. Write yours the same way, in your own module, and list it under ``[consumers] modules``."""
 
 from __future__ import annotations
 

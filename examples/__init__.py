@@ -1,0 +1,1 @@
+"""Consumers to copy from; ``make run`` loads ``examples.log_github``. Not part of the installed package."""
