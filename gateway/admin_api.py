@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-import redis
 import structlog
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
@@ -20,18 +16,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 
 from consumers.dlq import DeadLetterFilter
 from gateway.alerts.issues import ACTIONS
-from gateway.connections import REDIS_ERRORS, is_outage
-from gateway.operations import BadRequest, EventFilter, Operations, build_operations, parse_cursor
-from gateway.problems import problem
-from gateway.settings import Settings
-from gateway.store import keys
-from gateway.timeparse import parse_time, rfc3339
+from gateway.connections import is_outage
+from gateway.operate import BadRequest, Services, filters, jobs
+from gateway.problems import problem, unavailable
 from gateway.tokens import audit, requires
 
 log = structlog.get_logger("hookgate.admin")
 
-#: How long a bulk replay's progress stays readable.
-REPLAY_TTL_SECONDS = 86_400
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,40 +95,14 @@ class DeadLetterSelection:
     older_than: str | None = None
 
 
-class AdminServices:
-    """Built lazily: reading needs a Redis client; enqueueing also needs the actors and consumers."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._lock = threading.Lock()
-
-    @functools.cached_property
-    def reader(self) -> Operations:
-        return build_operations(self._settings)
-
-    @functools.cached_property
-    def writer(self) -> Operations:
-        with self._lock:
-            return build_operations(self._settings, can_enqueue=True)
-
-
-def _time(name: str, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise problem(422, f"{name}: {exc}") from None
-
-
-def _services(state: State) -> AdminServices:
-    services: AdminServices = state.admin
+def _services(state: State) -> Services:
+    services: Services = state.admin
     return services
 
 
-def _guarded(call: Any) -> Any:
-    """Run a store operation: unusable input is a 422, an unreachable Redis a 503 with Retry-After; any
-    other error is a bug (500, logged)."""
+def _guarded(state: State, call: Callable[[], T]) -> T:
+    """Run an operation: unusable input is a 422, an unreachable Redis a 503 with Retry-After; any other
+    error is a bug (500, logged)."""
     try:
         return call()
     except BadRequest as exc:
@@ -144,9 +110,7 @@ def _guarded(call: Any) -> Any:
     except Exception as exc:
         if not is_outage(exc):
             raise
-        raise problem(
-            503, "the event store is unavailable; retry later", headers={"Retry-After": "5"}
-        ) from None
+        raise unavailable(state.retry_after) from None
 
 
 #: An admin request body is a small filter; nothing larger is read.
@@ -174,23 +138,29 @@ class AdminAPI(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Events, newest first, cursor-paginated."""
-        if not 1 <= limit <= 1000:
-            raise problem(422, "limit: must be between 1 and 1000")
-        where = EventFilter(
-            source, status, event_type, consumer, _time("since", since), _time("until", until)
-        )
-        items, next_cursor = _guarded(
-            lambda: _services(state).reader.list_events(where, limit=limit, cursor=cursor)
-        )
+
+        def page() -> tuple[list[dict[str, Any]], str | None]:
+            where = filters.event_filter(
+                source=source,
+                status=status,
+                event_type=event_type,
+                consumer=consumer,
+                since=since,
+                until=until,
+            )
+            after, most = filters.cursor_arg(cursor), filters.limit_arg(limit)
+            return _services(state).reader.list_events(where, limit=most, after=after)
+
+        items, next_cursor = _guarded(state, page)
         return {"items": items, "next_cursor": next_cursor}
 
     @get("/events/{event_id:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
     def show_event(self, state: State, event_id: FromPath[str]) -> dict[str, Any]:
         """One event: metadata, headers, body and attempts per consumer."""
-        record = _guarded(lambda: _services(state).reader.get_event(event_id))
+        record = _guarded(state, lambda: _services(state).reader.get_event(event_id))
         if record is None:
             raise problem(404, f"no event {event_id!r}")
-        return record  # type: ignore[no-any-return]
+        return record
 
     @post(
         "/events/{event_id:str}/replay",
@@ -209,13 +179,9 @@ class AdminAPI(Controller):
         """Re-enqueue one event."""
         data = data or ReplayOne()
         operations = _services(state).writer
-        if (
-            data.consumer is not None
-            and operations.registry
-            and operations.registry.get(data.consumer) is None
-        ):
-            raise problem(422, f"consumer: no consumer named {data.consumer!r}")
-        sent = _guarded(lambda: list(operations.replay([event_id], force=data.force, consumer=data.consumer)))
+        sent = _guarded(
+            state, lambda: list(operations.replay([event_id], force=data.force, consumer=data.consumer))
+        )
         if not sent:
             raise problem(404, f"no event {event_id!r}")
         audit(request, "replay", event_id=event_id, force=data.force, consumer=data.consumer)
@@ -231,56 +197,62 @@ class AdminAPI(Controller):
     def bulk_replay(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[ReplayFilter]
     ) -> dict[str, Any]:
-        """Replay every event matching the filter, in the background; poll ``/replays/{id}``."""
-        where = EventFilter(
-            data.source,
-            data.status,
-            data.event_type,
-            data.consumer,
-            _time("since", data.since),
-            _time("until", data.until),
-        )
-        operations = _services(state).reader if data.dry_run else _services(state).writer
-        replay_id = "rpl_" + os.urandom(8).hex()
-        progress = keys.bulk_replay(replay_id)
-        client: redis.Redis = operations.client
-        _guarded(
-            lambda: client.hset(
-                progress,
-                mapping={
-                    "status": "running",
-                    "sent": 0,
-                    "dry_run": int(data.dry_run),
-                    "started_at": time.time(),
-                },
+        """Replay every event matching the filter, as a worker's job; poll or cancel ``/replays/{id}``."""
+        services = _services(state)
+
+        def begin() -> str:
+            where = filters.event_filter(
+                source=data.source,
+                status=data.status,
+                event_type=data.event_type,
+                consumer=data.consumer,
+                since=data.since,
+                until=data.until,
             )
-        )
-        client.expire(progress, REPLAY_TTL_SECONDS)
-        threading.Thread(
-            target=_run_bulk_replay,
-            args=(operations, where, data, progress),
-            name=f"replay-{replay_id}",
-            daemon=True,
-        ).start()
+            if data.consumer is not None:
+                services.reader.check_consumer(data.consumer)
+            operations = services.writer
+            assert operations.replay_job is not None
+            replay_id = "rpl_" + os.urandom(8).hex()
+            jobs.start(
+                operations,
+                operations.replay_job,
+                replay_id,
+                where,
+                force=data.force,
+                consumer=data.consumer,
+                dry_run=data.dry_run,
+            )
+            return replay_id
+
+        replay_id = _guarded(state, begin)
         audit(request, "bulk replay", replay_id=replay_id, dry_run=data.dry_run, force=data.force)
         return {"replay_id": replay_id}
 
     @get("/replays/{replay_id:str}", guards=[requires("replay")], sync_to_thread=True, responses=_ONE)
     def replay_progress(self, state: State, replay_id: FromPath[str]) -> dict[str, Any]:
         """A bulk replay's progress."""
-        raw = _guarded(lambda: _services(state).reader.client.hgetall(keys.bulk_replay(replay_id)))
-        if not raw:
+        found = _guarded(state, lambda: jobs.progress(_services(state).reader, replay_id))
+        if found is None:
             raise problem(404, f"no replay {replay_id!r}")
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        return {
-            "replay_id": replay_id,
-            "status": fields["status"],
-            "dry_run": fields.get("dry_run") == "1",
-            "matched": int(fields["matched"]) if "matched" in fields else None,
-            "sent": int(fields.get("sent", 0)),
-            "started_at": rfc3339(float(fields["started_at"])),
-            "error": fields.get("error"),
-        }
+        return found
+
+    @post(
+        "/replays/{replay_id:str}/cancel",
+        guards=[requires("replay")],
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=_ONE,
+    )
+    def cancel_replay(
+        self, request: Request[Any, Any, Any], state: State, replay_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """Stop a running bulk replay at its next batch (of 100 events)."""
+        status = _guarded(state, lambda: jobs.cancel(_services(state).reader, replay_id))
+        if status is None:
+            raise problem(404, f"no replay {replay_id!r}")
+        audit(request, "bulk replay cancel", replay_id=replay_id)
+        return {"replay_id": replay_id, "status": status}
 
     @get("/dlq", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def list_dead_letters(
@@ -295,20 +267,23 @@ class AdminAPI(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Dead letters, newest first, cursor-paginated."""
-        if not 1 <= limit <= 1000:
-            raise problem(422, "limit: must be between 1 and 1000")
-        where = DeadLetterFilter(source, consumer, None, q, _time("since", since), _time("until", until))
-        items, next_cursor = _guarded(
-            lambda: _services(state).reader.list_dead_letters(where, limit=limit, cursor=cursor)
-        )
+
+        def page() -> tuple[list[dict[str, Any]], str | None]:
+            where = filters.dead_letter_filter(
+                source=source, consumer=consumer, q=q, since=since, until=until
+            )
+            after, most = filters.cursor_arg(cursor), filters.limit_arg(limit)
+            return _services(state).reader.list_dead_letters(where, limit=most, after=after)
+
+        items, next_cursor = _guarded(state, page)
         return {"items": items, "next_cursor": next_cursor}
 
     @get("/dlq/{entry_id:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
     def show_dead_letter(self, state: State, entry_id: FromPath[str]) -> dict[str, Any]:
-        record = _guarded(lambda: _services(state).reader.get_dead_letter(entry_id))
+        record = _guarded(state, lambda: _services(state).reader.get_dead_letter(entry_id))
         if record is None:
             raise problem(404, f"no dead letter {entry_id!r}")
-        return record  # type: ignore[no-any-return]
+        return record
 
     @post(
         "/dlq/{entry_id:str}/retry",
@@ -321,7 +296,7 @@ class AdminAPI(Controller):
         self, request: Request[Any, Any, Any], state: State, entry_id: FromPath[str]
     ) -> dict[str, Any]:
         """Send it to its consumer again, with a fresh retry budget."""
-        if not _guarded(lambda: _services(state).writer.dead_letters.retry(entry_id)):
+        if not _guarded(state, lambda: _services(state).writer.dead_letters.retry(entry_id)):
             raise problem(404, f"no dead letter {entry_id!r}")
         audit(request, "dlq retry", dlq_id=entry_id)
         return {"retried": 1}
@@ -337,9 +312,8 @@ class AdminAPI(Controller):
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[DeadLetterSelection]
     ) -> dict[str, Any]:
         """Retry every dead letter matching the filter."""
-        where = _dead_letter_filter(data)
         dead_letters = _services(state).writer.dead_letters
-        retried = _guarded(lambda: dead_letters.retry_matching(where))
+        retried = _guarded(state, lambda: dead_letters.retry_matching(_dead_letter_filter(data)))
         audit(request, "dlq retry matching", retried=retried)
         return {"retried": retried}
 
@@ -354,7 +328,7 @@ class AdminAPI(Controller):
         self, request: Request[Any, Any, Any], state: State, entry_id: FromPath[str]
     ) -> None:
         """Drop the dead letter; the event stays stored."""
-        if not _guarded(lambda: _services(state).reader.dead_letters.discard(entry_id)):
+        if not _guarded(state, lambda: _services(state).reader.dead_letters.discard(entry_id)):
             raise problem(404, f"no dead letter {entry_id!r}")
         audit(request, "dlq discard", dlq_id=entry_id)
 
@@ -369,9 +343,13 @@ class AdminAPI(Controller):
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[DeadLetterSelection]
     ) -> dict[str, Any]:
         """Discard every dead letter matching the filter and failed before ``older_than``."""
-        where = _dead_letter_filter(data)
-        cutoff = _time("older_than", data.older_than)
-        purged = _guarded(lambda: _services(state).reader.dead_letters.purge(where, older_than=cutoff))
+        dead_letters = _services(state).reader.dead_letters
+
+        def purge() -> int:
+            cutoff = filters.time_arg("older_than", data.older_than)
+            return dead_letters.purge(_dead_letter_filter(data), older_than=cutoff)
+
+        purged = _guarded(state, purge)
         audit(request, "dlq purge", purged=purged)
         return {"purged": purged}
 
@@ -385,12 +363,12 @@ class AdminAPI(Controller):
     ) -> dict[str, Any]:
         """Issues (failures grouped by consumer, error type and message; conditions alert rules watch),
         the most recently seen first."""
-        if not 1 <= limit <= 1000:
-            raise problem(422, "limit: must be between 1 and 1000")
+        issues = _services(state).reader.issues
         items, next_cursor = _guarded(
-            lambda: _services(state).reader.issues.page(
-                status=status, limit=limit, cursor=parse_cursor(cursor)
-            )
+            state,
+            lambda: issues.page(
+                status=status, limit=filters.limit_arg(limit), after=filters.cursor_arg(cursor)
+            ),
         )
         return {"items": [issue.record() for issue in items], "next_cursor": next_cursor}
 
@@ -398,10 +376,10 @@ class AdminAPI(Controller):
     def show_issue(self, state: State, issue_id: FromPath[str]) -> dict[str, Any]:
         """One issue, with the newest events it touched."""
         issues = _services(state).reader.issues
-        issue = _guarded(lambda: issues.get(issue_id))
+        issue = _guarded(state, lambda: issues.get(issue_id))
         if issue is None:
             raise problem(404, f"no issue {issue_id!r}")
-        return {**issue.record(), "events": _guarded(lambda: issues.events(issue_id))}
+        return {**issue.record(), "events": _guarded(state, lambda: issues.events(issue_id))}
 
     @post(
         "/issues/{issue_id:str}/{action:str}",
@@ -423,12 +401,14 @@ class AdminAPI(Controller):
         """Acknowledge, resolve or ignore an issue; or retry every dead letter of it (202)."""
         if action == "retry":
             issues = _services(state).writer.issues
-            if _guarded(lambda: issues.get(issue_id)) is None:
+            if _guarded(state, lambda: issues.get(issue_id)) is None:
                 raise problem(404, f"no issue {issue_id!r}")
-            retried = _guarded(lambda: issues.retry_dead_letters(issue_id))
+            retried = _guarded(state, lambda: issues.retry_dead_letters(issue_id))
             audit(request, "issue retry", issue_id=issue_id, retried=retried)
             return Response({"retried": retried}, status_code=HTTP_202_ACCEPTED)
-        changed = _guarded(lambda: _services(state).reader.issues.set_status(issue_id, ACTIONS[action]))
+        changed = _guarded(
+            state, lambda: _services(state).reader.issues.set_status(issue_id, ACTIONS[action])
+        )
         if changed is None:
             raise problem(404, f"no issue {issue_id!r}")
         audit(request, f"issue {action}", issue_id=issue_id)
@@ -437,36 +417,15 @@ class AdminAPI(Controller):
     @get("/stats", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def stats(self, state: State) -> dict[str, Any]:
         """Counts by status and source, DLQ size and the oldest dead letter."""
-        return _guarded(lambda: _services(state).reader.stats())  # type: ignore[no-any-return]
+        return _guarded(state, lambda: _services(state).reader.stats())
 
 
 def _dead_letter_filter(data: DeadLetterSelection) -> DeadLetterFilter:
-    return DeadLetterFilter(
-        data.source,
-        data.consumer,
-        data.event_type,
-        data.q,
-        _time("since", data.since),
-        _time("until", data.until),
+    return filters.dead_letter_filter(
+        source=data.source,
+        consumer=data.consumer,
+        event_type=data.event_type,
+        q=data.q,
+        since=data.since,
+        until=data.until,
     )
-
-
-def _run_bulk_replay(operations: Operations, where: EventFilter, data: ReplayFilter, progress: str) -> None:
-    client = operations.client
-    try:
-        if data.dry_run:
-            client.hset(
-                progress,
-                mapping={"matched": sum(1 for _ in operations.matching_ids(where)), "status": "done"},
-            )
-            return
-        sent = 0
-        for _ in operations.replay(operations.matching_ids(where), force=data.force, consumer=data.consumer):
-            sent += 1
-            if sent % 100 == 0:
-                client.hset(progress, "sent", sent)
-        client.hset(progress, mapping={"sent": sent, "matched": sent, "status": "done"})
-    except Exception as exc:
-        log.error("bulk replay failed", progress=progress, error=f"{type(exc).__name__}: {exc}")
-        with contextlib.suppress(*REDIS_ERRORS):
-            client.hset(progress, mapping={"status": "failed", "error": f"{type(exc).__name__}: {exc}"})

@@ -1,4 +1,6 @@
-"""The Litestar application: webhook receivers, health checks and metrics."""
+"""The Litestar application: the webhook receivers and health checks (the public part), the admin API,
+the dashboard and /metrics (the admin part); one app with both, or one part per listener when
+``[admin] port`` splits them. Redis clients and the operator services are built here, once."""
 
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
 from gateway import connections
-from gateway.admin_api import AdminAPI, AdminServices
+from gateway.admin_api import AdminAPI
 from gateway.alerts.counters import SignatureFailures
 from gateway.alerts.service import AlertService
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
 from gateway.dashboard.auth import LoginGuard, Sessions
 from gateway.limits import ClientAddress, RateLimiter
+from gateway.operate import Services
 from gateway.problems import plugin as problem_details
-from gateway.problems import problem
+from gateway.problems import unavailable
 from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
 from gateway.store.ingest import Ingestor
@@ -101,9 +104,7 @@ def create_app(
         try:
             await ingestor.ping()
         except connections.REDIS_ERRORS:
-            raise problem(
-                503, "the event store does not answer", headers={"Retry-After": str(retry_after)}
-            ) from None
+            raise unavailable(retry_after) from None
         return {"status": "ready"}
 
     async def close_client(_: Litestar) -> None:
@@ -147,7 +148,8 @@ def create_app(
         state=State(
             {
                 "tokens": TokenBook(tokens),
-                "admin": AdminServices(settings),
+                "admin": Services(settings),
+                "retry_after": retry_after,
                 "backlog": Backlog(client, settings.retention.events_seconds, settings.redis.timeout_seconds),
                 "dashboard_sources": sorted(sources),
                 "login_guard": LoginGuard(limiter, addresses),

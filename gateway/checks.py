@@ -16,11 +16,10 @@ from gateway.settings import ConfigError, Settings, build_sources
 def describe(settings: Settings) -> dict[str, Any]:
     """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
     sources = build_sources(settings)
-    from gateway.worker import register_forwards
+    from gateway.worker import build_registry
 
     try:
-        consumers.load_modules(settings.consumers.modules)
-        register_forwards(settings, consumers.registry)
+        registry = build_registry(settings)
     except consumers.ConsumerConfigError as exc:
         raise ConfigError(str(exc)) from None
     return {
@@ -40,8 +39,7 @@ def describe(settings: Settings) -> dict[str, Any]:
             for name, source in sources.items()
         ],
         "consumers": [
-            {"name": c.name, "source": c.source, "events": list(c.events) or ["*"]}
-            for c in consumers.registry
+            {"name": c.name, "source": c.source, "events": list(c.events) or ["*"]} for c in registry
         ],
         "warnings": admin_warnings(settings) + redis_warnings(settings),
     }

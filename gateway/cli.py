@@ -14,8 +14,10 @@ import click
 
 from gateway import logs
 from gateway.settings import ConfigError, Settings, build_sources, load_settings
+from gateway.store.events import STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _config_option(func: F) -> F:
@@ -179,38 +181,33 @@ def _time_option(name: str) -> Callable[[F], F]:
     )
 
 
-def _parse_time(option: str, value: str | None) -> float | None:
-    from gateway.timeparse import parse_time
+def _checked(build: Callable[[], T]) -> T:
+    """Build from what the operator typed: unusable input is exit 2 naming the option."""
+    from gateway.operate import BadRequest
 
-    if value is None:
-        return None
     try:
-        return parse_time(value)
-    except ValueError as exc:
-        _fail(f"--{option}: {exc}", code=2)
+        return build()
+    except BadRequest as exc:
+        _fail(exc.option(), code=2)
 
 
 def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
     """The operations service on the configured Redis; with ``can_retry`` it can also enqueue."""
-    import consumers
-    from gateway.operations import build_operations
+    from gateway.operate import build_operations
 
     _require_redis(settings)
-    try:
-        return build_operations(settings, can_enqueue=can_retry)
-    except consumers.ConsumerConfigError as exc:
-        _fail(str(exc), code=2)
+    return build_operations(settings, can_enqueue=can_retry)
 
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run an operation: unusable input is exit 2 naming it, an unreachable Redis exit 1."""
     from gateway.connections import is_outage
-    from gateway.operations import BadRequest
+    from gateway.operate import BadRequest
 
     try:
         return action()
     except BadRequest as exc:
-        _fail(str(exc), code=2)
+        _fail(exc.option(), code=2)
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -235,11 +232,7 @@ def events() -> None:
 @events.command("list")
 @_config_option
 @click.option("--source", default=None)
-@click.option(
-    "--status",
-    default=None,
-    type=click.Choice(["queued", "processing", "processed", "retrying", "dead", "unrouted"]),
-)
+@click.option("--status", default=None, type=click.Choice(STATUSES))
 @click.option("--event-type", default=None, help="Glob, e.g. 'invoice.*'.")
 @click.option("--consumer", default=None, help="Only events routed to this consumer.")
 @_time_option("since")
@@ -258,10 +251,12 @@ def events_list(
     as_json: bool,
 ) -> None:
     """Stored events, newest first."""
-    from gateway.operations import EventFilter
+    from gateway.operate import filters
 
-    where = EventFilter(
-        source, status, event_type, consumer, _parse_time("since", since), _parse_time("until", until)
+    where = _checked(
+        lambda: filters.event_filter(
+            source=source, status=status, event_type=event_type, consumer=consumer, since=since, until=until
+        )
     )
     settings = _load(config_file)
     items, _ = _run(lambda: _operations(settings).list_events(where, limit=limit))
@@ -330,10 +325,10 @@ def events_stats(config_file: Path | None, as_json: bool) -> None:
 def _dlq_filter(
     source: str | None, consumer: str | None, q: str | None, since: str | None, until: str | None
 ) -> Any:
-    from consumers.dlq import DeadLetterFilter
+    from gateway.operate import filters
 
-    return DeadLetterFilter(
-        source, consumer, None, q, _parse_time("since", since), _parse_time("until", until)
+    return _checked(
+        lambda: filters.dead_letter_filter(source=source, consumer=consumer, q=q, since=since, until=until)
     )
 
 
@@ -359,7 +354,7 @@ CONFIRM_ABOVE = 1000
 @_config_option
 @click.argument("event_ids", nargs=-1)
 @click.option("--source", default=None)
-@click.option("--status", default=None)
+@click.option("--status", default=None, type=click.Choice(STATUSES))
 @click.option("--event-type", default=None, help="Glob, e.g. 'invoice.*'.")
 @_time_option("since")
 @_time_option("until")
@@ -387,21 +382,23 @@ def replay(
     """Re-enqueue stored events: by id, or every event matching the filters."""
     import time
 
-    from gateway.operations import EventFilter
+    from gateway.operate import filters
 
     filtered = any(v is not None for v in (source, status, event_type, since, until))
     if event_ids and filtered:
         _fail("give event ids or filters, not both", code=2)
     if not event_ids and not filtered:
         _fail("give event ids, or filters such as --source S --since 2h", code=2)
-    where = EventFilter(
-        source, status, event_type, None, _parse_time("since", since), _parse_time("until", until)
+    where = _checked(
+        lambda: filters.event_filter(
+            source=source, status=status, event_type=event_type, since=since, until=until
+        )
     )
     settings = _load(config_file)
     operations = _run(lambda: _operations(settings, can_retry=not dry_run))
 
     def ids() -> Any:
-        return iter(event_ids) if event_ids else operations.matching_ids(where)
+        return iter(event_ids) if event_ids else (e.event_id for e in operations.iter_events(where))
 
     if dry_run:
         records = [r for r in (_run(functools.partial(operations.get_event, i)) for i in ids()) if r]
@@ -417,8 +414,8 @@ def replay(
                 )
             click.echo(f"would replay {len(slim)} event(s); nothing enqueued (--dry-run)")
         return
-    if consumer is not None and operations.registry.get(consumer) is None:
-        _fail(f"--consumer: no consumer named {consumer!r} in the config or [consumers] modules", code=2)
+    if consumer is not None:
+        _run(lambda: operations.check_consumer(consumer))
     total = len(event_ids) or _run(lambda: sum(1 for _ in ids()))
     if total > CONFIRM_ABOVE and not yes:
         if not sys.stdin.isatty():
@@ -515,7 +512,7 @@ def _each_entry(operations: Any, entry_ids: tuple[str, ...], where: Any, every: 
         _fail("give entry ids or --all with filters, not both", code=2)
     if not entry_ids and not every:
         _fail("give entry ids, or --all (with filters) for every matching entry", code=2)
-    return list(entry_ids) or [entry["id"] for entry in operations.dead_letters.iter(where)]
+    return list(entry_ids) or [entry.id for entry, _ in operations.dead_letters.iter(where)]
 
 
 @dlq.command("retry")
@@ -573,8 +570,10 @@ def dlq_purge(
     yes: bool,
 ) -> None:
     """Discard every dead letter matching the filters (and failed before --older-than)."""
+    from gateway.operate import filters
+
     where = _dlq_filter(source, consumer, q, since, until)
-    cutoff = _parse_time("older-than", older_than)
+    cutoff = _checked(lambda: filters.time_arg("older_than", older_than))
     settings = _load(config_file)
     if not yes:
         if not sys.stdin.isatty():

@@ -15,7 +15,7 @@ log = structlog.get_logger("hookgate.app")
 _TYPE = "urn:hookgate:problem:"
 _TITLES = {
     400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Signature verification failed"),
+    401: ("unauthorized", "Unauthorized"),
     403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
@@ -34,6 +34,16 @@ def problem(
     return ProblemDetailsException(
         status_code=status, type_=_TYPE + (slug or default_slug), title=title, detail=detail, headers=headers
     )
+
+
+#: What every front end says when Redis does not answer.
+UNAVAILABLE = "the event store is unavailable; retry later"
+
+
+def unavailable(retry_after: int) -> ProblemDetailsException:
+    """The one answer for a Redis that cannot be reached (an outage, never a bad command): 503 with
+    ``Retry-After`` (``[gateway] retry_after_seconds``)."""
+    return problem(503, UNAVAILABLE, headers={"Retry-After": str(retry_after)})
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:

@@ -23,7 +23,7 @@ from gateway import metrics, tracing
 from gateway.alerts.counters import SignatureFailures
 from gateway.connections import REDIS_ERRORS, is_outage
 from gateway.limits import ClientAddress, RateLimiter, allowed
-from gateway.problems import problem
+from gateway.problems import problem, unavailable
 from gateway.settings import SourceConfig
 from gateway.store.ingest import Incoming, Ingestor, bounded, usable
 
@@ -107,7 +107,7 @@ class Receiver:
         verifier = source.verifier
         outcomes = {name: metrics.DELIVERIES.labels(source.name, name) for name in metrics.OUTCOMES}
         ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
-        retry_headers = {"Retry-After": str(self.retry_after)}
+        retry_after = self.retry_after
         ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
         signature_failures = self.signature_failures
         tracer = tracing.tracer()
@@ -153,9 +153,7 @@ class Receiver:
                 except REDIS_ERRORS as exc:
                     count("unavailable")
                     log.warning("rate limiter unavailable", source=source.name, error=str(exc))
-                    raise problem(
-                        503, "the event store is unavailable; retry later", headers=retry_headers
-                    ) from None
+                    raise unavailable(retry_after) from None
                 if wait_ms:
                     seconds = str(max(1, -(-wait_ms // 1000)))
                     raise refuse(
@@ -215,9 +213,7 @@ class Receiver:
                     )
                 else:  # a bug: the sender retries, and the traceback is in the log
                     log.error("could not store a verified delivery", source=source.name, exc_info=True)
-                raise problem(
-                    503, "the event store is unavailable; retry later", headers=retry_headers
-                ) from None
+                raise unavailable(retry_after) from None
 
             count("duplicate" if stored.duplicate else "accepted", stored.event_id)
             ingest_seconds.observe(time.perf_counter() - started)

@@ -219,8 +219,8 @@ class TokenSettings(_Section):
 
 class AdminSettings(_Section):
     tokens: tuple[TokenSettings, ...] = ()
-    #: When set, /api/v1 and /metrics move to this second listener; the public port keeps only the
-    #: webhooks and the health checks.
+    #: When set, /api/v1, /dashboard and /metrics move to this second listener; the public port keeps
+    #: only the webhooks and the health checks.
     port: int | None = Field(default=None, ge=1, le=65535)
     host: str = "127.0.0.1"
     #: Signs (and encrypts) the dashboard's session cookie; every gateway process must share it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import redis
 
 from consumers.dlq import DeadLetters
 from gateway.store import keys
+from gateway.store.paging import Cursor, newest_first, take
 from gateway.timeparse import rfc3339
 
 STATUSES = ("open", "acknowledged", "resolved", "ignored")
@@ -119,32 +121,21 @@ class Issues:
         return Issue.from_hash(raw) if raw else None
 
     def page(
-        self, *, status: str | None = None, limit: int = 50, cursor: float | None = None
+        self, *, status: str | None = None, limit: int = 50, after: Cursor | None = None
     ) -> tuple[list[Issue], str | None]:
         """Newest activity first; ``next_cursor`` is None on the last page."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"status: {status!r} is not one of {', '.join(STATUSES)}")
-        items: list[Issue] = []
-        high = f"({cursor!r}" if cursor is not None else "+inf"
-        while len(items) < limit:
-            batch: list[tuple[bytes, float]] = self._client.zrevrangebyscore(  # type: ignore[assignment]
-                keys.ISSUES, high, "-inf", start=0, num=200, withscores=True
-            )
-            if not batch:
-                return items, None
-            with self._client.pipeline(transaction=False) as pipe:
-                for raw_id, _ in batch:
-                    pipe.hgetall(keys.issue(raw_id.decode()))
-                hashes = pipe.execute()
-            for (_, score), raw in zip(batch, hashes, strict=True):
-                if raw:
-                    issue = Issue.from_hash(raw)
-                    if status is None or issue.status == status:
-                        items.append(issue)
-                        if len(items) == limit:
-                            return items, repr(score)
-            high = f"({batch[-1][1]!r}"
-        return items, None
+        items, cursor = take(self._walk(status, after), limit)
+        return items, None if cursor is None else str(cursor)
+
+    def _walk(self, status: str | None, after: Cursor | None) -> Iterator[tuple[Issue, Cursor]]:
+        for issue_id, score in newest_first(self._client, keys.ISSUES, after=after, batch=200):
+            raw: dict[bytes, bytes] = self._client.hgetall(keys.issue(issue_id))  # type: ignore[assignment]
+            if raw:
+                issue = Issue.from_hash(raw)
+                if status is None or issue.status == status:
+                    yield issue, Cursor(score, issue_id)
 
     def open_issues(self) -> list[Issue]:
         """Open and acknowledged issues."""

@@ -21,9 +21,10 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from gateway.connections import OUTAGES
+from gateway.connections import is_outage
 from gateway.dashboard import auth, filters
 from gateway.dashboard.views import Access, Pages
+from gateway.problems import UNAVAILABLE
 from gateway.settings import Settings
 
 __all__ = ["PREFIX", "dashboard_router", "template_config"]
@@ -77,7 +78,6 @@ def dashboard_router(settings: Settings) -> Router:
 
 def _exception_handlers() -> dict[Any, Any]:
     handlers: dict[Any, Any] = {auth.LoginRequired: _to_login, HTTPException: _error_page}
-    handlers.update(dict.fromkeys(OUTAGES, _unavailable))
     handlers[Exception] = _unexpected
     return handlers
 
@@ -110,13 +110,12 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _render_error(exc.status_code, detail)
 
 
-def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.warning("dashboard: the event store does not answer", error=str(exc))
-    return _render_error(503, "The event store does not answer. Try again in a moment.", {"Retry-After": "5"})
-
-
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A bug: logged with its traceback, never shown."""
+    """A Redis outage is a 503 page; anything else is a bug: logged with its traceback, never shown."""
+    if is_outage(exc):
+        log.warning("dashboard: the event store does not answer", error=str(exc))
+        retry_after = str(request.app.state.retry_after)
+        return _render_error(503, UNAVAILABLE.capitalize() + ".", {"Retry-After": retry_after})
     log.error("dashboard: unhandled error", error_type=type(exc).__name__, exc_info=exc)
     return _render_error(500, "The dashboard failed to show this page; the gateway's log has the details.")
 

@@ -19,15 +19,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from consumers.dlq import DeadLetterFilter, entry_id
-from gateway.admin_api import AdminServices
+from consumers.dlq import entry_id
 from gateway.alerts.issues import ACTIONS as ISSUE_ACTIONS
 from gateway.alerts.issues import STATUSES as ISSUE_STATUSES
 from gateway.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
 from gateway.dashboard.charts import stacked_bars
 from gateway.display import pretty_body
-from gateway.operations import BadRequest, EventFilter
-from gateway.timeparse import parse_time
+from gateway.operate import BadRequest, Services, filters
+from gateway.store.events import STATUSES
 from gateway.tokens import TokenBook, audit
 
 T = TypeVar("T")
@@ -35,19 +34,16 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 #: Bodies longer than this are cut in the event page (the API and CLI give the whole body).
 BODY_DISPLAY_LIMIT = 256 * 1024
-STATUSES = ("queued", "processing", "retrying", "dead", "processed")
+#: The overview's order: the way through, then the ends.
+STATUS_ORDER = ("queued", "processing", "retrying", "dead", "processed", "unrouted")
 #: The overview counts statuses over at most this many of the hour's newest events (every 5 s per tab).
 STATUS_SAMPLE = 10_000
 DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
 EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until")
 
 
-#: A filter or cursor the page cannot use; shown above the (empty) list.
-BadFilter = BadRequest
-
-
-def _services(state: State) -> AdminServices:
-    services: AdminServices = state.admin
+def _services(state: State) -> Services:
+    services: Services = state.admin
     return services
 
 
@@ -76,15 +72,6 @@ def _flash(request: Request[Any, Any, Any], message: str) -> None:
     request.session["flash"] = message
 
 
-def _time(name: str, value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise BadFilter(f"{name}: {exc}") from None
-
-
 def _back(form: Any, fallback: str) -> str:
     """The page a form came from (a dashboard path), to return to after the action."""
     return safe_next(form.get("back")) if form.get("back") else fallback
@@ -93,17 +80,6 @@ def _back(form: Any, fallback: str) -> str:
 def _query(**values: str | None) -> str:
     kept = {k: v for k, v in values.items() if v}
     return "?" + urllib.parse.urlencode(kept) if kept else ""
-
-
-def _dead_letter_filter(values: dict[str, str]) -> DeadLetterFilter:
-    return DeadLetterFilter(
-        source=values.get("source") or None,
-        consumer=values.get("consumer") or None,
-        event_type=values.get("event_type") or None,
-        q=values.get("q") or None,
-        since=_time("since", values.get("since")),
-        until=_time("until", values.get("until")),
-    )
 
 
 class Access(Controller):
@@ -165,17 +141,17 @@ class Pages(Controller):
         now = time.time()
 
         def read() -> dict[str, Any]:
-            activity = reader.activity(sources, now=now)
+            activity = reader.events.activity(sources, now=now)
             return {
                 "chart": stacked_bars(activity.starts, activity.per_source),
-                "statuses": reader.recent_statuses(since=now - 3600, limit=STATUS_SAMPLE),
-                "stored": reader.stored_events(),
+                "statuses": reader.events.recent_statuses(since=now - 3600, limit=STATUS_SAMPLE),
+                "stored": reader.events.stored(),
                 "dlq": reader.dead_letter_summary(),
                 "failing": reader.failing_consumers(now=now, window=state.retention_seconds),
                 "open_issues": [issue.record() for issue in reader.issues.page(status="open", limit=5)[0]],
             }
 
-        return {**await _run(read), "status_order": STATUSES}
+        return {**await _run(read), "status_order": STATUS_ORDER}
 
     # Dead letters
 
@@ -183,17 +159,18 @@ class Pages(Controller):
     async def dead_letters(
         self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
     ) -> Template:
-        filters = {name: request.query_params.get(name) or "" for name in DLQ_FILTERS}
+        values = {name: request.query_params.get(name) or "" for name in DLQ_FILTERS}
         cursor = request.query_params.get("cursor") or None
         reader = _services(state).reader
         items: list[dict[str, Any]] = []
         next_cursor, error = None, None
         try:
-            where = _dead_letter_filter(filters)
+            where = filters.dead_letter_filter(**values)
+            after = filters.cursor_arg(cursor)
             items, next_cursor = await _run(
-                lambda: reader.list_dead_letters(where, limit=PAGE_SIZE, cursor=cursor)
+                lambda: reader.list_dead_letters(where, limit=PAGE_SIZE, after=after)
             )
-        except BadFilter as exc:
+        except BadRequest as exc:
             error = str(exc)
         failing, summary = await _run(
             lambda: (
@@ -207,11 +184,11 @@ class Pages(Controller):
             "dlq.html",
             status_code=422 if error else 200,
             error=error,
-            filters=filters,
+            filters=values,
             items=items,
             first_page=cursor is None,
-            next_url=f"{PREFIX}/dlq{_query(**filters, cursor=next_cursor)}" if next_cursor else None,
-            query=_query(**filters),
+            next_url=f"{PREFIX}/dlq{_query(**values, cursor=next_cursor)}" if next_cursor else None,
+            query=_query(**values),
             consumers=[row["consumer"] for row in failing],
             summary=summary,
         )
@@ -241,17 +218,17 @@ class Pages(Controller):
         """Retry every dead letter matching the list's filter (all pages)."""
         viewer.need("replay")
         form = await request.form()
-        filters = {name: str(form.get(name) or "") for name in DLQ_FILTERS}
+        values = {name: str(form.get(name) or "") for name in DLQ_FILTERS}
         try:
-            where = _dead_letter_filter(filters)
-        except BadFilter as exc:
+            where = filters.dead_letter_filter(**values)
+        except BadRequest as exc:
             _flash(request, f"Nothing retried: {exc}")
-            return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
+            return Redirect(f"{PREFIX}/dlq{_query(**values)}", status_code=303)
         dead_letters = _services(state).writer.dead_letters
         retried = await _run(lambda: dead_letters.retry_matching(where))
         audit(request, "dlq retry matching", retried=retried, via="dashboard", **where.__dict__)
         _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} matching the filter.")
-        return Redirect(f"{PREFIX}/dlq{_query(**filters)}", status_code=303)
+        return Redirect(f"{PREFIX}/dlq{_query(**values)}", status_code=303)
 
     # Issues
 
@@ -331,22 +308,16 @@ class Pages(Controller):
     async def events(
         self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
     ) -> Template:
-        filters = {name: request.query_params.get(name) or "" for name in EVENT_FILTERS}
+        values = {name: request.query_params.get(name) or "" for name in EVENT_FILTERS}
         cursor = request.query_params.get("cursor") or None
         reader = _services(state).reader
         items: list[dict[str, Any]] = []
         next_cursor, error = None, None
         try:
-            where = EventFilter(
-                filters["source"] or None,
-                filters["status"] or None,
-                filters["event_type"] or None,
-                filters["consumer"] or None,
-                _time("since", filters["since"]),
-                _time("until", filters["until"]),
-            )
-            items, next_cursor = await _run(lambda: reader.list_events(where, limit=PAGE_SIZE, cursor=cursor))
-        except BadFilter as exc:
+            where = filters.event_filter(**values)
+            after = filters.cursor_arg(cursor)
+            items, next_cursor = await _run(lambda: reader.list_events(where, limit=PAGE_SIZE, after=after))
+        except BadRequest as exc:
             error = str(exc)
         return _page(
             request,
@@ -354,11 +325,11 @@ class Pages(Controller):
             "events.html",
             status_code=422 if error else 200,
             error=error,
-            filters=filters,
+            filters=values,
             items=items,
             first_page=cursor is None,
-            next_url=f"{PREFIX}/events{_query(**filters, cursor=next_cursor)}" if next_cursor else None,
-            query=_query(**filters),
+            next_url=f"{PREFIX}/events{_query(**values, cursor=next_cursor)}" if next_cursor else None,
+            query=_query(**values),
             statuses=STATUSES,
             sources=state.dashboard_sources,
         )
@@ -418,14 +389,11 @@ class Pages(Controller):
         force = form.get("force") == "1"
         consumer = str(form.get("consumer") or "") or None
         operations = _services(state).writer
-        if (
-            consumer is not None
-            and operations.registry is not None
-            and operations.registry.get(consumer) is None
-        ):
-            _flash(request, f"No consumer named {consumer!r}.")
-        else:
+        try:
             sent = await _run(lambda: list(operations.replay([event_id], force=force, consumer=consumer)))
+        except BadRequest as exc:
+            _flash(request, f"Not replayed: {exc}.")
+        else:
             if sent:
                 audit(request, "replay", event_id=event_id, force=force, consumer=consumer, via="dashboard")
                 _flash(
