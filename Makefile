@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test lint typecheck bench chaos fuzz clean chromium prometheus screenshots
+.PHONY: run test test-fast lint typecheck bench chaos fuzz clean chromium prometheus screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(BIN)/hookgate chromium prometheus
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The unit tests alone, in well under a minute: no redis-server, hookgate processes, browser or promtool.
+test-fast: $(BIN)/hookgate
+	$(BIN)/python -m pytest -m "not integration" -q
 
 # The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
 # Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
@@ -59,6 +63,7 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/processing.py
 	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
+	$(BIN)/python tests/bench/stats.py
 	$(BIN)/python tests/bench/dashboard.py
 	$(BIN)/python tests/bench/tracing.py
 

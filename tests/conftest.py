@@ -1,4 +1,5 @@
-"""Session-wide services: a real redis-server on a free port, started (and flushed) only by the tests."""
+"""Session-wide services: a real redis-server on a free port, started (and flushed) only by the tests;
+and the ``integration`` marker on every test that needs a real service (``make test-fast`` leaves them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,26 @@ import redis
 from gateway.dev import EmbeddedRedis, redis_server_binary
 
 IN_CI = os.environ.get("CI") == "true"
+
+TESTS = Path(__file__).resolve().parent
+#: Folders whose every test needs a real service or process: redis-server, hookgate, chromium, promtool.
+INTEGRATION_FOLDERS = frozenset({"integration", "e2e", "chaos", "deploy", "fuzz"})
+#: Fixtures that start (or need) a redis-server or hookgate processes, wherever a test asks for them.
+INTEGRATION_FIXTURES = frozenset({"redis_server", "redis_url", "start_gateway", "start_worker"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``integration`` every test that needs a real service, so ``-m "not integration"`` is fast.
+
+    By folder, and by fixture (the whole closure, so a fixture built on ``redis_url`` counts too).
+    Runs before pytest's own ``-m`` selection sees the items.
+    """
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if folder in INTEGRATION_FOLDERS or fixtures & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)
 
 
 def need_service(reason: str) -> None:

@@ -35,13 +35,13 @@ def test_success_is_recorded_once_and_expires_with_the_event(client):
     ledger = Ledger(client)
     assert ledger.fan_out("evt_1", deliver("a", "b")) == ["a", "b"]
     assert client.llen(keys.dramatiq_queue("deliver")) == 2
-    fields = ledger.begin("evt_1", "a", 1)
-    assert isinstance(fields, dict) and fields["source"] == b"github"
+    start = ledger.begin("evt_1", "a", 1)
+    assert start.outcome == "started" and start.fields["source"] == b"github"
     assert event_status(client) == "processing"
     ledger.succeeded("evt_1", "a", 1, 12.5)
     assert ledger.already_done("evt_1", "a")
     assert 3500 < client.ttl(keys.done("evt_1", "a")) <= 3600
-    assert ledger.begin("evt_1", "a", 2) is False
+    assert ledger.begin("evt_1", "a", 2).outcome == "succeeded"
     assert ledger.fan_out("evt_1", deliver("a", "b")) == ["b"]
     assert client.llen(keys.dramatiq_queue("deliver")) == 3
     assert event_status(client) == "queued"
@@ -73,7 +73,7 @@ def test_the_event_shows_the_worst_consumer_state(client):
 
 def test_a_gone_event_records_nothing(client):
     ledger = Ledger(client)
-    assert ledger.begin("evt_missing", "a", 1) is None
+    assert ledger.begin("evt_missing", "a", 1).outcome == "gone"
     ledger.succeeded("evt_missing", "a", 1, 1.0)
     assert not client.exists(keys.done("evt_missing", "a"))
     assert not client.exists(keys.consumer_states("evt_missing"))
@@ -83,7 +83,7 @@ def test_a_forced_replay_starts_even_after_success(client):
     ledger = Ledger(client)
     ledger.begin("evt_1", "a", 1)
     ledger.succeeded("evt_1", "a", 1, 1.0)
-    assert ledger.begin("evt_1", "a", 1) is False
-    fields = ledger.begin("evt_1", "a", 1, force=True)
-    assert isinstance(fields, dict) and fields["source"] == b"github"
+    assert ledger.begin("evt_1", "a", 1).outcome == "succeeded"
+    start = ledger.begin("evt_1", "a", 1, force=True)
+    assert start.outcome == "started" and start.fields["source"] == b"github"
     assert ledger.fan_out("evt_1", deliver("a"), force=True) == ["a"]

@@ -1,4 +1,7 @@
-"""The ``hookgate`` command as a user runs it: exit codes, messages, and ``dev`` end to end."""
+"""The ``hookgate`` command as a user runs it: exit codes, messages, and ``dev`` end to end.
+
+The usage errors run in-process (``cli``); ``check-config`` runs the executable, since it lists the
+consumers registered in its process, and in this one other tests register theirs."""
 
 from __future__ import annotations
 
@@ -9,30 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from gateway.dev import free_port, redis_server_binary
 from tests.conftest import need_service
+from tests.helpers import ROOT, cli, hookgate
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "hookgate.example.toml"
-
-
-def hookgate(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        timeout=60,
-    )
 
 
 def test_check_config_lists_sources_and_consumers():
@@ -47,27 +35,27 @@ def test_check_config_lists_sources_and_consumers():
 def test_bad_config_exits_2_naming_the_key(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("[sources.github]\nprovider = 'github'\nsecret = 's'\ntolerance_secondz = 3\n")
-    result = hookgate("check-config", "--config", str(config))
+    result = cli("check-config", "--config", str(config))
     assert result.returncode == 2
     assert "tolerance_secondz" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_unknown_env_override_exits_2():
-    result = hookgate("check-config", "--config", str(EXAMPLE), env={"HOOKGATE_REDIS__URI": "redis://x"})
+    result = cli("check-config", "--config", str(EXAMPLE), env={"HOOKGATE_REDIS__URI": "redis://x"})
     assert result.returncode == 2
     assert "HOOKGATE_REDIS__URI" in result.stderr
 
 
 def test_serve_and_worker_without_redis_url_exit_2():
     for command in ("serve", "worker"):
-        result = hookgate(command, "--config", str(EXAMPLE))
+        result = cli(command, "--config", str(EXAMPLE))
         assert result.returncode == 2
         assert "[redis] url" in result.stderr
 
 
 def test_send_test_unknown_source_exits_2():
-    result = hookgate("send-test", "gitlab", "--config", str(EXAMPLE))
+    result = cli("send-test", "gitlab", "--config", str(EXAMPLE))
     assert result.returncode == 2
     assert "gitlab" in result.stderr and "github" in result.stderr
 

@@ -8,20 +8,17 @@ working tree as it found it.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis
 from playwright.sync_api import expect
 
 from gateway.store import keys
-from tests.integration.conftest import wait_for, write_config
+from tests.helpers import GITHUB_SECRET, post, wait_for, write_config
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TOKENS = {"ops": "ops-token-secret", "viewer": "viewer-token-secret"}
@@ -43,25 +40,6 @@ def admin_config(forwards: str) -> str:
 def forward(name: str, url: str, events: list[str] | None = None) -> str:
     line = f'\n[[forward]]\nname = "{name}"\nsource = "github"\nurl = "{url}"\n'
     return line + (f"events = {json.dumps(events)}\n" if events else "")
-
-
-def post(
-    gateway_url: str, event: str, body: bytes, *, source: str = "github", secret: str = "", **headers: str
-) -> str:
-    secret = secret or "It's a Secret to Everybody"
-    answer = httpx.post(
-        f"{gateway_url}/webhooks/{source}",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": headers.pop("delivery", str(uuid.uuid4())),
-            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-            **headers,
-        },
-    )
-    assert answer.status_code in (200, 202), answer.text
-    return str(answer.json()["event_id"])
 
 
 def log_in(page: Any, base: str, token: str) -> None:
@@ -112,12 +90,14 @@ def test_operator_logs_in_sees_dead_letters_retries_discards_and_logs_out(
     sink.plan("/billing", 500, 500)
     sink.plan("/crm", 400)
     push = json.dumps({"ref": "refs/heads/main", "commits": [{"id": "6113728f", "message": "Fix the build"}]})
-    billing_event = post(gateway.url, "push", push.encode(), delivery="push-1")
-    assert post(gateway.url, "push", push.encode(), delivery="push-1") == billing_event  # a sender's retry
-    crm_event = post(gateway.url, "issues", b'{"action": "opened", "issue": {"number": 7}}')
+    billing_event = post(gateway.url, "github", GITHUB_SECRET, push.encode(), delivery="push-1")
+    retried = post(gateway.url, "github", GITHUB_SECRET, push.encode(), delivery="push-1", duplicate=True)
+    assert retried == billing_event  # a sender's retry
+    issue = b'{"action": "opened", "issue": {"number": 7}}'
+    crm_event = post(gateway.url, "github", GITHUB_SECRET, issue, event="issues")
     for n in range(6):
-        post(gateway.url, "ping", json.dumps({"n": n}).encode(), source="hooks", secret="hooks-secret")
-        post(gateway.url, "ping", json.dumps({"n": n}).encode(), source="solo", secret="solo-secret")
+        post(gateway.url, "hooks", "hooks-secret", json.dumps({"n": n}).encode(), event="ping")
+        post(gateway.url, "solo", "solo-secret", json.dumps({"n": n}).encode(), event="ping")
 
     # The overview refreshes by itself (htmx polling): no reload here.
     expect(page.locator("#dlq-size")).to_have_text("2", timeout=30_000)
@@ -199,7 +179,8 @@ def test_attacker_payloads_render_as_inert_text(tmp_path, redis_url, sink, start
     start_worker(redis_url, config=config)
     sink.plan("/sinkhole", 400)
     body = json.dumps({"comment": XSS[0], "html": XSS[1], "url": XSS[2]})
-    event_id = post(gateway.url, XSS[1], body.encode(), **{"X-Comment": XSS[0], "X-Link": XSS[2]})
+    extra = {"X-Comment": XSS[0], "X-Link": XSS[2]}
+    event_id = post(gateway.url, "github", GITHUB_SECRET, body.encode(), event=XSS[1], headers=extra)
     wait_for(lambda: redis.Redis.from_url(redis_url).zcard(keys.DLQ_INDEX) == 1, message="the dead letter")
     seen = watch(page)
 
@@ -230,7 +211,7 @@ def test_issues_page_acknowledges_and_retries_an_issues_dead_letters(
     seen = watch(page)
     sink.plan("/billing", *[503] * 4)
     for n in range(2):
-        post(gateway.url, "push", json.dumps({"ref": "refs/heads/main", "n": n}).encode())
+        post(gateway.url, "github", GITHUB_SECRET, json.dumps({"ref": "refs/heads/main", "n": n}).encode())
 
     log_in(page, gateway.url, TOKENS["ops"])
     expect(page.locator("#open-issues")).to_contain_text("billing", timeout=30_000)

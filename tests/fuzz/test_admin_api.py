@@ -14,7 +14,7 @@ from schemathesis import checks
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.gateway.test_admin_api import dead_letter, deliver
+from tests.helpers import dead_letter, deliver
 
 TOKEN = "fuzz-admin-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

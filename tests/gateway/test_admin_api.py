@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
+import time
 
 import pytest
 import redis
 from litestar.testing import TestClient
 
-from consumers.dlq import DeadLetters
-from consumers.ledger import Ledger
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.store import keys
-
-SECRET = "It's a Secret to Everybody"
-TOKENS = {"reader": "read-secret", "replayer": "replay-secret", "boss": "admin-secret"}
-
-
-def bearer(name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[name]}"}
+from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver
 
 
 @pytest.fixture
@@ -29,7 +20,7 @@ def client(redis_url):
     settings = Settings.model_validate(
         {
             "redis": {"url": redis_url},
-            "sources": {"github": {"provider": "github", "secret": SECRET}},
+            "sources": {"github": {"provider": "github", "secret": GITHUB_SECRET}},
             "admin": {
                 "tokens": [
                     {
@@ -44,30 +35,6 @@ def client(redis_url):
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def deliver(client: TestClient, n: int) -> str:
-    body = json.dumps({"n": n}).encode()
-    headers = {
-        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
-        "X-GitHub-Delivery": f"d-{n}",
-        "X-GitHub-Event": "push",
-    }
-    response = client.post("/webhooks/github", content=body, headers=headers)
-    assert response.status_code == 202
-    return str(response.json()["event_id"])
-
-
-def dead_letter(redis_url: str, event_id: str) -> str:
-    store = redis.Redis.from_url(redis_url)
-    return DeadLetters(store, Ledger(store)).add(
-        event_id=event_id,
-        consumer="billing",
-        error_type="ForwardFailed",
-        error="POST http://billing answered 500",
-        traceback="Traceback ...",
-        attempts=3,
-    )
 
 
 ROUTES = [
@@ -140,7 +107,7 @@ def test_event_detail_and_404_and_422(client):
     assert bad_body.status_code in (400, 422)
 
 
-def test_replay_one_and_bulk(client, redis_url):
+def test_replay_one_and_bulk(client, redis_url, replay_worker):
     event_id = deliver(client, 1)
     assert (
         client.post(f"/api/v1/events/{event_id}/replay", json={}, headers=bearer("replayer")).status_code
@@ -157,10 +124,11 @@ def test_replay_one_and_bulk(client, redis_url):
     )
     assert started.status_code == 202
     replay_id = started.json()["replay_id"]
-    for _ in range(50):
+    for _ in range(100):
         progress = client.get(f"/api/v1/replays/{replay_id}", headers=bearer("replayer")).json()
         if progress["status"] == "done":
             break
+        time.sleep(0.05)
     assert progress["status"] == "done" and progress["matched"] == 1 and progress["dry_run"]
     assert client.get("/api/v1/replays/rpl_nope", headers=bearer("replayer")).status_code == 404
 

@@ -3,8 +3,6 @@ outside fuzzer found answering 5xx (issue 11)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -14,8 +12,17 @@ from litestar.testing import TestClient
 
 from gateway.app import create_app
 from gateway.store import keys
-from tests.gateway.test_admin_api import bearer, dead_letter, deliver
-from tests.gateway.test_dashboard import csrf, log_in, settings_for
+from tests.helpers import (
+    bearer,
+    csrf,
+    dead_letter,
+    deliver,
+    github_signature,
+    log_in,
+    settings_for,
+    stored,
+    stripe_signature,
+)
 
 STRIPE_SECRET = "whsec_hostile"
 NESTED = b"[" * 50_000 + b"]" * 50_000
@@ -29,24 +36,16 @@ def client(redis_url):
 
 
 def stripe(client: TestClient, body: bytes):
-    now = int(time.time())
-    signature = hmac.new(STRIPE_SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
-    return client.post(
-        "/webhooks/stripe", content=body, headers={"Stripe-Signature": f"t={now},v1={signature}"}
-    )
+    signature = stripe_signature(body, STRIPE_SECRET, int(time.time()))
+    return client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": signature})
 
 
 def github(client: TestClient, body: bytes, **headers: str):
-    signature = hmac.new(b"It's a Secret to Everybody", body, hashlib.sha256).hexdigest()
     return client.post(
         "/webhooks/github",
         content=body,
-        headers={"X-Hub-Signature-256": f"sha256={signature}", "X-GitHub-Event": "push", **headers},
+        headers={"X-Hub-Signature-256": github_signature(body), "X-GitHub-Event": "push", **headers},
     )
-
-
-def stored(redis_url: str, event_id: str) -> dict[bytes, bytes]:
-    return redis.Redis.from_url(redis_url).hgetall(keys.event(event_id))
 
 
 @pytest.mark.parametrize(

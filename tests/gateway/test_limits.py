@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 
 import fakeredis
@@ -13,14 +11,14 @@ from litestar.testing import TestClient
 from gateway.app import create_app
 from gateway.limits import ClientAddress, RateLimit
 from gateway.settings import Settings
+from tests.helpers import github_signature
 
 SECRET = "It's a Secret to Everybody"
 
 
 def sign(body: bytes, delivery: str = "d") -> dict[str, str]:
-    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     return {
-        "X-Hub-Signature-256": f"sha256={digest}",
+        "X-Hub-Signature-256": github_signature(body, SECRET),
         "X-GitHub-Delivery": delivery,
         "X-GitHub-Event": "push",
     }

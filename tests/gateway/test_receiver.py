@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import fakeredis
 import pytest
 import redis
@@ -12,13 +9,17 @@ from litestar.testing import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.helpers import github_signature
 
 SECRET = "It's a Secret to Everybody"
 
 
 def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": f"sha256={digest}", "X-GitHub-Delivery": "abc", "X-GitHub-Event": "push"}
+    return {
+        "X-Hub-Signature-256": github_signature(body, secret),
+        "X-GitHub-Delivery": "abc",
+        "X-GitHub-Event": "push",
+    }
 
 
 def settings(**sources) -> Settings:

@@ -46,7 +46,7 @@ def world(client, clock):
     for name in ("billing", "crm"):
         registry.add(consumers.Consumer(name, "github", (), lambda event: None, 3, None, None))
     ledger = Ledger(client)
-    actors = consumers.declare_actors(broker, EventStore(client), registry, ledger, broker)
+    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
     reconciler = Reconciler(client, actors, registry, BOUND, clock=clock)
     yield reconciler, actors
     broker.close()

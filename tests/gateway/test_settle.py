@@ -226,7 +226,7 @@ def test_an_inline_first_attempt_that_fails_is_scheduled_with_the_dispatch_ack(c
 
     registry = consumers.Registry()
     registry.add(consumers.Consumer("billing", "github", (), failing, 3, 1000, 1000))
-    actors = consumers.declare_actors(broker, EventStore(client), registry, Ledger(client), broker)
+    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, Ledger(client), broker)
     broker.enqueue(actors.dispatch.message("evt_1", "github", "push"))
     consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=10)
     message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)

@@ -3,8 +3,6 @@ event and carried in its dispatch message, the forward's traceparent, log lines;
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import logging
@@ -29,6 +27,7 @@ from gateway.app import create_app
 from gateway.settings import RetentionSettings, Settings
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor
+from tests.helpers import github_signature
 from tests.integration.sink import Sink
 
 SECRET = "It's a Secret to Everybody"
@@ -68,8 +67,11 @@ def redis_client(server: fakeredis.FakeServer) -> fakeredis.FakeAsyncRedis:
 
 
 def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Hub-Signature-256": f"sha256={digest}", "X-GitHub-Delivery": "abc", "X-GitHub-Event": "push"}
+    return {
+        "X-Hub-Signature-256": github_signature(body, secret),
+        "X-GitHub-Delivery": "abc",
+        "X-GitHub-Event": "push",
+    }
 
 
 def post(redis_client: fakeredis.FakeAsyncRedis, body: bytes, headers: dict[str, str]) -> httpx.Response:

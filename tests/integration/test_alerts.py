@@ -20,8 +20,7 @@ from standardwebhooks import Webhook
 
 from gateway.dev import free_port
 from gateway.store import keys
-from tests.integration.conftest import wait_for, write_config
-from tests.integration.test_processing import forward, post
+from tests.helpers import forward, post, wait_for, write_config
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ADMIN = "alerts-admin-secret"

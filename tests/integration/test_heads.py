@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.integration.test_receiver import github_headers
+from tests.helpers import github_headers
 
 LIMITS = {
     "HOOKGATE_GATEWAY__MAX_HEAD_BYTES": "8192",

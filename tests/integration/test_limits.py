@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.conftest import write_config
-from tests.integration.test_receiver import github_headers
+from tests.helpers import github_headers, write_config
 
 LIMITED = """
 [sources.guarded]

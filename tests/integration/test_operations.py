@@ -1,5 +1,6 @@
-"""`hookgate events`, `dlq` and `issues` as operators run them: the real executable against a real
-redis-server, gateway and worker."""
+"""`hookgate events`, `dlq`, `replay` and `issues` as operators run them, against a real redis-server,
+gateway and worker. Most calls run the command in-process (``cli``); every group also runs the installed
+executable (``hookgate``), which the commands that enqueue always use."""
 
 from __future__ import annotations
 
@@ -8,30 +9,23 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import redis
 
 from gateway.store import keys
-from tests.integration.conftest import ROOT, wait_for, write_config
-from tests.integration.test_processing import forward, post, status
-
-HOOKGATE = str(Path(sys.executable).with_name("hookgate"))
-
-
-def hookgate(*args: str, redis_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
-    return subprocess.run(
-        [HOOKGATE, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**env, "HOOKGATE_REDIS__URL": redis_url},
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.helpers import (
+    HOOKGATE,
+    ROOT,
+    cli,
+    forward,
+    hookgate,
+    hooks_recorded,
+    post,
+    status,
+    wait_for,
+    write_config,
+)
 
 
 def test_events_list_show_filter_and_stats(tmp_path, redis_url, sink, start_gateway, start_worker):
@@ -43,53 +37,51 @@ def test_events_list_show_filter_and_stats(tmp_path, redis_url, sink, start_gate
     client = redis.Redis.from_url(redis_url)
     wait_for(lambda: status(client, first) == status(client, second) == "processed", message="processed")
 
-    listed = hookgate("events", "list", "--config", str(config), "--json", redis_url=redis_url)
+    listed = cli("events", "list", "--config", str(config), "--json", redis_url=redis_url)
     assert listed.returncode == 0, listed.stderr
     assert [e["event_id"] for e in json.loads(listed.stdout)] == [second, first]
     only_hooks = json.loads(
-        hookgate(
+        cli(
             "events", "list", "--config", str(config), "--source", "hooks", "--json", redis_url=redis_url
         ).stdout
     )
     assert [e["event_id"] for e in only_hooks] == [first]
     by_consumer = json.loads(
-        hookgate(
+        cli(
             "events", "list", "--config", str(config), "--consumer", "fine", "--json", redis_url=redis_url
         ).stdout
     )
     assert [e["event_id"] for e in by_consumer] == [first]
     future = json.loads(
-        hookgate(
+        cli(
             "events", "list", "--config", str(config), "--since", "2999-01-01", "--json", redis_url=redis_url
         ).stdout
     )
     assert future == []
 
     shown = json.loads(
-        hookgate("events", "show", first, "--config", str(config), "--json", redis_url=redis_url).stdout
+        cli("events", "show", first, "--config", str(config), "--json", redis_url=redis_url).stdout
     )
     assert shown["body"] == '{"first": true}' and shown["status"] == "processed"
     assert shown["consumers"] == {"fine": "processed", "test.hooks-recorder": "processed"}
     assert {a["outcome"] for a in shown["attempts"]} >= {"started", "succeeded"}
-    human = hookgate("events", "show", first, "--config", str(config), redis_url=redis_url)
+    human = cli("events", "show", first, "--config", str(config), redis_url=redis_url)
     assert human.returncode == 0 and '"first": true' in human.stdout
 
-    stats = json.loads(
-        hookgate("events", "stats", "--config", str(config), "--json", redis_url=redis_url).stdout
-    )
+    stats = json.loads(cli("events", "stats", "--config", str(config), "--json", redis_url=redis_url).stdout)
     assert stats["events"] == 2 and stats["by_status"] == {"processed": 2} and stats["dlq_size"] == 0
     assert stats["reconciler_repairs"] == 0
 
 
 def test_bad_filters_and_unknown_ids_say_so(tmp_path, redis_url):
     config = write_config(tmp_path, "")
-    bad = hookgate("events", "list", "--config", str(config), "--since", "yesterday-ish", redis_url=redis_url)
+    bad = cli("events", "list", "--config", str(config), "--since", "yesterday-ish", redis_url=redis_url)
     assert bad.returncode == 2 and "--since" in bad.stderr and "yesterday-ish" in bad.stderr
-    unknown = hookgate("events", "show", "evt_nope", "--config", str(config), redis_url=redis_url)
+    unknown = cli("events", "show", "evt_nope", "--config", str(config), redis_url=redis_url)
     assert unknown.returncode == 1 and "evt_nope" in unknown.stderr
-    missing = hookgate("dlq", "show", "dlq_nope", "--config", str(config), redis_url=redis_url)
+    missing = cli("dlq", "show", "dlq_nope", "--config", str(config), redis_url=redis_url)
     assert missing.returncode == 1 and "dlq_nope" in missing.stderr
-    unconfirmed = hookgate("dlq", "purge", "--config", str(config), redis_url=redis_url)
+    unconfirmed = cli("dlq", "purge", "--config", str(config), redis_url=redis_url)
     assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
 
 
@@ -104,15 +96,11 @@ def test_dlq_list_show_retry_discard_and_purge(tmp_path, redis_url, sink, start_
         lambda: all(status(client, e) == "dead" for e in events), timeout=20, message="three dead letters"
     )
 
-    listed = json.loads(
-        hookgate("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout
-    )
+    listed = json.loads(cli("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout)
     assert sorted(e["event_id"] for e in listed) == sorted(events)
     entry = {e["event_id"]: e["id"] for e in listed}
     shown = json.loads(
-        hookgate(
-            "dlq", "show", entry[events[0]], "--config", str(config), "--json", redis_url=redis_url
-        ).stdout
+        cli("dlq", "show", entry[events[0]], "--config", str(config), "--json", redis_url=redis_url).stdout
     )
     assert shown["consumer"] == "later" and "500" in shown["error"] and shown["history"]
 
@@ -120,18 +108,13 @@ def test_dlq_list_show_retry_discard_and_purge(tmp_path, redis_url, sink, start_
     assert retried.returncode == 0, retried.stderr
     wait_for(lambda: status(client, events[0]) == "processed", timeout=20, message="the retried event")
 
-    discarded = hookgate("dlq", "discard", entry[events[1]], "--config", str(config), redis_url=redis_url)
+    discarded = cli("dlq", "discard", entry[events[1]], "--config", str(config), redis_url=redis_url)
     assert discarded.returncode == 0 and status(client, events[1]) == "processed"
     assert client.exists(f"hg:evt:{events[1]}"), "discard keeps the event"
 
-    purged = hookgate(
-        "dlq", "purge", "--consumer", "later", "--yes", "--config", str(config), redis_url=redis_url
-    )
+    purged = cli("dlq", "purge", "--consumer", "later", "--yes", "--config", str(config), redis_url=redis_url)
     assert purged.returncode == 0 and "purged 1" in purged.stdout
-    assert (
-        json.loads(hookgate("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout)
-        == []
-    )
+    assert json.loads(cli("dlq", "list", "--config", str(config), "--json", redis_url=redis_url).stdout) == []
 
 
 def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, start_gateway, start_worker):
@@ -146,7 +129,7 @@ def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, st
     wait_for(lambda: status(client, ok) == "processed", message="processed")
     assert len(sink.to("/target")) == 2
 
-    dry = hookgate(
+    dry = cli(
         "replay",
         "--source",
         "hooks",
@@ -181,19 +164,14 @@ def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, st
     ]
     assert keys_seen == [f"{ok}:target", f"{ok}:target:r1"]
     time.sleep(0.5)
-    assert hooks_calls(client, ok) == 1, "--consumer limits a forced replay to that consumer"
+    assert hooks_recorded(client, ok) == 1, "--consumer limits a forced replay to that consumer"
 
     assert (
-        hookgate("replay", ok, "--source", "hooks", "--config", str(config), redis_url=redis_url).returncode
-        == 2
+        cli("replay", ok, "--source", "hooks", "--config", str(config), redis_url=redis_url).returncode == 2
     )
-    assert hookgate("replay", "--config", str(config), redis_url=redis_url).returncode == 2
+    assert cli("replay", "--config", str(config), redis_url=redis_url).returncode == 2
     unknown = hookgate("replay", "evt_gone", "--config", str(config), redis_url=redis_url)
     assert unknown.returncode == 1 and "not found" in unknown.stdout
-
-
-def hooks_calls(client: redis.Redis, event_id: str) -> int:
-    return sum(1 for item in client.lrange("test:hooks", 0, -1) if item.decode().startswith(event_id))
 
 
 def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_url, start_gateway):
@@ -245,7 +223,7 @@ def test_issues_list_show_ack_resolve_ignore_and_retry(
     events = [post(gateway.url), post(gateway.url)]
     client = redis.Redis.from_url(redis_url)
     wait_for(lambda: client.zcard(keys.DLQ_INDEX) == 2, message="two dead letters")
-    run = functools.partial(hookgate, redis_url=redis_url)
+    run = functools.partial(cli, redis_url=redis_url)
     listed = json.loads(run("issues", "list", "--json", "--config", str(config)).stdout)
     [issue] = listed
     assert issue["consumer"] == "down" and issue["dead_letters"] == 2 and issue["status"] == "open"
@@ -258,7 +236,7 @@ def test_issues_list_show_ack_resolve_ignore_and_retry(
     assert run("issues", "ignore", issue["id"], "--config", str(config)).returncode == 0
     missing = run("issues", "resolve", "iss_nope", "--config", str(config))
     assert missing.returncode == 1 and "iss_nope" in missing.stderr
-    retried = run("issues", "retry", issue["id"], "--config", str(config))
+    retried = hookgate("issues", "retry", issue["id"], "--config", str(config), redis_url=redis_url)
     assert retried.returncode == 0 and "retried 2" in retried.stdout
     wait_for(lambda: len(sink.to("/down")) == 4, message="both delivered again")
     assert run("issues", "resolve", issue["id"], "--config", str(config)).returncode == 0

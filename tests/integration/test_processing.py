@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import signal
@@ -16,7 +14,7 @@ import redis
 from consumers.dlq import DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
 from gateway.store import keys
-from tests.integration.conftest import wait_for, write_config
+from tests.helpers import forward, hooks_recorded, post, status, wait_for, write_config
 
 FAST_RETRIES = """
 [retries]
@@ -24,35 +22,6 @@ max_retries = 5
 min_backoff_ms = 300
 max_backoff_ms = 5000
 """
-
-
-def forward(name: str, url: str, **extra: object) -> str:
-    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "hooks"\nurl = "{url}"\ntimeout_seconds = 20']
-    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
-    return "\n".join(lines) + "\n"
-
-
-def post(
-    gateway_url: str, source: str = "hooks", secret: bytes = b"hooks-secret", body: bytes | None = None
-) -> str:
-    body = body or json.dumps({"n": str(uuid.uuid4())}).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": "push",
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
-    }
-    response = httpx.post(f"{gateway_url}/webhooks/{source}", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-    return str(response.json()["event_id"])
-
-
-def status(client: redis.Redis, event_id: str) -> str:
-    return (client.hget(keys.event(event_id), "status") or b"").decode()
-
-
-def hooks_recorded(client: redis.Redis, event_id: str) -> int:
-    return sum(1 for item in client.lrange("test:hooks", 0, -1) if item.decode().startswith(event_id))
 
 
 def test_failing_twice_then_ok_gets_three_identical_posts_with_growing_gaps(
@@ -102,11 +71,11 @@ def test_always_500_ends_in_one_dead_letter_after_max_retries(
     ledger = Ledger(client)
     entries, _ = DeadLetters(client, ledger).list(DeadLetterFilter(consumer="down"))
     assert len(entries) == 1
-    entry = DeadLetters(client, ledger).get(entries[0]["id"])
+    entry = DeadLetters(client, ledger).get(entries[0].id)
     assert entry is not None
-    assert entry["event_id"] == event_id and entry["attempts"] == 3 and entry["source"] == "hooks"
-    assert "500" in entry["error"] and entry["error_type"] == "ForwardFailed"
-    assert [a["outcome"] for a in entry["history"]].count("failed") == 3
+    assert entry.event_id == event_id and entry.attempts == 3 and entry.source == "hooks"
+    assert "500" in entry.error and entry.error_type == "ForwardFailed"
+    assert [a["outcome"] for a in entry.history].count("failed") == 3
     assert len(sink.to("/down")) == 3
     time.sleep(1)
     assert len(sink.to("/down")) == 3
@@ -122,7 +91,7 @@ def test_a_400_is_dead_lettered_after_one_attempt(tmp_path, redis_url, sink, sta
     client = redis.Redis.from_url(redis_url)
     wait_for(lambda: status(client, event_id) == "dead", message="dead")
     [entry] = DeadLetters(client, Ledger(client)).list()[0]
-    assert entry["attempts"] == 1 and entry["error_type"] == "ForwardRejected"
+    assert entry.attempts == 1 and entry.error_type == "ForwardRejected"
     time.sleep(1)
     assert len(sink.to("/picky")) == 1
 
@@ -290,9 +259,9 @@ def test_a_single_consumer_that_keeps_failing_or_rejects_is_dead_lettered(
     rejected = post(gateway.url, "solo", b"solo-secret", b'{"reject": true}')
     wait_for(lambda: status(client, doomed) == "dead" and status(client, rejected) == "dead", timeout=30)
     dlq = DeadLetters(client, Ledger(client))
-    entries = {e["event_id"]: e for e in dlq.list(DeadLetterFilter(consumer="test.solo"))[0]}
-    assert entries[doomed]["attempts"] == 4 and "planned failure 4" in entries[doomed]["error"]
-    assert entries[rejected]["attempts"] == 1 and entries[rejected]["error_type"] == "Reject"
+    entries = {e.event_id: e for e in dlq.list(DeadLetterFilter(consumer="test.solo"))[0]}
+    assert entries[doomed].attempts == 4 and "planned failure 4" in entries[doomed].error
+    assert entries[rejected].attempts == 1 and entries[rejected].error_type == "Reject"
     time.sleep(1)
     assert len(solo_runs(client, doomed)) == 4 and len(solo_runs(client, rejected)) == 1
 
@@ -348,10 +317,10 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     broker = build_broker(settings, client)
     ledger = Ledger(client)
     registry = consumers.Registry()
-    actors = consumers.declare_actors(broker, EventStore(client), registry, ledger, broker)
-    dlq = DeadLetters(client, ledger, enqueue=lambda e, c: actors.resend(e, c, registry))
+    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
+    dlq = DeadLetters(client, ledger, enqueue=lambda e, c: actors.resend(e, c))
     [entry] = dlq.list(DeadLetterFilter(consumer="flaky"))[0]
-    assert dlq.retry(entry["id"])
+    assert dlq.retry(entry.id)
     broker.close()
 
     wait_for(

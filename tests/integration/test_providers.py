@@ -1,5 +1,6 @@
 """Every provider end to end: `hookgate send-test` signs a sample the running gateway must accept,
-and the handshakes senders need are answered as they require."""
+and the handshakes senders need are answered as they require. One gateway serves the whole module: each
+test posts to its own sources, and none needs the database to itself."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 import signatures
+from gateway.dev import EmbeddedRedis
 from gateway.store import keys
-from tests.integration.conftest import ROOT, write_config
+from tests.helpers import Gateway, cli, launch_gateway, write_config
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 DISCORD_KEY = ed25519.Ed25519PrivateKey.generate()
@@ -82,30 +83,32 @@ def test_every_registered_provider_is_covered_here():
     assert set(SOURCES) == set(signatures.provider_names())
 
 
-@pytest.fixture
-def gateway(tmp_path, redis_url, start_gateway):
-    config = write_config(tmp_path, provider_config())
-    return start_gateway(redis_url, config=config), config
+@pytest.fixture(scope="module")
+def module_redis_url(redis_server: EmbeddedRedis) -> str:
+    """A clean database on the session's redis-server, for this module's tests together."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
 
 
-def send_test(config, url: str, source: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "send-test", source, "--config", str(config), "--url", url],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-    )
+@pytest.fixture(scope="module")
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, module_redis_url: str
+) -> Iterator[tuple[Gateway, Path]]:
+    folder = tmp_path_factory.mktemp("providers")
+    config = write_config(folder, provider_config())
+    server = launch_gateway(module_redis_url, config, folder)
+    yield server, config
+    server.stop()
 
 
-def test_send_test_signs_what_the_gateway_accepts_for_every_provider(gateway, redis_url):
+def test_send_test_signs_what_the_gateway_accepts_for_every_provider(gateway, module_redis_url):
     server, config = gateway
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(module_redis_url)
     for source in SOURCES:
         name = f"p-{source}"
-        result = send_test(config, server.url, name)
+        result = cli("send-test", name, "--config", str(config), "--url", server.url)
         if source in ("discord", "sendgrid"):
             assert result.returncode == 2, result.stdout + result.stderr
             assert "private key" in result.stderr
@@ -115,13 +118,13 @@ def test_send_test_signs_what_the_gateway_accepts_for_every_provider(gateway, re
         assert client.hget(keys.event(event_id), "source") == name.encode()
 
 
-def test_credential_headers_are_stored_redacted(gateway, redis_url):
+def test_credential_headers_are_stored_redacted(gateway, module_redis_url):
     server, _ = gateway
     response = httpx.post(
         f"{server.url}/webhooks/p-token", content=b"{}", headers={"X-Webhook-Token": "shared-token"}
     )
     assert response.status_code == 202
-    stored = redis.Redis.from_url(redis_url).hget(keys.event(response.json()["event_id"]), "headers")
+    stored = redis.Redis.from_url(module_redis_url).hget(keys.event(response.json()["event_id"]), "headers")
     assert ["x-webhook-token", "[redacted]"] in json.loads(stored)
     assert b"shared-token" not in stored
 

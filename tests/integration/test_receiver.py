@@ -7,40 +7,16 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 
 import httpx
 import redis
 
 from gateway.store import keys
-from tests.integration.conftest import handled, wait_for
-
-SECRET = b"It's a Secret to Everybody"
-
-
-def github_headers(
-    body: bytes, *, delivery: str | None = None, event: str = "push", secret: bytes = SECRET
-) -> dict:
-    signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": f"sha256={signature}",
-    }
+from tests.helpers import github_headers, handled, stored, stripe_signature, wait_for, write_config
 
 
 def stripe_headers(body: bytes, secret: str, timestamp: int) -> dict:
-    signed = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", "Stripe-Signature": f"t={timestamp},v1={signed}"}
-
-
-def stored(redis_url: str, event_id: str) -> dict[bytes, bytes]:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        return client.hgetall(keys.event(event_id))
-    finally:
-        client.close()
+    return {"Content-Type": "application/json", "Stripe-Signature": stripe_signature(body, secret, timestamp)}
 
 
 def test_new_delivery_is_stored_enqueued_and_handled(redis_url, start_gateway, start_worker):
@@ -234,7 +210,6 @@ def test_logs_carry_ids_but_never_secrets_signatures_or_bodies(redis_url, start_
 
 def test_admin_port_moves_the_api_and_metrics_to_a_second_listener(tmp_path, redis_url, start_gateway):
     from gateway.dev import free_port
-    from tests.integration.conftest import write_config
 
     admin_port = free_port()
     config = write_config(tmp_path, f"\n[admin]\nport = {admin_port}\n")

@@ -12,9 +12,7 @@ import redis
 from gateway.dev import EmbeddedRedis
 from gateway.store import keys
 from tests.conftest import start_redis
-from tests.integration.conftest import handled, wait_for, write_config
-from tests.integration.test_processing import post
-from tests.integration.test_receiver import github_headers, stored
+from tests.helpers import github_headers, handled, post, stored, wait_for, write_config
 
 
 def test_redis_down_is_503_with_retry_after_and_recovers_without_restart(tmp_path, start_gateway):

@@ -4,8 +4,6 @@ one event's spans, from the gateway's receive span to the forward's HTTP call, m
 from __future__ import annotations
 
 import gzip
-import hashlib
-import hmac
 import json
 import threading
 import uuid
@@ -15,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -25,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from gateway.store import keys
-from tests.integration.conftest import Process, wait_for, write_config
+from tests.helpers import Process, post, wait_for, write_config
 
 SECRETS = {"hooks": b"hooks-secret", "tiny": b"tiny-secret"}
 SENDER_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -134,24 +131,6 @@ endpoint = "{endpoint}"
     )
 
 
-def post(gateway_url: str, source: str, headers: dict[str, str] | None = None) -> str:
-    body = json.dumps({"n": str(uuid.uuid4())}).encode()
-    signature = hmac.new(SECRETS[source], body, hashlib.sha256).hexdigest()
-    response = httpx.post(
-        f"{gateway_url}/webhooks/{source}",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={signature}",
-            **(headers or {}),
-        },
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["event_id"])
-
-
 def succeeded(worker: Process, consumer: str) -> list[dict[str, Any]]:
     """The worker's "consumer succeeded" log lines for ``consumer``."""
     lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
@@ -172,9 +151,8 @@ def test_one_trace_from_the_gateway_to_the_forward_request_and_its_retry(
     gateway = start_gateway(redis_url, config=settings)
     worker = start_worker(redis_url, config=settings)
     delivery_id = str(uuid.uuid4())
-    event_id = post(
-        gateway.url, source, {"traceparent": SENDER_TRACEPARENT, "X-GitHub-Delivery": delivery_id}
-    )
+    sender = {"traceparent": SENDER_TRACEPARENT}
+    event_id = post(gateway.url, source, SECRETS[source], delivery=delivery_id, headers=sender)
     wait_for(lambda: len(sink.to(path)) == 2, timeout=20, message="the failed attempt and its retry")
     wait_for(lambda: succeeded(worker, "ci"), message="the retry to succeed")
     gateway.stop()  # each process exports what is left as it shuts down
@@ -235,7 +213,7 @@ def test_tracing_off_sends_no_traceparent_and_exports_nothing(
     settings = config(tmp_path, "tiny", sink.url("/tiny"), enabled=False, endpoint=collector.url)
     gateway = start_gateway(redis_url, config=settings)
     worker = start_worker(redis_url, config=settings)
-    event_id = post(gateway.url, "tiny")
+    event_id = post(gateway.url, "tiny", SECRETS["tiny"])
     wait_for(lambda: sink.to("/tiny"), message="the forward request")
     gateway.stop()
     worker.stop()
