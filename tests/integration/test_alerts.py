@@ -131,6 +131,8 @@ def test_one_issue_one_notification_per_channel_reminders_then_resolved(
     wait_for(lambda: kinds(sink) == ["opened"], timeout=15, message="the opened notification")
     assert time.monotonic() - failed < 8, "a channel that is down delays none of the others"
     wait_for(lambda: mailbox.subjects(), message="the email")
+    # The channels are sent one after another, in no promised order: wait for Slack's too.
+    wait_for(lambda: texts(sink, "/slack"), message="the Slack notification")
     assert len(texts(sink, "/slack")) == 1
     slack = texts(sink, "/slack")[0]
     assert (

@@ -45,7 +45,9 @@ def test_a_huge_header_is_refused_before_it_is_read(tmp_path, redis_url, start_g
         answer = _answer(sock)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
     assert b"application/problem+json" in answer
-    assert sent < 2_000_000, "the connection was cut long before 32 MB"
+    # What was "sent" includes what the kernel's loopback buffers took (they grow to a few MB under
+    # load): the cut shows as far less than the 32 MB offered, not as a fixed figure.
+    assert sent < 8_000_000, "the connection was cut long before 32 MB"
     assert httpx.get(f"{gateway.url}/healthz").status_code == 200
 
 
