@@ -122,10 +122,18 @@ class DeadLetterFilter:
 class DeadLetters:
     """List, inspect, retry, discard and purge dead letters."""
 
-    def __init__(self, client: redis.Redis, ledger: Ledger, enqueue: Enqueue | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        ledger: Ledger,
+        enqueue: Enqueue | None = None,
+        restore: Callable[[str], bool] | None = None,
+    ) -> None:
         self._client = client
         self._ledger = ledger
         self._enqueue = enqueue
+        #: Brings an event the record archived back into Redis before its entry is retried or discarded.
+        self._restore = restore
 
     def add(
         self,
@@ -192,6 +200,8 @@ class DeadLetters:
         entry = self.get(identifier, history=False)
         if entry is None:
             return False
+        if self._restore is not None:
+            self._restore(entry.event_id)
         self._ledger.requeued(entry.event_id, entry.consumer, "retried")
         self._enqueue(entry.event_id, entry.consumer)
         self._remove(identifier, entry.consumer)
@@ -206,6 +216,8 @@ class DeadLetters:
         entry = self.get(identifier, history=False)
         if entry is None:
             return False
+        if self._restore is not None:
+            self._restore(entry.event_id)
         self._ledger.discarded(entry.event_id, entry.consumer)
         self._remove(identifier, entry.consumer)
         return True

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 
 from consumers.dlq import DeadLetterFilter
 from gateway.alerts.issues import ACTIONS
-from gateway.connections import is_outage
+from gateway.connections import is_store_outage
 from gateway.operate import BadRequest, Services, filters, jobs
 from gateway.problems import problem, unavailable
 from gateway.tokens import audit, requires
@@ -80,6 +80,8 @@ class ReplayFilter:
     consumer: str | None = None
     since: str | None = None
     until: str | None = None
+    match: str | None = None
+    header: list[str] | None = None
     force: bool = False
     dry_run: bool = False
 
@@ -101,14 +103,14 @@ def _services(state: State) -> Services:
 
 
 def _guarded(state: State, call: Callable[[], T]) -> T:
-    """Run an operation: unusable input is a 422, an unreachable Redis a 503 with Retry-After; any other
+    """Run an operation: unusable input is a 422, an unreachable store a 503 with Retry-After; any other
     error is a bug (500, logged)."""
     try:
         return call()
     except BadRequest as exc:
         raise problem(422, str(exc)) from None
     except Exception as exc:
-        if not is_outage(exc):
+        if not is_store_outage(exc):
             raise
         raise unavailable(state.retry_after) from None
 
@@ -134,10 +136,13 @@ class AdminAPI(Controller):
         consumer: FromQuery[str | None] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
+        match: FromQuery[str | None] = None,
+        header: FromQuery[list[str] | None] = None,
         limit: FromQuery[int] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """Events, newest first, cursor-paginated."""
+        """Events, newest first, cursor-paginated. ``match`` (a JSON document the body contains) and
+        ``header`` (``Name: value``, repeatable) search payloads; both need the record."""
 
         def page() -> tuple[list[dict[str, Any]], str | None]:
             where = filters.event_filter(
@@ -147,6 +152,8 @@ class AdminAPI(Controller):
                 consumer=consumer,
                 since=since,
                 until=until,
+                match=match,
+                header=header,
             )
             after, most = filters.cursor_arg(cursor), filters.limit_arg(limit)
             return _services(state).reader.list_events(where, limit=most, after=after)
@@ -208,7 +215,10 @@ class AdminAPI(Controller):
                 consumer=data.consumer,
                 since=data.since,
                 until=data.until,
+                match=data.match,
+                header=data.header,
             )
+            services.reader.check_filter(where)
             if data.consumer is not None:
                 services.reader.check_consumer(data.consumer)
             operations = services.writer

@@ -47,6 +47,47 @@ def _require_redis(settings: Settings) -> None:
         _fail("no Redis configured: set [redis] url or HOOKGATE_REDIS__URL (or use `hookgate dev`)", code=2)
 
 
+def _check_record(settings: Settings) -> None:
+    """Refuse to start against a record whose schema this hookgate does not know (exit 2); start, with
+    a warning, when PostgreSQL cannot be reached (ingest never waits for it)."""
+    if settings.record is None:
+        return
+    from gateway.record.schema import SchemaError, check_at_start
+
+    try:
+        warning = check_at_start(_record_dsn(settings), settings.record.timeout_seconds)
+    except SchemaError as exc:
+        _fail(str(exc), code=2)
+    if warning:
+        import structlog
+
+        structlog.get_logger("hookgate").warning(warning)
+
+
+def _record_dsn(settings: Settings) -> str:
+    assert settings.record is not None
+    try:
+        return settings.record.dsn()
+    except ValueError as exc:
+        _fail(f"configuration error: {exc}", code=2)
+
+
+def _search_options(func: Any) -> Any:
+    """``--match`` and ``--header``: payload search, which needs the record ([record])."""
+    func = click.option(
+        "--header",
+        multiple=True,
+        help="'Name: value': only events received with this header value (repeatable; needs [record]).",
+    )(func)
+    return click.option(
+        "--match",
+        default=None,
+        metavar="JSON",
+        help='Only events whose JSON body contains this, e.g. \'{"data":{"object":{"customer":"cus_1"}}}\' '
+        "(needs [record]).",
+    )(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hookgate")
 def main() -> None:
@@ -67,6 +108,7 @@ def serve(config_file: Path | None, host: str, port: int, workers: int) -> None:
     settings = _load(config_file)
     _require_redis(settings)
     logs.configure(settings.logging.format or "json", settings.logging.level)
+    _check_record(settings)
     sys.exit(run_gateway(settings, host=host, port=port, workers=workers))
 
 
@@ -82,6 +124,7 @@ def worker(config_file: Path | None, processes: int | None, threads: int | None)
     settings = _load(config_file)
     _require_redis(settings)
     logs.configure(settings.logging.format or "json", settings.logging.level)
+    _check_record(settings)
     argv = ["worker"] + (["--config", str(config_file)] if config_file else [])
     argv += ["--threads", str(threads)] if threads else []
     try:
@@ -105,6 +148,33 @@ def dev(config_file: Path | None, host: str, port: int, redis_url: str | None) -
     settings = _load(config_file)
     logs.configure(settings.logging.format or "console", settings.logging.level)
     sys.exit(run_dev(settings, config_file=config_file, host=host, port=port, redis_url=redis_url))
+
+
+@main.command()
+@_config_option
+def migrate(config_file: Path | None) -> None:
+    """Bring the record's schema (PostgreSQL, [record] url) up to this hookgate's version."""
+    import psycopg
+
+    from gateway.record.schema import SchemaError, current_version
+    from gateway.record.schema import migrate as apply_migrations
+
+    settings = _load(config_file)
+    if settings.record is None:
+        _fail("no record configured: set [record] url (or url_env, url_file) to migrate", code=2)
+    dsn = _record_dsn(settings)
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            applied = apply_migrations(conn)
+            version = current_version(conn)
+    except SchemaError as exc:
+        _fail(str(exc), code=2)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _fail(f"migration failed: {first}")
+    for migration in applied:
+        click.echo(f"applied {migration.name}")
+    click.echo(f"the record's schema is at version {version}" + ("" if applied else " (nothing to do)"))
 
 
 @main.command("check-config")
@@ -196,12 +266,14 @@ def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
     from gateway.operate import build_operations
 
     _require_redis(settings)
-    return build_operations(settings, can_enqueue=can_retry)
+    operations = build_operations(settings, can_enqueue=can_retry)
+    click.get_current_context().call_on_close(operations.close)
+    return operations
 
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run an operation: unusable input is exit 2 naming it, an unreachable Redis exit 1."""
-    from gateway.connections import is_outage
+    from gateway.connections import is_outage, is_record_outage
     from gateway.operate import BadRequest
 
     try:
@@ -209,6 +281,8 @@ def _run(action: Callable[[], Any]) -> Any:
     except BadRequest as exc:
         _fail(exc.option(), code=2)
     except Exception as exc:
+        if is_record_outage(exc):
+            _fail(f"cannot reach the record (PostgreSQL): {str(exc).strip().splitlines()[0]}")
         if not is_outage(exc):
             raise
         _fail(f"cannot reach Redis: {exc}")
@@ -237,6 +311,7 @@ def events() -> None:
 @click.option("--consumer", default=None, help="Only events routed to this consumer.")
 @_time_option("since")
 @_time_option("until")
+@_search_options
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def events_list(
@@ -247,6 +322,8 @@ def events_list(
     consumer: str | None,
     since: str | None,
     until: str | None,
+    match: str | None,
+    header: tuple[str, ...],
     limit: int,
     as_json: bool,
 ) -> None:
@@ -255,7 +332,14 @@ def events_list(
 
     where = _checked(
         lambda: filters.event_filter(
-            source=source, status=status, event_type=event_type, consumer=consumer, since=since, until=until
+            source=source,
+            status=status,
+            event_type=event_type,
+            consumer=consumer,
+            since=since,
+            until=until,
+            match=match,
+            header=header,
         )
     )
     settings = _load(config_file)
@@ -358,6 +442,7 @@ CONFIRM_ABOVE = 1000
 @click.option("--event-type", default=None, help="Glob, e.g. 'invoice.*'.")
 @_time_option("since")
 @_time_option("until")
+@_search_options
 @click.option("--consumer", default=None, help="Re-run only this consumer.")
 @click.option("--force", is_flag=True, help="Re-run consumers that already succeeded (new idempotency key).")
 @click.option("--dry-run", is_flag=True, help="Show which events would be replayed; enqueue nothing.")
@@ -372,6 +457,8 @@ def replay(
     event_type: str | None,
     since: str | None,
     until: str | None,
+    match: str | None,
+    header: tuple[str, ...],
     consumer: str | None,
     force: bool,
     dry_run: bool,
@@ -384,14 +471,20 @@ def replay(
 
     from gateway.operate import filters
 
-    filtered = any(v is not None for v in (source, status, event_type, since, until))
+    filtered = any(v is not None for v in (source, status, event_type, since, until, match)) or bool(header)
     if event_ids and filtered:
         _fail("give event ids or filters, not both", code=2)
     if not event_ids and not filtered:
         _fail("give event ids, or filters such as --source S --since 2h", code=2)
     where = _checked(
         lambda: filters.event_filter(
-            source=source, status=status, event_type=event_type, since=since, until=until
+            source=source,
+            status=status,
+            event_type=event_type,
+            since=since,
+            until=until,
+            match=match,
+            header=header,
         )
     )
     settings = _load(config_file)

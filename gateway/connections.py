@@ -37,6 +37,19 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, redis.ResponseError) and str(exc).startswith("BUSY")
 
 
+def is_record_outage(exc: BaseException) -> bool:
+    """The record (PostgreSQL) cannot be reached now: refused, lost, or no pooled connection in time
+    (psycopg_pool's PoolTimeout is an OperationalError)."""
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """Either store is unavailable: what readers answer with 503 (exit 1 in the CLI)."""
+    return is_outage(exc) or is_record_outage(exc)
+
+
 def patiently(seconds: float, what: str) -> tenacity.Retrying:
     """Retries a call through a Redis outage with exponential backoff (50 ms doubling to 2 s) for at
     most ``seconds``, logging each wait; then the last error is raised. Other errors raise at once."""

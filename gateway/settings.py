@@ -31,7 +31,18 @@ CONFIG_ENV = "HOOKGATE_CONFIG"
 DEFAULT_CONFIG = "hookgate.toml"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
-ENV_SECTIONS = ("redis", "gateway", "retention", "retries", "worker", "logging", "admin", "tracing", "issues")
+ENV_SECTIONS = (
+    "redis",
+    "gateway",
+    "retention",
+    "retries",
+    "worker",
+    "logging",
+    "admin",
+    "tracing",
+    "issues",
+    "record",
+)
 
 
 class ConfigError(Exception):
@@ -108,6 +119,55 @@ class RetentionSettings(_Section):
     @property
     def body_hash_seconds(self) -> int:
         return int(self.body_hash_window_hours * 3600)
+
+
+class RecordSettings(_Section):
+    """``[record]``: PostgreSQL as the record of every event (``gateway/record``). Absent, Redis is the
+    whole store. The URL (a libpq connection URI, which may hold a password) comes from exactly one of
+    ``url``, ``url_env`` or ``url_file``."""
+
+    url: SecretStr | None = None
+    url_env: str | None = None
+    url_file: Path | None = None
+    #: How long an event's body (and processing record) stays in Redis after it settles and is written.
+    hot_hours: float = Field(default=24, ge=0)
+    #: Events per write: one COPY and one upsert per batch.
+    batch: int = Field(default=1000, ge=1, le=10_000)
+    #: How often the writer looks for new changes when it has caught up.
+    interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    #: Connections per process (readers and the writer); queries wait for one up to the timeout.
+    pool_size: int = Field(default=4, ge=1, le=100)
+    timeout_seconds: float = Field(default=5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> RecordSettings:
+        if sum(v is not None for v in (self.url, self.url_env, self.url_file)) != 1:
+            raise ValueError("give exactly one of url, url_env or url_file")
+        return self
+
+    @property
+    def hot_seconds(self) -> int:
+        return int(self.hot_hours * 3600)
+
+    def dsn(self, environ: Mapping[str, str] | None = None) -> str:
+        """The connection URI, read from the config, the environment or a file."""
+        environ = os.environ if environ is None else environ
+        if self.url is not None:
+            found = self.url.get_secret_value()
+        elif self.url_env is not None:
+            if self.url_env not in environ:
+                raise ValueError(f"record.url_env names {self.url_env!r}, which is not set")
+            found = environ[self.url_env]
+        else:
+            assert self.url_file is not None
+            try:
+                found = _read_secret_file(self.url_file)
+            except ValueError as exc:
+                raise ValueError(f"record.url_file: {exc}") from None
+        found = found.strip()
+        if not found.startswith(("postgresql://", "postgres://")):
+            raise ValueError("record.url: must start with postgresql:// or postgres://")
+        return found
 
 
 class RetriesSettings(_Section):
@@ -357,6 +417,7 @@ class Settings(BaseModel):
     issues: IssuesSettings = IssuesSettings()
     channels: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], ChannelSettings] = {}
     tracing: TracingSettings = TracingSettings()
+    record: RecordSettings | None = None
 
     config_path: Path | None = Field(default=None, exclude=True)
 
@@ -479,7 +540,12 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
         model = Settings.model_fields.get(section)
         if not sep or section not in ENV_SECTIONS or model is None or model.annotation is None:
             raise ConfigError(f"{name}: no such setting (overrides look like HOOKGATE_REDIS__URL)")
-        if key not in model.annotation.model_fields:
+        # An optional section ([record]) is ``Model | None``: its model is the type that is not None.
+        section_model = next(
+            (t for t in getattr(model.annotation, "__args__", (model.annotation,)) if t is not type(None)),
+            model.annotation,
+        )
+        if key not in section_model.model_fields:
             raise ConfigError(f"{name}: [{section}] has no key {key!r}")
         table = data.setdefault(section, {})
         if not isinstance(table, dict):

@@ -18,6 +18,7 @@ from gateway.broker import build_broker
 from gateway.operate import Operations
 from gateway.operate.jobs import declare_replay_job
 from gateway.reconciler import Reconciler, ReconcilerService
+from gateway.record.writer import RecordService, announce, connect_pool
 from gateway.settings import Settings
 from gateway.store import keys
 from gateway.store.events import EventStore
@@ -73,7 +74,11 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     actors = consumers.declare_actors(broker, events, registry, Ledger(client), broker)
     if names := [c.name for c in registry]:  # so operators' replays can name them (operate.service)
         client.sadd(keys.KNOWN_CONSUMERS, *names)
-    declare_replay_job(broker, Operations(client, settings, actors=actors))
+    record = connect_pool(settings) if settings.record is not None else None
+    declare_replay_job(broker, Operations(client, settings, actors=actors, record=record))
+    announce(client, settings)  # the Lua scripts track changes for the record only while it is on
+    if settings.record is not None:
+        broker.add_middleware(RecordService(client, settings))
     reconciler = Reconciler(client, actors, registry, settings.worker.reconcile_after_seconds)
     broker.add_middleware(ReconcilerService(reconciler, client))
     broker.add_middleware(AlertService(client, settings))

@@ -1,9 +1,12 @@
-"""Session-wide services: a real redis-server on a free port, started (and flushed) only by the tests;
-and the ``integration`` marker on every test that needs a real service (``make test-fast`` leaves them)."""
+"""Session-wide services: a real redis-server and a PostgreSQL server on free ports, started (and
+cleaned) only by the tests; and the ``integration`` marker on every test that needs a real service
+(``make test-fast`` leaves them)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 import redis
 
 from gateway.dev import EmbeddedRedis, redis_server_binary
+from tests.postgres import PostgresServer
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -18,7 +22,9 @@ TESTS = Path(__file__).resolve().parent
 #: Folders whose every test needs a real service or process: redis-server, hookgate, chromium, promtool.
 INTEGRATION_FOLDERS = frozenset({"integration", "e2e", "chaos", "deploy", "fuzz"})
 #: Fixtures that start (or need) a redis-server or hookgate processes, wherever a test asks for them.
-INTEGRATION_FIXTURES = frozenset({"redis_server", "redis_url", "start_gateway", "start_worker"})
+INTEGRATION_FIXTURES = frozenset(
+    {"redis_server", "redis_url", "start_gateway", "start_worker", "postgres_server", "record_url"}
+)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,3 +73,33 @@ def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (initdb on a free port); never the machine's own."""
+    try:
+        server = PostgresServer()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        need_service(f"cannot run a PostgreSQL server of our own: {exc}")
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def record_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database on the session's PostgreSQL, migrated, dropped after the test."""
+    import psycopg
+
+    from gateway.record.schema import migrate
+
+    name = "hookgate_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = postgres_server.database_url(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate(conn)
+    yield url
+    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

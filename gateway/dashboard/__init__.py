@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from gateway.connections import is_outage
+from gateway.connections import is_store_outage
 from gateway.dashboard import auth, filters
 from gateway.dashboard.views import Access, Pages
 from gateway.problems import UNAVAILABLE
@@ -111,8 +111,9 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A Redis outage is a 503 page; anything else is a bug: logged with its traceback, never shown."""
-    if is_outage(exc):
+    """A store outage (Redis, the record) is a 503 page; anything else is a bug: logged with its
+    traceback, never shown."""
+    if is_store_outage(exc):
         log.warning("dashboard: the event store does not answer", error=str(exc))
         retry_after = str(request.app.state.retry_after)
         return _render_error(503, UNAVAILABLE.capitalize() + ".", {"Retry-After": retry_after})

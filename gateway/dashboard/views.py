@@ -39,7 +39,7 @@ STATUS_ORDER = ("queued", "processing", "retrying", "dead", "processed", "unrout
 #: The overview counts statuses over at most this many of the hour's newest events (every 5 s per tab).
 STATUS_SAMPLE = 10_000
 DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
-EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until")
+EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until", "match", "header")
 
 
 def _services(state: State) -> Services:
@@ -314,7 +314,9 @@ class Pages(Controller):
         items: list[dict[str, Any]] = []
         next_cursor, error = None, None
         try:
-            where = filters.event_filter(**values)
+            plain = {name: value for name, value in values.items() if name != "header"}
+            header = [values["header"]] if values["header"] else None
+            where = filters.event_filter(**plain, header=header)
             after = filters.cursor_arg(cursor)
             items, next_cursor = await _run(lambda: reader.list_events(where, limit=PAGE_SIZE, after=after))
         except BadRequest as exc:
@@ -332,6 +334,7 @@ class Pages(Controller):
             query=_query(**values),
             statuses=STATUSES,
             sources=state.dashboard_sources,
+            searchable=reader.has_record,
         )
 
     @get("/events/{event_id:str}", include_in_schema=False)

@@ -4,6 +4,9 @@ message above the list. Nothing unchecked reaches Redis."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 from consumers.dlq import DeadLetterFilter
 from gateway.store.events import STATUSES, EventFilter
 from gateway.store.paging import BadCursor, Cursor
@@ -50,6 +53,40 @@ def limit_arg(value: int, most: int = 1000) -> int:
     return value
 
 
+#: The longest ``match`` document accepted (it becomes one indexed containment query).
+MAX_MATCH_CHARS = 8192
+
+
+def match_arg(value: str | None) -> str | None:
+    """A JSON document that matching bodies contain (PostgreSQL's ``@>``), as compact JSON text."""
+    if value is None or value == "":
+        return None
+    if len(value) > MAX_MATCH_CHARS:
+        raise BadRequest("match", f"at most {MAX_MATCH_CHARS} characters")
+    try:
+        document = json.loads(value)
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        text.encode("utf-8")
+    except (ValueError, RecursionError, UnicodeError):
+        raise BadRequest(
+            "match", 'not a JSON document (e.g. {"data":{"object":{"customer":"cus_123"}}})'
+        ) from None
+    if not isinstance(document, dict | list) or "\\u0000" in text:
+        raise BadRequest("match", "must be a JSON object or array")
+    return text
+
+
+def header_args(values: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """``Name: value`` pairs (a header the event was received with, exactly that value)."""
+    pairs = []
+    for value in values or ():
+        name, sep, found = value.partition(":")
+        if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+            raise BadRequest("header", f"{value!r} is not 'Name: value'")
+        pairs.append((name.strip().lower(), found.strip()))
+    return tuple(pairs)
+
+
 def event_filter(
     *,
     source: str | None = None,
@@ -58,6 +95,8 @@ def event_filter(
     consumer: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    match: str | None = None,
+    header: Sequence[str] | None = None,
 ) -> EventFilter:
     if status and status not in STATUSES:
         raise BadRequest("status", f"{status!r} is not one of {', '.join(STATUSES)}")
@@ -68,6 +107,8 @@ def event_filter(
         consumer or None,
         time_arg("since", since),
         time_arg("until", until),
+        match_arg(match),
+        header_args(header),
     )
 
 

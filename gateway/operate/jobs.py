@@ -42,7 +42,7 @@ def declare_replay_job(broker: dramatiq.Broker, operations: Operations) -> drama
         after = Cursor.parse(fields["cursor"]) if fields.get("cursor") else None
         matched, sent = int(fields.get("matched", 0)), int(fields.get("sent", 0))
         status = fields["status"]
-        for summary, cursor in operations.events.iter(EventFilter(**where), after=after):
+        for summary, cursor in operations.events.iter(EventFilter.from_dict(where), after=after):
             if status == "cancelling":
                 break
             matched += 1

@@ -17,12 +17,15 @@ from typing import Any
 
 import dramatiq
 import redis
+from psycopg_pool import ConnectionPool
 
 from consumers.actors import Actors
 from consumers.dlq import DeadLetter, DeadLetterFilter, DeadLetters
 from consumers.ledger import Ledger
 from gateway.alerts.issues import Issues
 from gateway.operate.filters import BadRequest
+from gateway.record.reads import RecordEvents
+from gateway.record.writer import connect_pool
 from gateway.settings import Settings
 from gateway.store import keys
 from gateway.store.events import EventFilter, EventStore, EventSummary
@@ -39,26 +42,46 @@ class Operations:
         settings: Settings,
         *,
         actors: Actors | None = None,
+        record: ConnectionPool | None = None,
     ) -> None:
         self.client = client
         self.ledger = Ledger(client)
-        self.events = EventStore(client, settings.retention.events_seconds)
+        retention = settings.retention.events_seconds
+        #: Where events are read: the record when it is on (``record`` is its pool), else Redis.
+        self.events: EventStore | RecordEvents = (
+            EventStore(client, retention) if record is None else RecordEvents(client, record, retention)
+        )
+        self.has_record = record is not None
+        self._record = record
         enqueue = (lambda e, c: actors.resend(e, c)) if actors is not None else None
-        self.dead_letters = DeadLetters(client, self.ledger, enqueue)
+        self.dead_letters = DeadLetters(client, self.ledger, enqueue, self.events.restore)
         self.issues = Issues(client, self.dead_letters)
         self._forwards = frozenset(forward.name for forward in settings.forward)
         #: Present when built to enqueue (replay, dead-letter retry, bulk replay).
         self.actors = actors
         self.replay_job: dramatiq.Actor[..., None] | None = None
 
+    def close(self) -> None:
+        """Close the record's connections (Redis's close with their client)."""
+        if self._record is not None:
+            self._record.close()
+
     # Events
 
+    def check_filter(self, where: EventFilter) -> None:
+        """BadRequest for a payload or header search without the record to search."""
+        if where.searches and not self.has_record:
+            field = "match" if where.match is not None else "header"
+            raise BadRequest(field, "payload and header search need the record ([record] url, PostgreSQL)")
+
     def iter_events(self, where: EventFilter, *, after: Cursor | None = None) -> Iterator[EventSummary]:
+        self.check_filter(where)
         return (summary for summary, _ in self.events.iter(where, after=after))
 
     def list_events(
         self, where: EventFilter, *, limit: int = 50, after: Cursor | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        self.check_filter(where)
         items, cursor = self.events.page(where, limit=limit, after=after)
         return [item.record() for item in items], None if cursor is None else str(cursor)
 
@@ -67,6 +90,8 @@ class Operations:
         record = self.events.get(event_id)
         if record is None:
             return None
+        if "consumers" in record:  # archived: the record keeps them
+            return record
         record["consumers"] = self.ledger.states(event_id)
         record["attempts"] = [
             {**attempt, "at": rfc3339(attempt["at"])} for attempt in self.ledger.attempts(event_id)
@@ -142,6 +167,8 @@ class Operations:
         if consumer is not None:
             self.check_consumer(consumer)
         for event_id in event_ids:
+            if not self.events.restore(event_id):  # archived events come back into the hot path first
+                continue
             routing = self.events.routing(event_id)
             if routing is None:
                 continue
@@ -214,13 +241,14 @@ def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operat
     from gateway.broker import build_broker
 
     client = connections.sync_client(settings.redis, timeout=10)
+    record = connect_pool(settings) if settings.record is not None else None
     if not can_enqueue:
-        return Operations(client, settings)
+        return Operations(client, settings, record=record)
     from gateway.operate.jobs import declare_replay_job
 
     broker = build_broker(settings, client)
     events = EventStore(client, settings.retention.events_seconds)
     actors = consumers.declare_actors(broker, events, consumers.Registry(), Ledger(client), broker)
-    operations = Operations(client, settings, actors=actors)
+    operations = Operations(client, settings, actors=actors, record=record)
     operations.replay_job = declare_replay_job(broker, operations)
     return operations

@@ -45,6 +45,10 @@ hg:alert:{rule}:{issue}       hash    what a rule notified about an issue; hg:al
                                       hg:rule:{rule} a condition's memory. W/R: alerts.evaluator
 hg:outbox, hg:outbox:{item}   zset by due time + hash   notifications to send. W: alerts.evaluator.
                                       R: alerts.outbox
+hg:record:pending             zset    with the record on: events new or changed since last written, by
+                                      last change (ms). W: lua/ingest.lua, lua/record.lua (dirty).
+                                      R/W: lua/archived.lua (the record's writer). hg:record:on: the flag
+                                      that turns it on (set by workers with [record])
 hg:lease:{name}               string  the holder of a singleton chore (reconciler, alerts). W/R: lease
 hg:rl:{source}:{window}       string  rate-limit window counter. W/R: limits
 hg:dash:out:{session}         string  a logged-out dashboard session. W/R: dashboard

@@ -23,7 +23,8 @@ _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deli
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Which events; every field is optional. ``event_type`` is a glob, times are unix seconds."""
+    """Which events; every field is optional. ``event_type`` is a glob, times are unix seconds, ``match``
+    compact JSON text and ``headers`` (lower-case name, value) pairs."""
 
     source: str | None = None
     status: str | None = None
@@ -31,6 +32,19 @@ class EventFilter:
     consumer: str | None = None
     since: float | None = None
     until: float | None = None
+    #: Payload search (the record only): a JSON document the body contains, and header pairs.
+    match: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def searches(self) -> bool:
+        return self.match is not None or bool(self.headers)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> EventFilter:
+        """From ``dataclasses.asdict`` after a JSON round trip (a bulk replay's message)."""
+        headers = tuple((str(name), str(value)) for name, value in fields.get("headers") or ())
+        return cls(**{**fields, "headers": headers})
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,10 @@ class EventStore:
     ) -> tuple[list[EventSummary], Cursor | None]:
         """One page; the cursor of the next, None on the last."""
         return take(self.iter(where, after=after), limit)
+
+    def restore(self, event_id: str) -> bool:
+        """Whether the event is stored (in Redis, the whole store, nothing is ever archived)."""
+        return bool(self._client.exists(keys.event(event_id)))
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """Metadata, headers (``[name, value]`` pairs) and body (text when UTF-8, always base64)."""

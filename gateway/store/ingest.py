@@ -74,7 +74,8 @@ class Stored:
 
 class Ingestor:
     """Writes verified deliveries to Redis; every method is one round trip. ``clock`` gives the time of
-    receipt (tests pass their own)."""
+    receipt (tests pass their own); with ``record`` (``[record]`` configured) new events are left for the
+    record's writer instead of Redis's own indexes."""
 
     def __init__(
         self,
@@ -83,6 +84,7 @@ class Ingestor:
         timeout: float,
         *,
         clock: Callable[[], float] = time.time,
+        record: bool = False,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -102,12 +104,14 @@ class Ingestor:
                 unsettled=keys.UNSETTLED,
                 sources=keys.SOURCES,
                 queued_index=keys.status_index("queued"),
+                record="true" if record else "false",
+                record_pending=keys.RECORD_PENDING,
             )
         )
 
     async def put_if_new(self, incoming: Incoming) -> Stored:
         """Store and enqueue a delivery unless its delivery id (or body hash) was seen in the window."""
-        now = self._clock()
+        now = round(self._clock(), 6)  # microseconds: what the record (timestamptz) keeps exactly
         event_id = new_event_id(now)
         dedupe_key, basis = self._dedupe(incoming)
         args: list[str | bytes] = [

@@ -169,3 +169,9 @@ def outbox_item(item_id: str) -> str:
 
 #: The consumers the workers run (each announces its own at start), for checking names operators type.
 KNOWN_CONSUMERS = f"{PREFIX}:consumers:known"
+
+
+#: With the record on: events written or changed since the record last had them, scored by their last
+#: change (unix ms, strictly increasing per event), and the flag that tells the Lua scripts to fill it.
+RECORD_PENDING = f"{PREFIX}:record:pending"
+RECORD_ON = f"{PREFIX}:record:on"

@@ -16,7 +16,7 @@ from redis.commands.core import Script
 from gateway.store import keys
 
 #: Each reads and writes the keys listed in ``record.lua``'s header.
-NAMES = ("settle", "begin", "promote", "give_back", "repair")
+NAMES = ("settle", "begin", "promote", "give_back", "repair", "archived", "restore", "collect")
 
 
 @functools.cache

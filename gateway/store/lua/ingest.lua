@@ -18,6 +18,12 @@ if dedupe_ttl then
     local first_key = '{event_prefix}' .. first
     if redis.call('EXISTS', first_key) == 1 then
       redis.call('HINCRBY', first_key, 'deliveries', 1)
+      if {record} then  -- the record's writer copies the new count (a score above the last change's)
+        local score = math.floor(tonumber(ARGV[2]) * 1000)
+        local old = tonumber(redis.call('ZSCORE', '{record_pending}', first))
+        if old and old >= score then score = old + 1 end
+        redis.call('ZADD', '{record_pending}', score, first)
+      end
     end
     return {{0, first}}
   end
@@ -34,15 +40,20 @@ if ARGV[9] then
   trace_option = ',"traceparent":' .. cjson.encode(ARGV[9])
 end
 redis.call('EXPIRE', KEYS[2], event_ttl)
--- Indexed by received time: all, by source, by status (queued; lua/record.lua moves it on). Readers
--- count over the retention with ZCOUNT; members of expired events are trimmed here.
-local cutoff = '(' .. (received - event_ttl)
-redis.call('SADD', '{sources}', ARGV[3])
-redis.call('EXPIRE', '{sources}', event_ttl)
-for _, index in ipairs({{'{index_all}', KEYS[3], '{queued_index}'}}) do
-  redis.call('ZADD', index, received, ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
-  redis.call('EXPIRE', index, event_ttl)
+if {record} then
+  -- The record (PostgreSQL) lists and counts events: its writer picks the new one up from here.
+  redis.call('ZADD', '{record_pending}', math.floor(received * 1000), ARGV[1])
+else
+  -- Indexed by received time: all, by source, by status (queued; lua/record.lua moves it on). Readers
+  -- count over the retention with ZCOUNT; members of expired events are trimmed here.
+  local cutoff = '(' .. (received - event_ttl)
+  redis.call('SADD', '{sources}', ARGV[3])
+  redis.call('EXPIRE', '{sources}', event_ttl)
+  for _, index in ipairs({{'{index_all}', KEYS[3], '{queued_index}'}}) do
+    redis.call('ZADD', index, received, ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
+    redis.call('EXPIRE', index, event_ttl)
+  end
 end
 local message = '{{"queue_name":"{queue}","actor_name":"{actor}","args":["' .. ARGV[1] ..
   '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"' .. trace_option .. '}},"message_id":"' .. ARGV[1] ..

@@ -43,6 +43,18 @@ local function queue_key(queue) return MQ .. ':' .. queue end
 local function messages_key(queue) return MQ .. ':' .. queue .. '.msgs' end
 
 local SETTLED = {processed = true, dead = true, unrouted = true}
+local RECORD_ON, RECORD_PENDING = PREFIX .. ':record:on', PREFIX .. ':record:pending'
+
+--- With the record on (``gateway/record``), note that the event changed so the writer copies it again.
+--- The score is the change's time in ms, above the previous one so the writer can tell a change that
+--- came while it was writing (it removes an entry only when the score is still the one it read).
+local function dirty(id, now)
+  if redis.call('EXISTS', RECORD_ON) == 0 then return end
+  local score = math.floor(tonumber(now) * 1000)
+  local old = tonumber(redis.call('ZSCORE', RECORD_PENDING, id))
+  if old and old >= score then score = old + 1 end
+  redis.call('ZADD', RECORD_PENDING, score, id)
+end
 
 --- Index an event that is still on its way (for the reconciler), or drop it once it has settled.
 local function track(id, status, now)
@@ -57,6 +69,7 @@ end
 --- time, that ``events stats`` counts over the retention). The index lives as long as its newest event;
 --- members of expired events are trimmed as it is written.
 local function reindex(id, old, new)
+  if redis.call('EXISTS', RECORD_ON) == 1 then return end  -- the record counts and lists events
   local received = tonumber(redis.call('HGET', event_key(id), 'received_at'))
   if not received then return end
   local ttl_ms = redis.call('PTTL', event_key(id))
@@ -79,6 +92,7 @@ local function set_event_status(id, status, now)
     reindex(id, old, status)
   end
   track(id, status, now)
+  dirty(id, now)
   return true
 end
 
