@@ -27,6 +27,7 @@ from gateway.problems import plugin as problem_details
 from gateway.problems import unavailable
 from gateway.receiver import Receiver
 from gateway.settings import Settings, SourceConfig, build_sources
+from gateway.store import keys
 from gateway.store.ingest import Ingestor
 from gateway.tokens import AdminToken, TokenBook, requires
 
@@ -94,18 +95,24 @@ def create_app(
     """
     sources = build_sources(settings) if sources is None else sources
     client = connections.async_client(settings.redis) if client is None else client
-    ingestor = Ingestor(client, settings.retention, settings.redis.timeout_seconds)
+    ingestor = Ingestor(
+        client, settings.retention, settings.redis.timeout_seconds, record=settings.record is not None
+    )
     retry_after = settings.gateway.retry_after_seconds
     tokens = [AdminToken(t.name, frozenset(t.scopes), t.digest()) for t in settings.admin.tokens]
 
     @get("/readyz", include_in_schema=False)
-    async def readyz() -> dict[str, str]:
-        """200 when Redis answers, else 503."""
+    async def readyz() -> dict[str, str | int]:
+        """200 when Redis answers, else 503. With the record on, ``record_backlog`` says how many events
+        wait to be written to it (PostgreSQL down does not make a gateway unready: ingest never waits)."""
         try:
             await ingestor.ping()
+            if settings.record is None:
+                return {"status": "ready"}
+            backlog = int(await client.zcard(keys.RECORD_PENDING))
         except connections.REDIS_ERRORS:
             raise unavailable(retry_after) from None
-        return {"status": "ready"}
+        return {"status": "ready", "record_backlog": backlog}
 
     async def close_client(_: Litestar) -> None:
         await client.aclose()

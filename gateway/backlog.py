@@ -1,5 +1,6 @@
-"""Backlog gauges, read from Redis when ``/metrics`` is scraped: dead letters per consumer and the age
-of the oldest queued message. Two round trips on the async client, bounded by the Redis timeout."""
+"""Backlog gauges, read from Redis when ``/metrics`` is scraped: dead letters per consumer, the age
+of the oldest queued message and the events not yet in the record. Two round trips on the async
+client, bounded by the Redis timeout."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ class Backlog:
                 pipe.zcard(keys.dlq_by_consumer(consumer))
             for queue in _QUEUES:
                 pipe.lindex(keys.dramatiq_queue(queue), 0)
-            replies = await pipe.execute()
+            pipe.zcard(keys.RECORD_PENDING)
+            *replies, record_backlog = await pipe.execute()
+        metrics.RECORD_BACKLOG.set(record_backlog)
         for index, consumer in enumerate(consumers):
             metrics.DLQ_ENTRIES.labels(consumer).set(replies[index * 2 + 1])
         heads = replies[len(consumers) * 2 :]

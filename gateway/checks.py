@@ -1,4 +1,5 @@
-"""``hookgate check-config``: what the configuration means, and warnings about the Redis it points at."""
+"""``hookgate check-config``: what the configuration means, and warnings about the Redis and the record
+(PostgreSQL) it points at."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 import consumers
 from gateway import connections
 from gateway.settings import ConfigError, Settings, build_sources
+from gateway.store import keys
 
 
 def describe(settings: Settings) -> dict[str, Any]:
@@ -41,8 +43,49 @@ def describe(settings: Settings) -> dict[str, Any]:
         "consumers": [
             {"name": c.name, "source": c.source, "events": list(c.events) or ["*"]} for c in registry
         ],
-        "warnings": admin_warnings(settings) + redis_warnings(settings),
+        "record": record_state(settings),
+        "warnings": admin_warnings(settings) + redis_warnings(settings) + record_warnings(settings),
     }
+
+
+def record_state(settings: Settings) -> dict[str, Any] | None:
+    """The record's schema version and backlog (events waiting in Redis), when it is configured."""
+    if settings.record is None:
+        return None
+    state: dict[str, Any] = {"hot_hours": settings.record.hot_hours, "schema": None, "backlog": None}
+    try:
+        import psycopg
+
+        from gateway.record.schema import current_version
+
+        with psycopg.connect(settings.record.dsn(), connect_timeout=3) as conn:
+            state["schema"] = current_version(conn)
+    except (psycopg.Error, ValueError):
+        pass
+    if settings.redis.url:
+        try:
+            client = connections.sync_client(settings.redis, timeout=2)
+            state["backlog"] = int(client.zcard(keys.RECORD_PENDING))
+        except connections.REDIS_ERRORS:
+            pass
+    return state
+
+
+def record_warnings(settings: Settings) -> list[str]:
+    """The record must be reachable and migrated to this hookgate's schema."""
+    if settings.record is None:
+        return []
+    from gateway.record.schema import SchemaError, check_at_start
+
+    try:
+        dsn = settings.record.dsn()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        warning = check_at_start(dsn, 3)
+    except SchemaError as exc:
+        return [str(exc)]
+    return [warning] if warning else []
 
 
 def admin_warnings(settings: Settings) -> list[str]:
@@ -105,5 +148,12 @@ def print_report(report: dict[str, Any]) -> None:
     for c in report["consumers"]:
         consumers_table.add_row(c["name"], c["source"], ", ".join(c["events"]))
     console.print(consumers_table)
+    if (record := report["record"]) is not None:
+        version = "?" if record["schema"] is None else record["schema"]
+        backlog = "?" if record["backlog"] is None else record["backlog"]
+        console.print(
+            f"record: PostgreSQL, schema version {version}, {backlog} events waiting to be written, "
+            f"hot window {record['hot_hours']:g} h"
+        )
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")

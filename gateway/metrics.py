@@ -48,6 +48,12 @@ QUEUE_LAG = Gauge(
     multiprocess_mode="mostrecent",
 )
 
+RECORD_BACKLOG = Gauge(
+    "hookgate_record_backlog",
+    "Events new or changed in Redis and not yet written to the record (PostgreSQL; 0 without [record]).",
+    multiprocess_mode="mostrecent",
+)
+
 OUTCOMES = (
     "accepted",
     "duplicate",
