@@ -64,6 +64,7 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/stats.py
+	$(BIN)/python tests/bench/record.py
 	$(BIN)/python tests/bench/dashboard.py
 	$(BIN)/python tests/bench/tracing.py
 

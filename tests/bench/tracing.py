@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -21,7 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RATIO = ROOT.parent / "shared" / "bench" / "ratio.py"
+sys.path.insert(0, str(ROOT))
+
+from tests.bench import floor  # noqa: E402
+
 CONFIG = """
 [sources.github]
 provider = "github"
@@ -61,38 +61,14 @@ class DiscardingCollector:
         self._server.server_close()
 
 
-def measure(config: Path, passed_on: list[str], env: dict[str, str]) -> str:
-    """Run ratio.py against ``hookgate serve`` (its rounds shown as they come); its last line."""
-    serve = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
-    candidate = (
-        "HOOKGATE_REDIS__URL={redis_url} exec " + shlex.join(serve) + " --host 127.0.0.1 --port {port}"
-    )
-    command = [sys.executable, str(RATIO), *passed_on, "--", "sh", "-c", candidate]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    last = ""
-    for line in process.stdout:
-        print("   ", line.rstrip(), flush=True)
-        last = line.strip()
-    if process.wait() != 0 or not last.startswith("ratio "):
-        raise SystemExit(f"ratio.py failed (exit {process.returncode})")
-    return last
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
-    missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
-    if missing:
-        print(
-            f"tracing bench skipped: {' and '.join(missing)} not on PATH (apt-get install wrk redis-server)"
-        )
-        return 0
-    if not RATIO.exists():
-        print(f"tracing bench skipped: no {RATIO} (the shared floor benchmark)")
+    if reason := floor.missing():
+        print(f"tracing bench skipped: {reason}")
         return 0
     passed_on = [f"--rounds={args.rounds}", f"--seconds={args.seconds}", f"--connections={args.connections}"]
     # Off means off: no variable of this shell may turn it on.
@@ -107,14 +83,14 @@ def main() -> int:
         config.write_text(CONFIG)
         try:
             print("tracing off:", flush=True)
-            off = measure(config, passed_on, clean)
+            off = floor.measure(config, passed_on, clean).line
             print("tracing on (OTLP/HTTP to a collector that discards):", flush=True)
             traced = {
                 **clean,
                 "HOOKGATE_TRACING__ENABLED": "true",
                 "HOOKGATE_TRACING__ENDPOINT": collector.url,
             }
-            on = measure(config, passed_on, traced)
+            on = floor.measure(config, passed_on, traced).line
         finally:
             collector.close()
     ratio_off, ratio_on = (float(line.split()[1]) for line in (off, on))  # "ratio 0.912 p99 ..."
