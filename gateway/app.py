@@ -21,6 +21,7 @@ from gateway.alerts.service import AlertService
 from gateway.backlog import Backlog
 from gateway.dashboard import dashboard_router, template_config
 from gateway.dashboard.auth import LoginGuard, Sessions
+from gateway.drain import Drain
 from gateway.limits import ClientAddress, RateLimiter
 from gateway.operate import Services
 from gateway.problems import plugin as problem_details
@@ -87,24 +88,36 @@ def create_app(
     sources: dict[str, SourceConfig] | None = None,
     part: Literal["all", "public", "admin"] = "all",
     run_alerts: bool = False,
+    install_drain: bool = True,
 ) -> Litestar:
     """Build the gateway for ``settings``; ``client`` may be passed in by tests.
 
     ``part`` splits it for ``[admin] port``: "public" carries the webhooks and health checks, "admin"
-    the admin API, metrics and health checks.
+    the admin API, metrics and health checks. ``install_drain``: on SIGTERM, fail readiness for
+    ``[gateway] shutdown_delay_seconds`` before uvicorn stops (the split server drains both itself).
     """
     sources = build_sources(settings) if sources is None else sources
     client = connections.async_client(settings.redis) if client is None else client
     ingestor = Ingestor(
-        client, settings.retention, settings.redis.timeout_seconds, record=settings.record is not None
+        client,
+        settings.retention,
+        settings.redis.timeout_seconds,
+        record=settings.record is not None,
+        replica_acks=settings.redis.min_replica_acks,
+        replica_ack_timeout_ms=settings.redis.replica_ack_timeout_ms,
     )
     retry_after = settings.gateway.retry_after_seconds
     tokens = [AdminToken(t.name, frozenset(t.scopes), t.digest()) for t in settings.admin.tokens]
 
+    drain = Drain(settings.gateway.shutdown_delay_seconds)
+
     @get("/readyz", include_in_schema=False)
     async def readyz() -> dict[str, str | int]:
-        """200 when Redis answers, else 503. With the record on, ``record_backlog`` says how many events
-        wait to be written to it (PostgreSQL down does not make a gateway unready: ingest never waits)."""
+        """200 when Redis answers, else 503; 503 too once the gateway is stopping (``drain``). With the
+        record on, ``record_backlog`` says how many events wait to be written to it (PostgreSQL down
+        does not make a gateway unready: ingest never waits for it)."""
+        if drain.active:
+            raise unavailable(retry_after)
         try:
             await ingestor.ping()
             if settings.record is None:
@@ -150,10 +163,11 @@ def create_app(
         route_handlers=handlers,
         plugins=[problem_details()],
         request_max_body_size=max(limits),
-        on_startup=[start_alerts],
+        on_startup=[start_alerts] + ([lambda _: drain.install()] if install_drain else []),
         on_shutdown=[stop_alerts, close_client],
         state=State(
             {
+                "drain": drain,
                 "tokens": TokenBook(tokens),
                 "admin": Services(settings),
                 "retry_after": retry_after,

@@ -62,7 +62,7 @@ def record_state(settings: Settings) -> dict[str, Any] | None:
             state["schema"] = current_version(conn)
     except (psycopg.Error, ValueError):
         pass
-    if settings.redis.url:
+    if settings.redis.configured:
         try:
             client = connections.sync_client(settings.redis, timeout=2)
             state["backlog"] = int(client.zcard(keys.RECORD_PENDING))
@@ -106,12 +106,16 @@ def _dedupe_basis(enabled: bool, default: str | None, configured: str | None) ->
 
 def redis_warnings(settings: Settings) -> list[str]:
     """Redis must not evict stored events and should persist them (AOF)."""
-    if not settings.redis.url:
-        return ["[redis] url is not set: `serve` and `worker` need it (`dev` embeds a redis-server)"]
+    if not settings.redis.configured:
+        return [
+            "[redis] url (or sentinels) is not set: `serve` and `worker` need it "
+            "(`dev` embeds a redis-server)"
+        ]
     try:
         client = connections.sync_client(settings.redis, timeout=2)
         policy = client.config_get("maxmemory-policy").get("maxmemory-policy")
         aof = client.config_get("appendonly").get("appendonly")
+        replicas = int(client.info("replication").get("connected_slaves", 0))
     except redis.ResponseError:
         return ["cannot read Redis's CONFIG (managed Redis?): check maxmemory-policy and AOF yourself"]
     except connections.REDIS_ERRORS as exc:
@@ -123,6 +127,11 @@ def redis_warnings(settings: Settings) -> list[str]:
         )
     if aof != "yes":
         warnings.append("Redis runs without AOF (appendonly no): a Redis crash loses accepted events")
+    if replicas < settings.redis.min_replica_acks:
+        warnings.append(
+            f"min_replica_acks is {settings.redis.min_replica_acks} but the primary has {replicas} "
+            "connected replica(s): every delivery will be answered 503 until enough replicas are up"
+        )
     return warnings
 
 

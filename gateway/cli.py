@@ -43,8 +43,12 @@ def _fail(message: str, *, code: int = 1) -> NoReturn:
 
 
 def _require_redis(settings: Settings) -> None:
-    if not settings.redis.url:
-        _fail("no Redis configured: set [redis] url or HOOKGATE_REDIS__URL (or use `hookgate dev`)", code=2)
+    if not settings.redis.configured:
+        _fail(
+            "no Redis configured: set [redis] url (or HOOKGATE_REDIS__URL) or sentinels and service_name "
+            "(or use `hookgate dev`)",
+            code=2,
+        )
 
 
 def _check_record(settings: Settings) -> None:

@@ -84,13 +84,45 @@ def _url(settings: RedisSettings) -> str:
     return settings.url
 
 
+def _sentinel_kwargs(settings: RedisSettings) -> dict[str, object]:
+    """How to talk to the sentinels themselves: quickly (a dead one is skipped), with their password."""
+    found: dict[str, object] = {
+        "socket_timeout": settings.timeout_seconds,
+        "socket_connect_timeout": settings.connect_timeout_seconds,
+    }
+    if (password := settings.sentinel_password()) is not None:
+        found["password"] = password
+    return found
+
+
 def async_client(settings: RedisSettings) -> aioredis.Redis:
     """For the gateway's event loop: one quick try, then the caller answers 503.
 
     The caller bounds each call with ``asyncio.timeout`` (``timeout_seconds``), which is far cheaper on the
     hot path than redis-py's per-socket timeouts; only connecting has its own timeout here. A burst of
     requests beyond ``max_connections`` waits for a free connection instead of failing.
+
+    With ``sentinels``, connections go to the primary the sentinels name, asked again whenever one
+    fails or answers as a replica (READONLY): after a failover the next requests reach the new primary,
+    and the gap answers 503.
     """
+    if settings.sentinels:
+        from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+        assert settings.service_name is not None
+        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
+            settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings)
+        )
+        primary: aioredis.Redis = sentinel.master_for(
+            settings.service_name,
+            password=settings.password(),
+            socket_connect_timeout=settings.connect_timeout_seconds,
+            socket_timeout=None,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+            max_connections=settings.max_connections,
+        )
+        return primary
     pool = aioredis.BlockingConnectionPool.from_url(
         _url(settings),
         max_connections=settings.max_connections,
@@ -106,7 +138,22 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
 
 def sync_client(settings: RedisSettings, *, timeout: float | None = None) -> redis.Redis:
     """For the worker and the CLI, which can afford to wait a little longer (``timeout`` bounds each
-    reply, so a hung Redis is an error rather than a hang)."""
+    reply, so a hung Redis is an error rather than a hang); through the sentinels when configured."""
+    if settings.sentinels:
+        from redis.sentinel import Sentinel
+
+        assert settings.service_name is not None
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings)
+        )
+        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            settings.service_name,
+            password=settings.password(),
+            socket_connect_timeout=max(settings.connect_timeout_seconds, 2.0),
+            socket_timeout=timeout,
+            health_check_interval=30,
+        )
+        return client
     return redis.Redis.from_url(
         _url(settings),
         password=settings.password(),

@@ -25,7 +25,7 @@ from gateway.connections import REDIS_ERRORS, is_outage
 from gateway.limits import ClientAddress, RateLimiter, allowed
 from gateway.problems import problem, unavailable
 from gateway.settings import SourceConfig
-from gateway.store.ingest import Incoming, Ingestor, bounded, usable
+from gateway.store.ingest import Incoming, Ingestor, NotReplicated, bounded, usable
 
 log = structlog.get_logger("hookgate.receiver")
 
@@ -201,6 +201,17 @@ class Receiver:
             delivery_id, event_type = bounded(delivery_id), bounded(event_type)
             try:
                 stored = await ingestor.put_if_new(incoming)
+            except NotReplicated as exc:  # stored on the primary only: the sender's retry is deduped
+                count("unavailable")
+                log.warning(
+                    "event not confirmed by enough replicas",
+                    source=source.name,
+                    delivery_id=delivery_id,
+                    event_id=exc.event_id,
+                    replica_acks=exc.acks,
+                    wanted=exc.wanted,
+                )
+                raise unavailable(retry_after) from None
             except Exception as exc:
                 count("unavailable")
                 if is_outage(exc):  # down, hung (our asyncio timeout is an OSError), OOM

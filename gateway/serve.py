@@ -79,7 +79,9 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     # Several processes: they share one config file and one Prometheus multiprocess directory.
     if settings.config_path is not None:
         os.environ[CONFIG_ENV] = str(settings.config_path.resolve())
-    if settings.redis.url:
+    if (
+        settings.redis.url
+    ):  # `serve --redis-url` style overrides reach the processes (sentinels are in the file)
         os.environ["HOOKGATE_REDIS__URL"] = settings.redis.url
     share_session_secret(settings, os.environ)
     made_dir = None
@@ -114,18 +116,24 @@ def _run_split(settings: Settings, common: dict[str, Any]) -> int:
     from gateway.app import create_app
 
     assert settings.admin.port is not None
-    public = _QuietServer(uvicorn.Config(create_app(settings, part="public"), **common))
+    public_app = create_app(settings, part="public", install_drain=False)
+    admin_app = create_app(settings, part="admin", run_alerts=True, install_drain=False)
+    public = _QuietServer(uvicorn.Config(public_app, **common))
     admin_options = {**common, "host": settings.admin.host, "port": settings.admin.port}
-    admin = _QuietServer(uvicorn.Config(create_app(settings, part="admin", run_alerts=True), **admin_options))
+    admin = _QuietServer(uvicorn.Config(admin_app, **admin_options))
     gc.freeze()
 
     async def both() -> None:
         def stop() -> None:
             public.should_exit = admin.should_exit = True
 
+        def drain_then_stop() -> None:  # SIGTERM: both listeners fail readiness, then stop
+            public_app.state.drain.begin(stop)
+            admin_app.state.drain.active = True
+
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGINT, stop)
+        loop.add_signal_handler(signal.SIGTERM, drain_then_stop)
         tasks = [asyncio.create_task(server.serve()) for server in (public, admin)]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop()  # one could not start (port taken): stop the other too

@@ -55,6 +55,14 @@ class _Section(BaseModel):
 
 class RedisSettings(_Section):
     url: str | None = None
+    #: Redis Sentinel instead of ``url``: the sentinels ("host:port") and the primary's service name.
+    sentinels: tuple[str, ...] = ()
+    service_name: str | None = None
+    #: The sentinels' own password, when they have one (the primary's is ``password_file``).
+    sentinel_password_file: Path | None = None
+    #: 202 only once this many replicas hold the event (Redis WAIT, up to replica_ack_timeout_ms), else 503.
+    min_replica_acks: int = Field(default=0, ge=0, le=16)
+    replica_ack_timeout_ms: int = Field(default=200, ge=1, le=10_000)
     password_file: Path | None = None
     #: Timeouts on the ingest path, well under senders' 3-10 s deadlines, so a hung Redis answers 503.
     connect_timeout_seconds: float = Field(default=0.5, gt=0)
@@ -69,10 +77,41 @@ class RedisSettings(_Section):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
 
+    @field_validator("sentinels")
+    @classmethod
+    def _addresses(cls, sentinels: tuple[str, ...]) -> tuple[str, ...]:
+        for address in sentinels:
+            host, sep, port = address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port")
+        return sentinels
+
+    @model_validator(mode="after")
+    def _one_way_to_redis(self) -> RedisSettings:
+        if self.url and self.sentinels:
+            raise ValueError("give url or sentinels, not both")
+        if self.sentinels and not self.service_name:
+            raise ValueError("sentinels need service_name (the primary's name the sentinels monitor)")
+        if self.service_name and not self.sentinels:
+            raise ValueError("service_name is for sentinels: give them too")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url or self.sentinels)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in self.sentinels)]
+
     def password(self) -> str | None:
         if self.password_file is None:
             return None
         return _read_secret_file(self.password_file).strip() or None
+
+    def sentinel_password(self) -> str | None:
+        if self.sentinel_password_file is None:
+            return None
+        return _read_secret_file(self.sentinel_password_file).strip() or None
 
 
 class GatewaySettings(_Section):
@@ -85,6 +124,9 @@ class GatewaySettings(_Section):
     max_head_bytes: int = Field(default=65_536, ge=4096)
     max_headers: int = Field(default=100, ge=10)
     head_timeout_seconds: float = Field(default=10, gt=0)
+    #: On SIGTERM, answer /readyz with 503 for this long before closing the listener, so a load balancer
+    #: stops sending new requests first; in-flight requests then finish.
+    shutdown_delay_seconds: float = Field(default=0, ge=0, le=300)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from gateway.settings import RetentionSettings
 from gateway.store import keys
@@ -25,6 +27,26 @@ MAX_KEYED_ID = 200
 MAX_LOCATED_CHARS = 256
 
 _SCRIPT = resources.files("gateway.store").joinpath("lua", "ingest.lua").read_text(encoding="utf-8")
+
+
+def script_text(retention: RetentionSettings, *, record: bool = False) -> str:
+    """``ingest.lua`` with its constants filled in from the settings."""
+    return _SCRIPT.format(
+        event_ttl=retention.events_seconds,
+        dedupe_ttl=retention.dedupe_seconds,
+        body_hash_ttl=retention.body_hash_seconds,
+        event_prefix=keys.event(""),
+        index_all=keys.INDEX_ALL,
+        queue=keys.DISPATCH_QUEUE,
+        actor=keys.DISPATCH_ACTOR,
+        messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
+        queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
+        unsettled=keys.UNSETTLED,
+        sources=keys.SOURCES,
+        queued_index=keys.status_index("queued"),
+        record="true" if record else "false",
+        record_pending=keys.RECORD_PENDING,
+    )
 
 
 def new_event_id(now: float | None = None) -> str:
@@ -66,6 +88,17 @@ class Incoming:
     traceparent: str | None = None
 
 
+class NotReplicated(Exception):
+    """Stored on the primary, but fewer replicas than ``min_replica_acks`` confirmed it in time: the
+    delivery is answered 503, and the sender's retry is deduped against the stored event."""
+
+    def __init__(self, event_id: str, acks: int, wanted: int) -> None:
+        super().__init__(f"{acks} of {wanted} replica(s) confirmed the write in time")
+        self.event_id = event_id
+        self.acks = acks
+        self.wanted = wanted
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     event_id: str
@@ -85,29 +118,16 @@ class Ingestor:
         *,
         clock: Callable[[], float] = time.time,
         record: bool = False,
+        replica_acks: int = 0,
+        replica_ack_timeout_ms: int = 200,
     ) -> None:
         self._client = client
         self._clock = clock
         self._retention = retention
         self._timeout = timeout
-        self._script = client.register_script(
-            _SCRIPT.format(
-                event_ttl=retention.events_seconds,
-                dedupe_ttl=retention.dedupe_seconds,
-                body_hash_ttl=retention.body_hash_seconds,
-                event_prefix=keys.event(""),
-                index_all=keys.INDEX_ALL,
-                queue=keys.DISPATCH_QUEUE,
-                actor=keys.DISPATCH_ACTOR,
-                messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
-                queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
-                unsettled=keys.UNSETTLED,
-                sources=keys.SOURCES,
-                queued_index=keys.status_index("queued"),
-                record="true" if record else "false",
-                record_pending=keys.RECORD_PENDING,
-            )
-        )
+        self._replica_acks = replica_acks
+        self._replica_ack_timeout_ms = replica_ack_timeout_ms
+        self._script = client.register_script(script_text(retention, record=record))
 
     async def put_if_new(self, incoming: Incoming) -> Stored:
         """Store and enqueue a delivery unless its delivery id (or body hash) was seen in the window."""
@@ -126,11 +146,36 @@ class Ingestor:
         ]
         if incoming.traceparent is not None:
             args.append(incoming.traceparent)
-        async with asyncio.timeout(self._timeout):
-            created, first = await self._script(
-                keys=[dedupe_key, keys.event(event_id), keys.source_index(incoming.source)], args=args
-            )
+        script_keys = [dedupe_key, keys.event(event_id), keys.source_index(incoming.source)]
+        if self._replica_acks:
+            created, first = await self._store_replicated(script_keys, args)
+        else:
+            async with asyncio.timeout(self._timeout):
+                created, first = await self._script(keys=script_keys, args=args)
         return Stored(event_id=first.decode() if isinstance(first, bytes) else first, duplicate=not created)
+
+    async def _store_replicated(self, script_keys: list[str], args: list[str | bytes]) -> tuple[int, Any]:
+        """The script and ``WAIT`` in one round trip on one connection (WAIT counts the replicas that
+        have this connection's writes; a duplicate's write counts too, so a retry after a 503 is
+        answered 200 only once the event is on the replicas)."""
+        wait_seconds = self._replica_ack_timeout_ms / 1000
+        for attempt in (1, 2):
+            try:
+                async with asyncio.timeout(self._timeout + wait_seconds):
+                    async with self._client.pipeline(transaction=False) as pipe:
+                        pipe.evalsha(self._script.sha, len(script_keys), *script_keys, *args)
+                        pipe.execute_command("WAIT", self._replica_acks, self._replica_ack_timeout_ms)
+                        (created, first), acks = await pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                await self._client.script_load(self._script.script)  # Redis restarted: nothing was written
+                continue
+            if int(acks) < self._replica_acks:
+                found = first.decode() if isinstance(first, bytes) else first
+                raise NotReplicated(found, int(acks), self._replica_acks)
+            return created, first
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _dedupe(incoming: Incoming) -> tuple[str, str]:
