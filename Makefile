@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 
-.PHONY: run test test-fast lint typecheck bench chaos fuzz clean chromium prometheus screenshots
+.PHONY: run test test-fast lint typecheck bench chaos fuzz clean chromium prometheus haproxy screenshots
 
 $(BIN)/hookgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/hookgate: pyproject.toml
 run: $(BIN)/hookgate
 	$(BIN)/hookgate dev --config $(CONFIG)
 
-test: $(BIN)/hookgate chromium prometheus
+test: $(BIN)/hookgate chromium prometheus haproxy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -47,6 +47,17 @@ prometheus:
 	  command -v promtool >/dev/null 2>&1 || echo "no promtool: the Prometheus rule tests will skip (and fail under CI=true)"; \
 	}
 
+# The failover and rolling-restart tests put two gateways behind Debian's haproxy, which the tests start.
+# Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's haproxy for the high-availability tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  fi; \
+	  command -v haproxy >/dev/null 2>&1 || echo "no haproxy: the high-availability tests will skip (and fail under CI=true)"; \
+	}
+
 # The README's dashboard screenshots, taken by the browser test.
 screenshots: $(BIN)/hookgate chromium
 	README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard.py
@@ -67,6 +78,8 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/record.py
 	$(BIN)/python tests/bench/dashboard.py
 	$(BIN)/python tests/bench/tracing.py
+	$(BIN)/python tests/bench/replicas.py
+	$(BIN)/python tests/bench/redis_ceiling.py
 
 # The fuzz suite, twenty times longer than in make test (FUZZ_SCALE scales the examples).
 fuzz: $(BIN)/hookgate

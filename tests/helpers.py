@@ -231,15 +231,21 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def launch_gateway(
-    redis_url: str, config: Path, log_folder: Path, *, env: dict[str, str] | None = None
+    redis_url: str | None,
+    config: Path,
+    log_folder: Path,
+    *,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Gateway:
-    """``hookgate serve`` on a free port, once its ``/healthz`` answers; the caller stops it."""
-    port = free_port()
+    """``hookgate serve`` on ``port`` (a free one by default), once its ``/healthz`` answers; the caller
+    stops it. Without ``redis_url`` the config says where Redis is (sentinels)."""
+    port = port or free_port()
     log = log_folder / f"gateway-{port}.log"
     proc = _spawn(
         ["serve", "--config", str(config), "--port", str(port)],
         # /metrics wants a token unless public; these tests read it plainly (test_app checks tokens).
-        {"HOOKGATE_REDIS__URL": redis_url, "HOOKGATE_ADMIN__PUBLIC_METRICS": "true", **(env or {})},
+        {**_settings_env(redis_url, None), "HOOKGATE_ADMIN__PUBLIC_METRICS": "true", **(env or {})},
         log,
     )
     gateway = Gateway(proc, log, f"http://127.0.0.1:{port}")
@@ -256,9 +262,10 @@ def launch_gateway(
     raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
 
 
-def launch_worker(redis_url: str, config: Path, log: Path) -> Process:
-    """``hookgate worker``, once it says it started; the caller stops it."""
-    proc = _spawn(["worker", "--config", str(config)], {"HOOKGATE_REDIS__URL": redis_url}, log)
+def launch_worker(redis_url: str | None, config: Path, log: Path) -> Process:
+    """``hookgate worker``, once it says it started; the caller stops it. Without ``redis_url`` the
+    config says where Redis is (sentinels)."""
+    proc = _spawn(["worker", "--config", str(config)], _settings_env(redis_url, None), log)
     worker = Process(proc, log)
     deadline = time.monotonic() + 20
     while "worker started" not in worker.output():

@@ -80,6 +80,8 @@ class Target:
         self._lock = threading.Lock()
         #: event id -> [(idempotency key, status)] in arrival order
         self.requests: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        #: (time.monotonic(), event id) of every request, in arrival order
+        self.arrivals: list[tuple[float, str]] = []
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -91,6 +93,7 @@ class Target:
                 with target._lock:
                     status = 500 if target._random.random() < target.failure_rate else 200
                     target.requests[event_id].append((self.headers.get("Idempotency-Key", ""), status))
+                    target.arrivals.append((time.monotonic(), event_id))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -185,6 +188,10 @@ class Senders:
         self.sent = 0
         self.unavailable = 0
         self.refused = 0
+        #: Answers that were neither 2xx nor a 503 with Retry-After (a sender would count them failed).
+        self.failed: list[str] = []
+        #: (time.monotonic(), status) of every attempt; 0 for a refused or broken connection.
+        self.answers: list[tuple[float, int]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pending: list[tuple[float, str, bytes, int]] = []
@@ -236,6 +243,8 @@ class Senders:
                 answer = client.post(
                     f"{self.url}/webhooks/chaos", content=body, headers=_headers(body, delivery)
                 )
+                with self._lock:
+                    self.answers.append((time.monotonic(), answer.status_code))
                 if answer.status_code in (200, 202):
                     with self._lock:
                         self.acked[delivery] = answer.json()["event_id"]
@@ -243,10 +252,18 @@ class Senders:
                     retry = True
                     with self._lock:
                         self.unavailable += 1
-            except httpx.HTTPError:
+                        if "retry-after" not in answer.headers:
+                            self.failed.append(f"503 without Retry-After: {answer.text[:200]}")
+                else:
+                    retry = True
+                    with self._lock:
+                        self.failed.append(f"{answer.status_code}: {answer.text[:200]}")
+            except httpx.HTTPError as exc:
                 retry = True
                 with self._lock:
                     self.refused += 1
+                    self.answers.append((time.monotonic(), 0))
+                    self.failed.append(f"{type(exc).__name__}: {exc}")
             with self._lock:
                 self._busy -= 1
                 if retry and tries < 10:
