@@ -13,6 +13,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RATIO = ROOT.parent / "shared" / "bench" / "ratio.py"
+#: What ratio.py sends: signed GitHub pushes with GitHub's example secret; quiet logs.
+CONFIG = """
+[sources.github]
+provider = "github"
+secret = "It's a Secret to Everybody"
+
+[logging]
+level = "warning"
+"""
 
 
 @dataclass(frozen=True)
@@ -32,10 +41,13 @@ def missing() -> str | None:
     return None
 
 
-def measure(config: Path, passed_on: list[str], env: dict[str, str]) -> Measured:
-    """Run ratio.py against ``hookgate serve --config CONFIG`` (its rounds shown as they come)."""
+def measure(
+    config: Path, passed_on: list[str], env: dict[str, str], candidate: str | None = None
+) -> Measured:
+    """Run ratio.py against ``hookgate serve --config CONFIG`` (its rounds shown as they come), or
+    against ``candidate``, a shell command with ratio.py's ``{redis_url}`` and ``{port}``."""
     serve = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
-    candidate = (
+    candidate = candidate or (
         "HOOKGATE_REDIS__URL={redis_url} exec " + shlex.join(serve) + " --host 127.0.0.1 --port {port}"
     )
     command = [sys.executable, str(RATIO), *passed_on, "--", "sh", "-c", candidate]

@@ -79,25 +79,15 @@ def timed(call: Callable[[], object], rounds: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
 
 
-CONFIG = """
-[sources.github]
-provider = "github"
-secret = "It's a Secret to Everybody"
-
-[logging]
-level = "warning"
-"""
-
-
 def ingest_ratios(record_url: str, folder: Path, passed_on: list[str]) -> tuple[Measured, Measured] | None:
     """(b): ratio.py against ``hookgate serve`` without the record, then with it."""
     if reason := floor.missing():
         print(f"(b) skipped: {reason}")
         return None
     plain = folder / "plain.toml"
-    plain.write_text(CONFIG)
+    plain.write_text(floor.CONFIG)
     recorded = folder / "record.toml"
-    recorded.write_text(CONFIG + f'\n[record]\nurl = "{record_url}"\n')
+    recorded.write_text(floor.CONFIG + f'\n[record]\nurl = "{record_url}"\n')
     env = {name: value for name, value in os.environ.items() if not name.startswith("HOOKGATE_")}
     print("ingest without the record:", flush=True)
     off = floor.measure(plain, passed_on, env)

@@ -22,15 +22,6 @@ sys.path.insert(0, str(ROOT))
 
 from tests.bench import floor  # noqa: E402
 
-CONFIG = """
-[sources.github]
-provider = "github"
-secret = "It's a Secret to Everybody"
-
-[logging]
-level = "warning"
-"""
-
 
 class DiscardingCollector:
     """An OTLP/HTTP endpoint that answers 200 to every export and keeps only a count of them."""
@@ -80,7 +71,7 @@ def main() -> int:
     collector = DiscardingCollector()
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         config = Path(tmp) / "hookgate.toml"
-        config.write_text(CONFIG)
+        config.write_text(floor.CONFIG)
         try:
             print("tracing off:", flush=True)
             off = floor.measure(config, passed_on, clean).line
