@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -129,6 +130,29 @@ def drop_expired(conn: psycopg.Connection, retention_seconds: float, now: float)
     return dropped
 
 
+#: What jsonb refuses in JSON text: a NUL escape, or half of a surrogate pair (checked further).
+_JSONB_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def jsonb_safe(text: str) -> str:
+    """JSON text (headers, attempt records: an exception's message may hold anything) that jsonb takes:
+    NULs become U+FFFD and lone surrogates "?". Untouched in the usual case, found with one regex."""
+    if not _JSONB_SUSPECT.search(text):
+        return text
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        return value
+
+    cleaned = json.dumps(clean(json.loads(text)), ensure_ascii=False)
+    return cleaned.encode("utf-8", "replace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Row:
     """One event as the record holds it."""
@@ -163,12 +187,12 @@ class Row:
             event_type=text("event_type") or None,
             status=text("status") or "queued",
             deliveries=int(text("deliveries") or 1),
-            headers=text("headers") or "[]",
+            headers=jsonb_safe(text("headers") or "[]"),
             body=body,
             dedupe_basis=text("dedupe_basis"),
             traceparent=text("traceparent") or None,
             consumers=json.dumps({k.decode(): v.decode() for k, v in states.items()}),
-            attempts="[" + ",".join(item.decode("utf-8", "replace") for item in attempts) + "]",
+            attempts=jsonb_safe("[" + ",".join(item.decode("utf-8", "replace") for item in attempts) + "]"),
         )
 
     def values(self) -> tuple[Any, ...]:

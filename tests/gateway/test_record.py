@@ -357,3 +357,18 @@ def test_a_duplicate_delivery_and_a_dead_letter_retry_reach_the_record(
     writer.drain()
     assert written(record_url) == [(event_id, "queued")]
     pool.close()
+
+
+def test_an_attempt_whose_error_jsonb_cannot_hold_is_written_all_the_same(
+    redis_url: str, record_url: str, client: redis.Redis
+) -> None:
+    """An exception's message may hold a NUL or a lone surrogate: the batch must not stop on it."""
+    settings = record_settings(redis_url, record_url)
+    [event_id] = ingest(redis_url, [b'{"a": 1}'])
+    Ledger(client).failed(event_id, "billing", 1, "ValueError: \x00 and \ud800", rejected=False, final=False)
+    pool = connect_pool(settings, open_wait=True, writer=True)
+    assert RecordWriter(client, pool, settings).drain() == 1
+    with psycopg.connect(record_url) as conn:
+        found = conn.execute("SELECT attempts FROM hookgate_events").fetchone()
+    assert found is not None and "ValueError: \ufffd and ?" in json.dumps(found[0], ensure_ascii=False)
+    pool.close()
