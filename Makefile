@@ -25,38 +25,27 @@ test: $(BIN)/hookgate chromium prometheus haproxy
 test-fast: $(BIN)/hookgate
 	$(BIN)/python -m pytest -m "not integration" -q
 
-# The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# $(call debian,COMMAND,PACKAGE,WHO NEEDS IT,APT OPTIONS): Debian's PACKAGE, for tests that need COMMAND.
 # Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+debian = @command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing Debian's $(2) for $(3)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(4) $(2) >/dev/null; \
 	  fi; \
-	  command -v chromium >/dev/null 2>&1 || echo "no chromium: the browser tests will skip (and fail under CI=true)"; \
+	  command -v $(1) >/dev/null 2>&1 || echo "no $(1): $(3) will skip (and fail under CI=true)"; \
 	}
 
-# The alerting rules in deploy/prometheus are checked and unit-tested with Debian's promtool (package prometheus).
-# Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
+# The dashboard's browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	$(call debian,chromium,chromium,the browser tests)
+
+# The alerting rules in deploy/prometheus are checked and unit-tested with Debian's promtool.
 prometheus:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's prometheus (for promtool) for the rule tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
-	  fi; \
-	  command -v promtool >/dev/null 2>&1 || echo "no promtool: the Prometheus rule tests will skip (and fail under CI=true)"; \
-	}
+	$(call debian,promtool,prometheus,the Prometheus rule tests,--no-install-recommends)
 
 # The failover and rolling-restart tests put two gateways behind Debian's haproxy, which the tests start.
-# Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
 haproxy:
-	@command -v haproxy >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's haproxy for the high-availability tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
-	  fi; \
-	  command -v haproxy >/dev/null 2>&1 || echo "no haproxy: the high-availability tests will skip (and fail under CI=true)"; \
-	}
+	$(call debian,haproxy,haproxy,the high-availability tests)
 
 # The README's dashboard screenshots, taken by the browser test.
 screenshots: $(BIN)/hookgate chromium

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import json
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -415,7 +414,6 @@ class RecordService(Periodic):
         self._writer: RecordWriter | None = None
         self._pool: ConnectionPool | None = None
         self._down = False
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.client.set(keys.RECORD_ON, "1")
@@ -468,4 +466,4 @@ def announce(client: redis.Redis, settings: Settings) -> None:
         client.delete(keys.RECORD_ON)
 
 
-__all__ = ["RecordService", "RecordWriter", "Row", "announce", "connect_pool", "schema"]
+__all__ = ["RecordService", "RecordWriter", "Row", "announce", "connect_pool"]

@@ -14,29 +14,7 @@ import httpx
 import redis
 
 from gateway.dev import free_port, redis_server_binary
-from tests.chaos.harness import Child, Senders, Target
-
-SOURCE = """
-[sources.chaos]
-provider = "github"
-secret = "chaos-secret"
-
-[[forward]]
-name = "target"
-source = "chaos"
-url = "{target}"
-timeout_seconds = 5
-
-[retries]
-max_retries = 20
-min_backoff_ms = 500
-max_backoff_ms = 2000
-
-[worker]
-threads = 8
-heartbeat_timeout_ms = 3000
-reconcile_after_seconds = 10
-"""
+from tests.chaos.harness import BODY, Child, Senders, Target
 
 HAPROXY = """
 global
@@ -152,7 +130,7 @@ class HAStack:
             "[redis]\n" + where + f"min_replica_acks = {min_replica_acks}\nreplica_ack_timeout_ms = 300\n"
             "timeout_seconds = 0.5\nconnect_timeout_seconds = 0.3\n\n"
             f"[gateway]\nretry_after_seconds = 1\nshutdown_delay_seconds = {shutdown_delay}\n"
-            + SOURCE.format(target=self.target.url)
+            + BODY.format(target=self.target.url)
         )
         env = {"HOOKGATE_LOGGING__FORMAT": "json"}
         self.gateway_ports = [free_port(), free_port()]
@@ -185,7 +163,7 @@ class HAStack:
         for child in [*self.gateways, *self.workers]:
             child.start()
         for port in self.gateway_ports:
-            self.wait_ready(port)
+            self.wait_ready(f"http://127.0.0.1:{port}")
         for worker in self.workers:
             self.wait_for_log(worker, "worker started")
         haproxy = haproxy_binary()
@@ -199,15 +177,7 @@ class HAStack:
             self.haproxy = subprocess.Popen(
                 [haproxy, "-f", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"haproxy did not answer; see {self.workdir}")
+        self.wait_ready(self.url, timeout=15)
 
     def wait_for_replicas(self, count: int, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
@@ -220,16 +190,17 @@ class HAStack:
         raise RuntimeError("the replicas did not sync")
 
     @staticmethod
-    def wait_ready(port: int, timeout: float = 30) -> None:
+    def wait_ready(url: str, timeout: float = 30) -> None:
+        """Until ``url``'s /readyz answers 200 (a gateway, or haproxy in front of them)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"the gateway on {port} did not become ready")
+        raise RuntimeError(f"{url} did not become ready")
 
     @staticmethod
     def wait_for_log(child: Child, text: str, timeout: float = 30) -> None:

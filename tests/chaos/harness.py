@@ -41,14 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"chaos-secret"
 FAULTS = ("gateway-sigkill", "worker-sigkill", "redis-shutdown", "redis-sigkill")
 
-CONFIG = """
-[gateway]
-retry_after_seconds = 1
-
-[redis]
-timeout_seconds = 0.5
-connect_timeout_seconds = 0.3
-
+#: The source, its forward to the target, retries and worker: shared with the high-availability stack.
+BODY = """
 [sources.chaos]
 provider = "github"
 secret = "chaos-secret"
@@ -69,6 +63,17 @@ threads = 8
 heartbeat_timeout_ms = 3000
 reconcile_after_seconds = 15
 """
+CONFIG = (
+    """
+[gateway]
+retry_after_seconds = 1
+
+[redis]
+timeout_seconds = 0.5
+connect_timeout_seconds = 0.3
+"""
+    + BODY
+)
 
 
 class Target:

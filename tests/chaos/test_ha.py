@@ -86,7 +86,7 @@ def test_a_rolling_restart_fails_no_sender_and_loses_nothing(tmp_path: Path) -> 
         for gateway, port in zip(stack.gateways, stack.gateway_ports, strict=True):
             gateway.kill(signal.SIGTERM)
             gateway.start()
-            stack.wait_ready(port)
+            stack.wait_ready(f"http://127.0.0.1:{port}")
             time.sleep(1)  # haproxy takes it back after two good checks
         for worker in stack.workers:
             started = worker.log.read_text(errors="replace").count("worker started")
