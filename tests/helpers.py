@@ -189,6 +189,12 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, message: str 
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def lease_holder(client: redis.Redis, name: str) -> int | None:
+    """The pid holding lease ``name``, or None while it is free (read once: it may lapse at any moment)."""
+    value = client.get(keys.lease(name))
+    return int(value.decode().split(":")[1]) if value else None
+
+
 # hookgate processes
 
 

@@ -20,7 +20,7 @@ from standardwebhooks import Webhook
 
 from gateway.dev import free_port
 from gateway.store import keys
-from tests.helpers import forward, post, wait_for, write_config
+from tests.helpers import forward, lease_holder, post, wait_for, write_config
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ADMIN = "alerts-admin-secret"
@@ -182,15 +182,14 @@ def test_killing_the_evaluator_hands_over_without_sending_anything_twice(
     post(gateway.url)
     wait_for(lambda: kinds(sink) == ["opened"], timeout=15, message="the opened notification")
     client = redis.Redis.from_url(redis_url)
-    holder = int(client.get(keys.lease("alerts")).decode().split(":")[1])
+    holder = lease_holder(client, "alerts")
     processes = {gateway.proc.pid: gateway, **{w.proc.pid: w for w in workers}}
     assert holder in processes
     processes[holder].stop(signal.SIGKILL)
     killed = time.monotonic()
 
     def new_holder() -> int | None:
-        value = client.get(keys.lease("alerts"))
-        pid = int(value.decode().split(":")[1]) if value else None
+        pid = lease_holder(client, "alerts")
         return pid if pid and pid != holder else None
 
     wait_for(new_holder, timeout=15, message="another process to take evaluation over")

@@ -12,7 +12,7 @@ import redis
 from gateway.dev import EmbeddedRedis
 from gateway.store import keys
 from tests.conftest import start_redis
-from tests.helpers import github_headers, handled, post, stored, wait_for, write_config
+from tests.helpers import github_headers, handled, lease_holder, post, stored, wait_for, write_config
 
 
 def test_redis_down_is_503_with_retry_after_and_recovers_without_restart(tmp_path, start_gateway):
@@ -161,17 +161,14 @@ def test_a_dispatch_removed_by_hand_is_repaired_and_the_reconciler_moves_when_it
     client.lrem(keys.dramatiq_queue(keys.DISPATCH_QUEUE), 0, event_id)
     client.hdel(keys.dramatiq_messages(keys.DISPATCH_QUEUE), event_id)
     first, second = start_worker(redis_url, config=config), start_worker(redis_url, config=config)
-    wait_for(lambda: client.get(keys.lease("reconciler")), message="a worker to take the reconciler lease")
-    holder_pid = int(client.get(keys.lease("reconciler")).decode().split(":")[1])
+    holder_pid = wait_for(
+        lambda: lease_holder(client, "reconciler"), message="a worker to take the reconciler lease"
+    )
     holder = next(w for w in (first, second) if w.proc.pid == holder_pid)
     survivor = second if holder is first else first
     holder.stop(signal.SIGKILL)
     wait_for(
-        lambda: (
-            int(client.get(keys.lease("reconciler")).decode().split(":")[1]) == survivor.proc.pid
-            if client.get(keys.lease("reconciler"))
-            else False
-        ),
+        lambda: lease_holder(client, "reconciler") == survivor.proc.pid,
         timeout=15,
         message="the other worker to take the lease over",
     )
