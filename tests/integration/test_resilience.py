@@ -142,8 +142,8 @@ def test_a_waiting_retry_removed_by_hand_is_repaired_within_the_reconciler_bound
     client.hdel(keys.WAITING_MESSAGES, waiting)
     removed = time.monotonic()
     wait_for(lambda: len(sink.to("/t")) == 2, timeout=15, message="the repaired delivery")
-    # Quiet for the bound (2 s) since the last change, found at the next pass (every second).
-    assert time.monotonic() - removed < 2 + 1 + 2
+    # Quiet for the bound (2 s) since the last change, found at the next pass (every second); slack for load.
+    assert time.monotonic() - removed < 2 + 1 + 4, "repaired within the reconciler's bound"
     wait_for(lambda: stored(redis_url, event_id)[b"status"] == b"processed", message="processed")
     assert int(client.get(keys.REPAIRS)) == 1
     assert "reconciler re-enqueued a lost message" in worker.output()
