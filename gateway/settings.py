@@ -24,6 +24,7 @@ from pydantic import (
 
 import signatures
 from gateway.alerts.settings import AlertSettings, ChannelSettings, IssuesSettings, TracingSettings
+from gateway.configsecrets import one_secret, read_secret_file
 from gateway.limits import RateLimit, parse_networks
 
 ENV_PREFIX = "HOOKGATE_"
@@ -106,12 +107,12 @@ class RedisSettings(_Section):
     def password(self) -> str | None:
         if self.password_file is None:
             return None
-        return _read_secret_file(self.password_file).strip() or None
+        return read_secret_file(self.password_file).strip() or None
 
     def sentinel_password(self) -> str | None:
         if self.sentinel_password_file is None:
             return None
-        return _read_secret_file(self.sentinel_password_file).strip() or None
+        return read_secret_file(self.sentinel_password_file).strip() or None
 
 
 class GatewaySettings(_Section):
@@ -194,19 +195,8 @@ class RecordSettings(_Section):
     def dsn(self, environ: Mapping[str, str] | None = None) -> str:
         """The connection URI, read from the config, the environment or a file."""
         environ = os.environ if environ is None else environ
-        if self.url is not None:
-            found = self.url.get_secret_value()
-        elif self.url_env is not None:
-            if self.url_env not in environ:
-                raise ValueError(f"record.url_env names {self.url_env!r}, which is not set")
-            found = environ[self.url_env]
-        else:
-            assert self.url_file is not None
-            try:
-                found = _read_secret_file(self.url_file)
-            except ValueError as exc:
-                raise ValueError(f"record.url_file: {exc}") from None
-        found = found.strip()
+        found = one_secret("record.url", self.url, self.url_env, self.url_file, environ)
+        assert found is not None  # exactly one is given (checked when the config is read)
         if not found.startswith(("postgresql://", "postgres://")):
             raise ValueError("record.url: must start with postgresql:// or postgres://")
         return found
@@ -309,14 +299,9 @@ class TokenSettings(_Section):
         if self.token is not None:
             return bytes.fromhex(self.token.removeprefix("sha256:"))
         environ = os.environ if environ is None else environ
-        if self.token_env is not None:
-            if self.token_env not in environ:
-                raise ValueError(f"token_env names {self.token_env!r}, which is not set")
-            secret = environ[self.token_env]
-        else:
-            assert self.token_file is not None
-            secret = _read_secret_file(self.token_file)
-        return hashlib.sha256(secret.strip().encode()).digest()
+        secret = one_secret("token", None, self.token_env, self.token_file, environ)
+        assert secret is not None  # exactly one is given (checked when the config is read)
+        return hashlib.sha256(secret.encode()).digest()
 
 
 class AdminSettings(_Section):
@@ -354,23 +339,13 @@ class AdminSettings(_Section):
         import hashlib
 
         environ = os.environ if environ is None else environ
-        if self.session_secret is not None:
-            key, secret = "session_secret", self.session_secret.get_secret_value()
-        elif self.session_secret_env is not None:
-            key, secret = "session_secret_env", environ.get(self.session_secret_env, "")
-            if self.session_secret_env not in environ:
-                raise ValueError(f"{key}: names {self.session_secret_env!r}, which is not set")
-        elif self.session_secret_file is not None:
-            key = "session_secret_file"
-            try:
-                secret = _read_secret_file(self.session_secret_file)
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-        else:
+        given = (self.session_secret, self.session_secret_env, self.session_secret_file)
+        secret = one_secret("session_secret", *given, environ)
+        if secret is None:
             return None
-        secret = secret.strip()
         if len(secret) < 16:
-            raise ValueError(f"{key}: the secret must be at least 16 characters (use a long random string)")
+            message = "session_secret: the secret must be at least 16 characters (use a long random string)"
+            raise ValueError(message)
         return hashlib.sha256(b"hookgate-session\0" + secret.encode()).digest()
 
 
@@ -436,7 +411,7 @@ class SourceSettings(BaseModel):
                 raise ValueError(f"secret_env names {self.secret_env!r}, which is not set")
             found.extend(_split_secrets(value))
         if self.secret_file is not None:
-            found.extend(_split_secrets(_read_secret_file(self.secret_file)))
+            found.extend(_split_secrets(read_secret_file(self.secret_file)))
         return [s for s in found if s]
 
 
@@ -621,10 +596,3 @@ def _describe(exc: ValidationError) -> str:
 
 def _split_secrets(value: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", value) if part]
-
-
-def _read_secret_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from gateway.configsecrets import one_secret
+
 CONDITIONS = (
     "dead_letters",  # an issue's dead letters in the window reach the threshold
     "failures",  # an issue's failed attempts in the window reach the threshold
@@ -122,24 +124,10 @@ class ChannelSettings(_Section):
         environ = os.environ if environ is None else environ
         found: dict[str, str] = {}
         for key in ("url", "smtp_url", "secret"):
-            inline, env, file = (
-                getattr(self, key),
-                getattr(self, f"{key}_env"),
-                getattr(self, f"{key}_file"),
-            )
-            if inline is not None:
-                found[key] = inline.get_secret_value()
-            elif env is not None:
-                if env not in environ:
-                    raise ValueError(f"channels.{name}.{key}_env names {env!r}, which is not set")
-                found[key] = environ[env].strip()
-            elif file is not None:
-                try:
-                    found[key] = file.read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ValueError(
-                        f"channels.{name}.{key}_file: cannot read {file}: {exc.strerror}"
-                    ) from None
+            given = (getattr(self, key), getattr(self, f"{key}_env"), getattr(self, f"{key}_file"))
+            value = one_secret(f"channels.{name}.{key}", *given, environ)
+            if value is not None:
+                found[key] = value
         return found
 
 

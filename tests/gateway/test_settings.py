@@ -199,3 +199,35 @@ def test_serve_workers_share_one_session_secret_when_none_is_configured(tmp_path
     untouched = {"T": "x"}
     share_session_secret(configured, untouched)
     assert "HOOKGATE_ADMIN__SESSION_SECRET" not in untouched
+
+
+@pytest.mark.parametrize("form", ["inline", "env", "file"])
+def test_the_record_url_and_a_channel_url_come_from_config_env_or_file(tmp_path, form):
+    dsn, hook = "postgresql://hookgate@db/hookgate", "https://hooks.slack.test/T/B/x"
+    secret_file = tmp_path / "dsn"
+    secret_file.write_text(dsn + "\n")  # as a mounted secret ends: stripped
+    (tmp_path / "hook").write_text(hook + "\n")
+    given = {
+        "inline": (f'url = "{dsn}"', f'url = "{hook}"'),
+        "env": ('url_env = "DSN"', 'url_env = "HOOK"'),
+        "file": (f'url_file = "{secret_file}"', f'url_file = "{tmp_path / "hook"}"'),
+    }[form]
+    text = BASE + f'[record]\n{given[0]}\n[channels.ops]\nkind = "slack"\n{given[1]}\n'
+    settings = load_settings(write(tmp_path, text), environ={"DSN": dsn, "HOOK": hook})
+    assert settings.record.dsn({"DSN": dsn}) == dsn
+    assert settings.channels["ops"].resolved("ops", {"HOOK": hook}) == {"url": hook}
+
+
+def test_an_unset_or_unreadable_secret_names_its_key(tmp_path):
+    unset = BASE + '[record]\nurl_env = "NOPE"\n'
+    with pytest.raises(ValueError, match=r"^record\.url_env: names 'NOPE', which is not set$"):
+        load_settings(write(tmp_path, unset), environ={}).record.dsn({})
+    unreadable = BASE + '[record]\nurl_file = "/no/such/file"\n'
+    with pytest.raises(ValueError, match=r"^record\.url_file: cannot read /no/such/file"):
+        load_settings(write(tmp_path, unreadable), environ={}).record.dsn({})
+    channel = BASE + '[channels.ops]\nkind = "slack"\nurl_env = "NOPE"\n'
+    with pytest.raises(ConfigError, match=r"^channels\.ops\.url_env: names 'NOPE', which is not set$"):
+        load_settings(write(tmp_path, channel), environ={})
+    token = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_file = "/no/such/file"\n'
+    with pytest.raises(ConfigError, match=r"admin\.tokens\[0\] \(ops\): token_file: cannot read /no/such"):
+        load_settings(write(tmp_path, token), environ={})
