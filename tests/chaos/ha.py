@@ -15,6 +15,7 @@ import redis
 
 from gateway.dev import free_port, redis_server_binary
 from tests.chaos.harness import BODY, Child, Senders, Target
+from tests.helpers import wait_for
 
 HAPROXY = """
 global
@@ -180,14 +181,12 @@ class HAStack:
         self.wait_ready(self.url, timeout=15)
 
     def wait_for_replicas(self, count: int, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def online() -> int:
             info = self.primary.client().info("replication")
-            online = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
-            if sum(1 for r in online if r.get("state") == "online") >= count:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the replicas did not sync")
+            replicas = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
+            return sum(1 for r in replicas if r.get("state") == "online")
+
+        wait_for(lambda: online() >= count, timeout, "the replicas to sync")
 
     @staticmethod
     def wait_ready(url: str, timeout: float = 30) -> None:
@@ -204,11 +203,11 @@ class HAStack:
 
     @staticmethod
     def wait_for_log(child: Child, text: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in child.log.read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{child.args[0]} did not log {text!r}")
-            time.sleep(0.05)
+        wait_for(
+            lambda: text in child.log.read_text(errors="replace"),
+            timeout=timeout,
+            message=f"{child.args[0]} to log {text!r}",
+        )
 
     def primary_port(self) -> int:
         """The port of the primary the sentinels name now."""

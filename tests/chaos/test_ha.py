@@ -15,6 +15,7 @@ import pytest
 from tests.chaos.ha import HAStack, haproxy_binary, lost
 from tests.chaos.harness import Senders
 from tests.conftest import need_service
+from tests.helpers import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -92,10 +93,11 @@ def test_a_rolling_restart_fails_no_sender_and_loses_nothing(tmp_path: Path) -> 
             started = worker.log.read_text(errors="replace").count("worker started")
             worker.kill(signal.SIGTERM)
             worker.start()
-            deadline = time.monotonic() + 30
-            while worker.log.read_text(errors="replace").count("worker started") == started:
-                assert time.monotonic() < deadline, "the worker did not start again"
-                time.sleep(0.05)
+            wait_for(
+                lambda: worker.log.read_text(errors="replace").count("worker started") > started,  # noqa: B023
+                timeout=30,
+                message="the worker to start again",
+            )
         load.join()
         gone = lost(senders, stack.target, timeout=60)
         time.sleep(2)  # late repeats, if any, arrive now

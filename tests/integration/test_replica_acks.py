@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from gateway.settings import ConfigError, RedisSettings, RetentionSettings, load_settings
 from gateway.store.ingest import Incoming, Ingestor, NotReplicated
 from tests.chaos.ha import RedisProcess
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -24,10 +25,11 @@ def primary_and_replica(tmp_path: Path):
         tmp_path / "replica", ["--save", "", "--replicaof", "127.0.0.1", str(primary.port)]
     )
     replica.start()
-    deadline = time.monotonic() + 10
-    while replica.client().info("replication").get("master_link_status") != "up":
-        assert time.monotonic() < deadline, "the replica did not sync"
-        time.sleep(0.05)
+    wait_for(
+        lambda: replica.client().info("replication").get("master_link_status") == "up",
+        timeout=10,
+        message="the replica to sync",
+    )
     yield primary, replica
     replica.kill()
     primary.kill()
