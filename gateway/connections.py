@@ -38,11 +38,12 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def is_record_outage(exc: BaseException) -> bool:
-    """The record (PostgreSQL) cannot be reached now: refused, lost, or no pooled connection in time
-    (psycopg_pool's PoolTimeout is an OperationalError)."""
+    """The record (PostgreSQL) cannot be used now: refused, lost, no pooled connection in time
+    (psycopg_pool's PoolTimeout is an OperationalError), or its tables are missing (a database that
+    came back empty after this process started, until ``hookgate migrate`` runs)."""
     import psycopg
 
-    return isinstance(exc, psycopg.OperationalError)
+    return isinstance(exc, psycopg.OperationalError | psycopg.errors.UndefinedTable)
 
 
 def is_store_outage(exc: BaseException) -> bool:

@@ -13,13 +13,15 @@ import psycopg
 import pytest
 import redis
 import redis.asyncio as aioredis
+import structlog
 
 from consumers.ledger import Ledger
+from gateway.connections import is_store_outage
 from gateway.operate import build_operations
 from gateway.operate.filters import BadRequest, event_filter
 from gateway.operate.service import Operations
 from gateway.record import schema
-from gateway.record.writer import RecordWriter, connect_pool, drop_expired
+from gateway.record.writer import RecordService, RecordWriter, connect_pool, drop_expired
 from gateway.settings import RetentionSettings, Settings
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor
@@ -372,3 +374,30 @@ def test_an_attempt_whose_error_jsonb_cannot_hold_is_written_all_the_same(
         found = conn.execute("SELECT attempts FROM hookgate_events").fetchone()
     assert found is not None and "ValueError: \ufffd and ?" in json.dumps(found[0], ensure_ascii=False)
     pool.close()
+
+
+def test_a_record_that_lost_its_schema_is_an_outage_to_readers_and_keeps_events_in_redis(
+    redis_url: str, record_url: str, client: redis.Redis
+) -> None:
+    """A database that came back empty after the processes started: reads answer as in an outage
+    (503, CLI exit 1), not 500, and the writer keeps the events in Redis until ``hookgate migrate``."""
+    settings = record_settings(redis_url, record_url, timeout_seconds=0.5)
+    [event_id] = ingest(redis_url, [b'{"n": 1}'])
+    with psycopg.connect(record_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE hookgate_events, hookgate_event_counts, hookgate_schema CASCADE")
+    pool = connect_pool(settings, open_wait=True)
+    operations = Operations(client, settings, record=pool)
+    with pytest.raises(psycopg.errors.UndefinedTable) as raised:
+        operations.list_events(event_filter(), limit=10)
+    assert is_store_outage(raised.value)
+
+    service = RecordService(client, settings)
+    service.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            service.tick()  # its connections cannot be prepared: paused, as in an outage
+        assert any(e["event"].startswith("record writer paused") for e in logs), logs
+        assert client.zscore(keys.RECORD_PENDING, event_id) is not None, "the event waits in Redis"
+    finally:
+        service.stop()
+        pool.close()

@@ -4,6 +4,7 @@ with its exact bytes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from gateway.store import keys
 from tests.helpers import Gateway, Process, cli, forward, post, wait_for, write_config
 from tests.integration.sink import Sink
 from tests.postgres import PostgresServer
+
+READ_TOKEN_HASH = hashlib.sha256(b"read").hexdigest()
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ def test_events_wait_in_redis_while_postgresql_is_down_and_are_written_once(
     config = write_config(
         tmp_path,
         forward("target", sink.url("/hook"))
-        + f'\n[record]\nurl = "{record}"\nhot_hours = 0.0005\ninterval_seconds = 0.2\n',
+        + f'\n[record]\nurl = "{record}"\nhot_hours = 0.0005\ninterval_seconds = 0.2\n'
+        + f'\n[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken = "sha256:{READ_TOKEN_HASH}"\n',
     )
     migrated = cli("migrate", "--config", str(config), redis_url=redis_url)
     assert migrated.returncode == 0 and "applied 0001_events.sql" in migrated.stdout, migrated.stderr
@@ -69,6 +73,12 @@ def test_events_wait_in_redis_while_postgresql_is_down_and_are_written_once(
     metrics = httpx.get(f"{gateway.url}/metrics").text
     assert "hookgate_record_backlog" in metrics
     assert client.exists(keys.event(sent[-1])), "nothing leaves Redis while the record is away"
+    # Reads need the record: while it is away they say so (503 with Retry-After, CLI exit 1), never 500.
+    listed = httpx.get(f"{gateway.url}/api/v1/events", headers={"Authorization": "Bearer read"}, timeout=10)
+    assert listed.status_code == 503 and listed.headers["retry-after"], listed.text
+    assert listed.headers["content-type"].startswith("application/problem+json")
+    listing = cli("events", "list", "--config", str(config), redis_url=redis_url)
+    assert listing.returncode == 1 and "cannot reach the record" in listing.stderr, listing.stderr
 
     own_postgres.start()
     wait_for(lambda: client.zcard(keys.RECORD_PENDING) == 0, 30, "the backlog written")
