@@ -79,9 +79,8 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     # Several processes: they share one config file and one Prometheus multiprocess directory.
     if settings.config_path is not None:
         os.environ[CONFIG_ENV] = str(settings.config_path.resolve())
-    if (
-        settings.redis.url
-    ):  # `serve --redis-url` style overrides reach the processes (sentinels are in the file)
+    # `serve --redis-url` style overrides reach the processes (sentinels are in the file).
+    if settings.redis.url:
         os.environ["HOOKGATE_REDIS__URL"] = settings.redis.url
     share_session_secret(settings, os.environ)
     made_dir = None
