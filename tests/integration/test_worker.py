@@ -61,9 +61,15 @@ def test_a_success_is_settled_with_its_ack_even_after_redis_forgot_the_scripts(r
 
 
 def _restartable(tmp_path):
+    """A redis-server to SIGKILL and restart from its AOF. With ``appendfsync everysec`` Redis may answer
+    a write before the write reaches its AOF file (it postpones the write, up to 2 s, while a background
+    fsync is still running: a busy disk), and a SIGKILL then loses it; one full run lost the fetch that put
+    the message in the ack set. These tests are about hookgate's acks, so every write is on disk first."""
     from tests.conftest import start_redis
 
-    return start_redis(tmp_path / "redis")
+    server = start_redis(tmp_path / "redis")
+    redis.Redis(port=server.port).config_set("appendfsync", "always")
+    return server
 
 
 def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_path):
