@@ -6,8 +6,8 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 import tenacity
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from gateway.settings import RedisSettings
 
@@ -111,15 +111,13 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
         from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 
         assert settings.service_name is not None
-        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
-            settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings)
-        )
+        sentinel = AsyncSentinel(settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings))
         primary: aioredis.Redis = sentinel.master_for(
             settings.service_name,
             password=settings.password(),
             socket_connect_timeout=settings.connect_timeout_seconds,
             socket_timeout=None,
-            retry=Retry(NoBackoff(), 0),
+            retry=AsyncRetry(NoBackoff(), 0),
             health_check_interval=0,
             max_connections=settings.max_connections,
         )
@@ -131,7 +129,7 @@ def async_client(settings: RedisSettings) -> aioredis.Redis:
         password=settings.password(),
         socket_connect_timeout=settings.connect_timeout_seconds,
         socket_timeout=None,
-        retry=Retry(NoBackoff(), 0),
+        retry=AsyncRetry(NoBackoff(), 0),
         health_check_interval=0,
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
@@ -144,10 +142,8 @@ def sync_client(settings: RedisSettings, *, timeout: float | None = None) -> red
         from redis.sentinel import Sentinel
 
         assert settings.service_name is not None
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings)
-        )
-        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(settings.sentinel_addresses(), sentinel_kwargs=_sentinel_kwargs(settings))
+        client: redis.Redis = sentinel.master_for(
             settings.service_name,
             password=settings.password(),
             socket_connect_timeout=max(settings.connect_timeout_seconds, 2.0),
