@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
+# uv installs exactly what uv.lock names (versions and hashes, runtime and dev); pip only installs uv.
+UV_VERSION := 0.13.8
 
-.PHONY: run test test-fast lint typecheck bench chaos fuzz clean chromium prometheus haproxy screenshots
+.PHONY: run test test-fast test-latest upgrade lint typecheck bench chaos fuzz clean chromium prometheus haproxy screenshots
 
-$(BIN)/hookgate: pyproject.toml
+$(BIN)/hookgate: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv sync --frozen --inexact --extra dev --no-python-downloads --quiet
 	touch $@
 
 run: $(BIN)/hookgate
@@ -24,6 +26,20 @@ test: $(BIN)/hookgate chromium prometheus haproxy
 # The unit tests alone, in well under a minute: no redis-server, hookgate processes, browser or promtool.
 test-fast: $(BIN)/hookgate
 	$(BIN)/python -m pytest -m "not integration" -q
+
+# Refresh uv.lock to the newest releases inside pyproject.toml's ranges (commit it after `make test`).
+upgrade: $(BIN)/hookgate
+	$(BIN)/uv lock --upgrade
+
+# The whole suite against the newest releases inside the ranges, not the lock: what a library user of
+# hookgate gets today. Its own venv, so .venv keeps the locked set.
+LATEST := .venv-latest
+test-latest: chromium prometheus haproxy
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade --resolution highest -e '.[dev]'
+	$(LATEST)/bin/mypy
+	$(LATEST)/bin/python -m pytest -p no:cacheprovider
 
 # $(call debian,COMMAND,PACKAGE,WHO NEEDS IT,APT OPTIONS): Debian's PACKAGE, for tests that need COMMAND.
 # Installed when root with apt-get; otherwise those tests skip locally and fail under CI=true.
@@ -79,4 +95,4 @@ chaos: $(BIN)/hookgate
 	$(BIN)/python tests/chaos/run.py
 
 clean:
-	rm -rf $(VENV) .hookgate .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) .hookgate .pytest_cache .mypy_cache .ruff_cache

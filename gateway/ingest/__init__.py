@@ -1,0 +1,1 @@
+"""The HTTP side: the app, the webhook receiver, request limits, bounded heads, draining, problem details."""

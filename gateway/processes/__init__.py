@@ -1,0 +1,1 @@
+"""Starting a process for its role: the gateway, the worker, ``hookgate dev`` and the start-up checks."""
