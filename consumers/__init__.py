@@ -1,6 +1,5 @@
-"""hookgate's consumers: ``@consumer`` functions that process stored events, and the actors that run them."""
+"""What users import to write consumers: ``@consumer``, ``Event``, the errors they raise, the registry."""
 
-from consumers.actors import StoredEvents, declare_actors
 from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
 from consumers.event import Event
 from consumers.registry import Consumer, Registry, consumer, load_modules, registry
@@ -13,9 +12,7 @@ __all__ = [
     "Registry",
     "Reject",
     "RetryLater",
-    "StoredEvents",
     "consumer",
-    "declare_actors",
     "load_modules",
     "registry",
 ]

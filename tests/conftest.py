@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.dev import EmbeddedRedis, redis_server_binary
+from gateway.processes.dev import EmbeddedRedis, redis_server_binary
 from tests.postgres import PostgresServer
 
 IN_CI = os.environ.get("CI") == "true"

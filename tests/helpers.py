@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import httpx
 import redis
 
-from consumers.dlq import DeadLetters
-from consumers.ledger import Ledger
-from gateway.dev import free_port
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.processes.dev import free_port
 from gateway.store import keys
+from gateway.store.dlq import DeadLetters
+from gateway.store.ledger import Ledger
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient
@@ -227,7 +227,7 @@ class Gateway(Process):
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *args],
+            [sys.executable, "-m", "gateway", *args],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=out,
@@ -314,7 +314,7 @@ def cli(
     the executable itself (its exit status on a signal, its environment, its stderr as a terminal)."""
     from click.testing import CliRunner
 
-    from gateway.cli import main
+    from gateway.frontends.cli import main
 
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HOOKGATE_")}
     result = CliRunner().invoke(

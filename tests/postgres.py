@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from gateway.dev import free_port
+from gateway.processes.dev import free_port
 
 
 def bindir() -> Path:

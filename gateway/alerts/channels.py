@@ -15,8 +15,8 @@ import httpx
 
 import signatures
 from gateway.alerts.issues import Issue
-from gateway.alerts.settings import ChannelSettings
-from gateway.timeparse import rfc3339
+from gateway.config.alerts import ChannelSettings
+from gateway.platform.timeparse import rfc3339
 
 #: What each notification says it is.
 HEADLINES = {"opened": "OPEN", "reminder": "STILL OPEN", "resolved": "RESOLVED"}

@@ -12,7 +12,7 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 
-from gateway.connections import REDIS_ERRORS
+from gateway.platform.connections import REDIS_ERRORS
 from gateway.store import keys
 
 log = structlog.get_logger("hookgate.alerts")

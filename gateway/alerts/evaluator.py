@@ -24,9 +24,9 @@ from gateway.alerts.channels import Channel, Notification
 from gateway.alerts.counters import window_sum
 from gateway.alerts.issues import Issue, Issues, condition_id
 from gateway.alerts.outbox import Outbox, encode, item_id
-from gateway.alerts.settings import AlertSettings
-from gateway.lease import Lease
-from gateway.settings import Settings
+from gateway.config.alerts import AlertSettings
+from gateway.config.settings import Settings
+from gateway.platform.lease import Lease
 from gateway.store import keys
 
 log = structlog.get_logger("hookgate.alerts")

@@ -18,10 +18,10 @@ from typing import Any
 
 import redis
 
-from consumers.dlq import DeadLetters
+from gateway.platform.timeparse import rfc3339
 from gateway.store import keys
+from gateway.store.dlq import DeadLetters
 from gateway.store.paging import Cursor, newest_first, take
-from gateway.timeparse import rfc3339
 
 STATUSES = ("open", "acknowledged", "resolved", "ignored")
 #: What an operator may do to an issue, and the status it leads to.

@@ -19,9 +19,9 @@ from typing import Any
 import redis
 import structlog
 
-from gateway import metrics
 from gateway.alerts.channels import Channel, ChannelFailed, Notification
 from gateway.alerts.issues import Issue
+from gateway.platform import metrics
 from gateway.store import keys
 
 log = structlog.get_logger("hookgate.alerts")

@@ -11,13 +11,13 @@ import dramatiq
 import redis
 import structlog
 
-from gateway import metrics
 from gateway.alerts.channels import Channel, build_channel
 from gateway.alerts.evaluator import Evaluator, LeaseLost, redis_unavailable_notification
-from gateway.connections import is_outage
-from gateway.housekeeping import Periodic
-from gateway.lease import Lease
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.platform import metrics
+from gateway.platform.connections import is_outage
+from gateway.platform.lease import Lease
+from gateway.worker.housekeeping import Periodic
 
 log = structlog.get_logger("hookgate.alerts")
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from gateway.configsecrets import one_secret
+from gateway.config.secrets import one_secret
 
 CONDITIONS = (
     "dead_letters",  # an issue's dead letters in the window reach the threshold

@@ -23,9 +23,9 @@ from pydantic import (
 )
 
 import signatures
-from gateway.alerts.settings import AlertSettings, ChannelSettings, IssuesSettings, TracingSettings
-from gateway.configsecrets import one_secret, read_secret_file
-from gateway.limits import RateLimit, parse_networks
+from gateway.config.alerts import AlertSettings, ChannelSettings, IssuesSettings, TracingSettings
+from gateway.config.secrets import one_secret, read_secret_file
+from gateway.ingest.limits import RateLimit, parse_networks
 
 ENV_PREFIX = "HOOKGATE_"
 CONFIG_ENV = "HOOKGATE_CONFIG"
@@ -121,7 +121,7 @@ class GatewaySettings(_Section):
     retry_after_seconds: int = Field(default=5, ge=1)
     access_log: bool = False
     #: Bounds on a request's head (request line and headers): its size and header count (else 431),
-    #: and the time from its first byte until it is complete (else 408; ``gateway/heads.py``).
+    #: and the time from its first byte until it is complete (else 408; ``gateway/ingest/heads.py``).
     max_head_bytes: int = Field(default=65_536, ge=4096)
     max_headers: int = Field(default=100, ge=10)
     head_timeout_seconds: float = Field(default=10, gt=0)

@@ -14,12 +14,12 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from consumers.dlq import DeadLetterFilter
 from gateway.alerts.issues import ACTIONS
-from gateway.connections import is_store_outage
+from gateway.frontends.tokens import audit, requires
+from gateway.ingest.problems import problem, unavailable
 from gateway.operate import BadRequest, Services, filters, jobs
-from gateway.problems import problem, unavailable
-from gateway.tokens import audit, requires
+from gateway.platform.connections import is_store_outage
+from gateway.store.dlq import DeadLetterFilter
 
 log = structlog.get_logger("hookgate.admin")
 

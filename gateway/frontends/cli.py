@@ -12,8 +12,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from gateway import logs
-from gateway.settings import ConfigError, Settings, build_sources, load_settings
+from gateway.config.settings import ConfigError, Settings, build_sources, load_settings
+from gateway.platform import logs
 from gateway.store.events import STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,7 +107,7 @@ def main() -> None:
 )
 def serve(config_file: Path | None, host: str, port: int, workers: int) -> None:
     """Run the gateway (uvicorn)."""
-    from gateway.serve import run_gateway
+    from gateway.processes.serve import run_gateway
 
     settings = _load(config_file)
     _require_redis(settings)
@@ -123,7 +123,7 @@ def serve(config_file: Path | None, host: str, port: int, workers: int) -> None:
 def worker(config_file: Path | None, processes: int | None, threads: int | None) -> None:
     """Run the Dramatiq worker that hands stored events to consumers."""
     from consumers import ConsumerConfigError
-    from gateway.worker import run_worker
+    from gateway.processes.worker import run_worker
 
     settings = _load(config_file)
     _require_redis(settings)
@@ -147,7 +147,7 @@ def worker(config_file: Path | None, processes: int | None, threads: int | None)
 @click.option("--redis-url", default=None, help="Use this Redis instead of starting an embedded one.")
 def dev(config_file: Path | None, host: str, port: int, redis_url: str | None) -> None:
     """Embedded redis-server, the gateway and one worker in one process tree, for a laptop."""
-    from gateway.dev import run_dev
+    from gateway.processes.dev import run_dev
 
     settings = _load(config_file)
     logs.configure(settings.logging.format or "console", settings.logging.level)
@@ -186,7 +186,7 @@ def migrate(config_file: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def check_config(config_file: Path | None, as_json: bool) -> None:
     """Validate the configuration and list its sources and consumers."""
-    from gateway.checks import describe
+    from gateway.processes.checks import describe
 
     settings = _load(config_file)
     try:
@@ -196,7 +196,7 @@ def check_config(config_file: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    from gateway.checks import print_report
+    from gateway.processes.checks import print_report
 
     print_report(report)
 
@@ -218,7 +218,7 @@ def send_test(
     import httpx
 
     import signatures
-    from gateway.samples import signed_sample
+    from gateway.operate.samples import signed_sample
 
     settings = _load(config_file)
     sources = build_sources(settings)
@@ -277,8 +277,8 @@ def _operations(settings: Settings, *, can_retry: bool = False) -> Any:
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run an operation: unusable input is exit 2 naming it, an unreachable Redis exit 1."""
-    from gateway.connections import is_outage, is_record_outage
     from gateway.operate import BadRequest
+    from gateway.platform.connections import is_outage, is_record_outage
 
     try:
         return action()
@@ -381,7 +381,7 @@ def events_show(config_file: Path | None, event_id: str, as_json: bool) -> None:
     for name, value in record["headers"]:
         console.print(f"  {escape(name)}: {escape(value)}", highlight=False)
     console.print("[bold]body[/bold]:")
-    from gateway.display import pretty_body
+    from gateway.frontends.display import pretty_body
 
     body, _ = pretty_body(record["body"])
     console.print(
@@ -521,7 +521,7 @@ def replay(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from gateway.connections import REDIS_ERRORS
+    from gateway.platform.connections import REDIS_ERRORS
 
     sent = 0
     started = time.monotonic()
@@ -678,10 +678,6 @@ def dlq_purge(
         click.confirm("Discard every matching dead letter?", abort=True)
     purged = _run(lambda: _operations(settings).dead_letters.purge(where, older_than=cutoff))
     click.echo(f"purged {purged} dead letter(s)")
-
-
-if __name__ == "__main__":
-    main()
 
 
 @main.group()

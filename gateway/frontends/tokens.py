@@ -11,7 +11,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from gateway.problems import problem
+from gateway.ingest.problems import problem
 
 log = structlog.get_logger("hookgate.audit")
 

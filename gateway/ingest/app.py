@@ -14,23 +14,23 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
-from gateway import connections
-from gateway.admin_api import AdminAPI
 from gateway.alerts.counters import SignatureFailures
 from gateway.alerts.service import AlertService
-from gateway.backlog import Backlog
-from gateway.dashboard import dashboard_router, template_config
-from gateway.dashboard.auth import LoginGuard, Sessions
-from gateway.drain import Drain
-from gateway.limits import ClientAddress, RateLimiter
+from gateway.config.settings import Settings, SourceConfig, build_sources
+from gateway.frontends.api import AdminAPI
+from gateway.frontends.dashboard import dashboard_router, template_config
+from gateway.frontends.dashboard.auth import LoginGuard, Sessions
+from gateway.frontends.tokens import AdminToken, TokenBook, requires
+from gateway.ingest.backlog import Backlog
+from gateway.ingest.drain import Drain
+from gateway.ingest.limits import ClientAddress, RateLimiter
+from gateway.ingest.problems import plugin as problem_details
+from gateway.ingest.problems import unavailable
+from gateway.ingest.receiver import Receiver
 from gateway.operate import Services
-from gateway.problems import plugin as problem_details
-from gateway.problems import unavailable
-from gateway.receiver import Receiver
-from gateway.settings import Settings, SourceConfig, build_sources
+from gateway.platform import connections
 from gateway.store import keys
 from gateway.store.ingest import Ingestor
-from gateway.tokens import AdminToken, TokenBook, requires
 
 
 @get("/healthz", include_in_schema=False)

@@ -11,8 +11,8 @@ import time
 import redis.asyncio as aioredis
 import structlog
 
-from gateway import metrics
-from gateway.connections import REDIS_ERRORS
+from gateway.platform import metrics
+from gateway.platform.connections import REDIS_ERRORS
 from gateway.store import keys
 
 log = structlog.get_logger("hookgate.metrics")

@@ -19,12 +19,12 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
 
 import signatures
-from gateway import metrics, tracing
 from gateway.alerts.counters import SignatureFailures
-from gateway.connections import REDIS_ERRORS, is_outage
-from gateway.limits import ClientAddress, RateLimiter, allowed
-from gateway.problems import problem, unavailable
-from gateway.settings import SourceConfig
+from gateway.config.settings import SourceConfig
+from gateway.ingest.limits import ClientAddress, RateLimiter, allowed
+from gateway.ingest.problems import problem, unavailable
+from gateway.platform import metrics, tracing
+from gateway.platform.connections import REDIS_ERRORS, is_outage
 from gateway.store.ingest import Incoming, Ingestor, NotReplicated, bounded, usable
 
 log = structlog.get_logger("hookgate.receiver")

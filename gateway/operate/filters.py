@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from consumers.dlq import DeadLetterFilter
+from gateway.platform.timeparse import parse_time
+from gateway.store.dlq import DeadLetterFilter
 from gateway.store.events import STATUSES, EventFilter
 from gateway.store.paging import BadCursor, Cursor
-from gateway.timeparse import parse_time
 
 
 class BadRequest(ValueError):

@@ -106,7 +106,7 @@ def cancel(operations: Operations, replay_id: str) -> str | None:
 
 
 def progress(operations: Operations, replay_id: str) -> dict[str, Any] | None:
-    from gateway.timeparse import rfc3339
+    from gateway.platform.timeparse import rfc3339
 
     raw: dict[bytes, bytes] = operations.client.hgetall(keys.bulk_replay(replay_id))  # type: ignore[assignment]
     if not raw:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from gateway.settings import SourceConfig
+from gateway.config.settings import SourceConfig
 
 _DEFAULT_EVENT = {
     "github": "push",

@@ -19,18 +19,18 @@ import dramatiq
 import redis
 from psycopg_pool import ConnectionPool
 
-from consumers.actors import Actors
-from consumers.dlq import DeadLetter, DeadLetterFilter, DeadLetters
-from consumers.ledger import Ledger
 from gateway.alerts.issues import Issues
+from gateway.config.settings import Settings
 from gateway.operate.filters import BadRequest
+from gateway.platform.timeparse import rfc3339
 from gateway.record.reads import RecordEvents
 from gateway.record.writer import connect_pool
-from gateway.settings import Settings
 from gateway.store import keys
+from gateway.store.dlq import DeadLetter, DeadLetterFilter, DeadLetters
 from gateway.store.events import EventFilter, EventStore, EventSummary
+from gateway.store.ledger import Ledger
 from gateway.store.paging import Cursor
-from gateway.timeparse import rfc3339
+from gateway.worker.actors import Actors, declare_actors
 
 
 class Operations:
@@ -237,8 +237,8 @@ def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operat
     """The service on the configured Redis; with ``can_enqueue`` it declares the actors on a broker of
     its own (no consumer module is imported)."""
     import consumers
-    from gateway import connections
-    from gateway.broker import build_broker
+    from gateway.platform import connections
+    from gateway.worker.broker import build_broker
 
     client = connections.sync_client(settings.redis, timeout=10)
     record = connect_pool(settings) if settings.record is not None else None
@@ -248,7 +248,7 @@ def build_operations(settings: Settings, *, can_enqueue: bool = False) -> Operat
 
     broker = build_broker(settings, client)
     events = EventStore(client, settings.retention.events_seconds)
-    actors = consumers.declare_actors(broker, events, consumers.Registry(), Ledger(client), broker)
+    actors = declare_actors(broker, events, consumers.Registry(), Ledger(client), broker)
     operations = Operations(client, settings, actors=actors, record=record)
     operations.replay_job = declare_replay_job(broker, operations)
     return operations

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import msgspec
 import structlog
 
-from gateway import tracing
+from gateway.platform import tracing
 
 _SENSITIVE = re.compile(
     r"secret|password|token|signature|authori[sz]ation|cookie|body|api_?key", re.IGNORECASE

@@ -10,15 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 import consumers
-from gateway import connections
-from gateway.settings import ConfigError, Settings, build_sources
+from gateway.config.settings import ConfigError, Settings, build_sources
+from gateway.platform import connections
 from gateway.store import keys
 
 
 def describe(settings: Settings) -> dict[str, Any]:
     """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
     sources = build_sources(settings)
-    from gateway.worker import build_registry
+    from gateway.processes.worker import build_registry
 
     try:
         registry = build_registry(settings)

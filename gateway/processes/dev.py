@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 import structlog
 
-from gateway.settings import Settings
+from gateway.config.settings import Settings
 
 log = structlog.get_logger("hookgate.dev")
 
@@ -98,7 +98,7 @@ class EmbeddedRedis:
 
 
 def _hookgate_command() -> list[str]:
-    return [sys.executable, "-m", "gateway.cli"]
+    return [sys.executable, "-m", "gateway"]
 
 
 def _send_test_hint(config_file: Path | None, host: str, port: int) -> str:

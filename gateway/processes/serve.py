@@ -15,18 +15,18 @@ from typing import Any
 
 import uvicorn
 
-from gateway import tracing
-from gateway.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
-from gateway.settings import CONFIG_ENV, Settings
+from gateway.config.settings import CONFIG_ENV, Settings
+from gateway.ingest.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
+from gateway.platform import tracing
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def create_from_env() -> object:
     """uvicorn's factory for ``--workers N``: each process builds its app from the same config file."""
-    from gateway import logs
-    from gateway.app import create_app
-    from gateway.settings import load_settings
+    from gateway.config.settings import load_settings
+    from gateway.ingest.app import create_app
+    from gateway.platform import logs
 
     settings = load_settings()
     logs.configure(settings.logging.format or "json", settings.logging.level)
@@ -61,7 +61,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         "http": head_limits(settings),
     }
     if workers == 1:
-        from gateway.app import create_app
+        from gateway.ingest.app import create_app
 
         tracing.start(settings.tracing)
         try:
@@ -87,7 +87,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
     if MULTIPROC_ENV not in os.environ:
         made_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="hookgate-metrics-")
     try:
-        uvicorn.run("gateway.serve:create_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("gateway.processes.serve:create_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
     finally:
         if made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
@@ -112,7 +112,7 @@ class _QuietServer(uvicorn.Server):
 def _run_split(settings: Settings, common: dict[str, Any]) -> int:
     """The public listener and the admin listener (``[admin] port``) in one process, one event loop;
     SIGINT/SIGTERM stop both gracefully."""
-    from gateway.app import create_app
+    from gateway.ingest.app import create_app
 
     assert settings.admin.port is not None
     public_app = create_app(settings, part="public", install_drain=False)

@@ -11,17 +11,18 @@ import dramatiq
 import structlog
 
 import consumers
-from consumers.ledger import Ledger
-from gateway import connections, tracing
 from gateway.alerts.service import AlertService
-from gateway.broker import build_broker
+from gateway.config.settings import Settings
 from gateway.operate import Operations
 from gateway.operate.jobs import declare_replay_job
-from gateway.reconciler import Reconciler, ReconcilerService
+from gateway.platform import connections, tracing
 from gateway.record.writer import RecordService, announce, connect_pool
-from gateway.settings import Settings
 from gateway.store import keys
 from gateway.store.events import EventStore
+from gateway.store.ledger import Ledger
+from gateway.worker.actors import declare_actors
+from gateway.worker.broker import build_broker
+from gateway.worker.reconciler import Reconciler, ReconcilerService
 
 log = structlog.get_logger("hookgate.worker")
 
@@ -33,7 +34,7 @@ def build_registry(settings: Settings) -> consumers.Registry:
     """The consumers this worker runs: the ``@consumer`` functions of ``[consumers] modules`` and one per
     ``[[forward]]`` entry (named by its ``name``), in a registry of its own (a second call builds the
     same one again)."""
-    from consumers.forward import Forwarder
+    from gateway.worker.forward import Forwarder
 
     consumers.load_modules(settings.consumers.modules)
     registry = consumers.Registry()
@@ -71,7 +72,7 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     broker = build_broker(settings, client)
     registry = build_registry(settings)
     events = EventStore(client, settings.retention.events_seconds)
-    actors = consumers.declare_actors(broker, events, registry, Ledger(client), broker)
+    actors = declare_actors(broker, events, registry, Ledger(client), broker)
     if names := [c.name for c in registry]:  # so operators' replays can name them (operate.service)
         client.sadd(keys.KNOWN_CONSUMERS, *names)
     record = connect_pool(settings) if settings.record is not None else None
@@ -115,7 +116,7 @@ def run_worker(settings: Settings, *, processes: int, threads: int | None, argv:
 
 def _run_children(processes: int, argv: list[str]) -> int:
     children = [
-        subprocess.Popen([sys.executable, "-m", "gateway.cli", *argv, "--processes", "1"])
+        subprocess.Popen([sys.executable, "-m", "gateway", *argv, "--processes", "1"])
         for _ in range(processes)
     ]
 

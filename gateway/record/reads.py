@@ -16,10 +16,10 @@ import redis
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from gateway.platform.timeparse import rfc3339
 from gateway.store import keys, scripts
 from gateway.store.events import STATUSES, Activity, EventFilter, EventStore, EventSummary, StatusCounts
 from gateway.store.paging import Cursor, take
-from gateway.timeparse import rfc3339
 
 _SUMMARY = "id, extract(epoch FROM received_at), source, delivery_id, event_type, status, deliveries"
 _BATCH = 500

@@ -28,11 +28,11 @@ import structlog
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from gateway.housekeeping import Periodic
-from gateway.lease import Lease
+from gateway.config.settings import Settings
+from gateway.platform.lease import Lease
 from gateway.record import schema
-from gateway.settings import Settings
 from gateway.store import keys, scripts
+from gateway.worker.housekeeping import Periodic
 
 log = structlog.get_logger("hookgate.record")
 

@@ -1,6 +1,6 @@
 """The Redis data model: every key hookgate writes, the Lua scripts that write them (``lua/``, loaded
 once by ``scripts``), and the classes that own each family's reads and writes (``events``, ``ingest``;
-the processing record is ``consumers.ledger`` and ``consumers.dlq`` over ``lua/record.lua``).
+the processing record is ``gateway.store.ledger`` and ``gateway.store.dlq`` over ``lua/record.lua``).
 
 Key catalogue: ``keys.py`` builds every name (``hg`` is ``keys.PREFIX``, ``hg:mq`` Dramatiq's
 namespace). "event" TTL: the event's retention (``[retention] events_days``), set when it is stored.
@@ -16,7 +16,7 @@ hg:idx:status:{status}        zset    event ids in that status, by received time
                                       over the retention (exact, O(log n)). Trimmed as written; TTL its
                                       newest event's. W: lua/ingest.lua (queued), lua/record.lua. R: events
 hg:sources                    set     the sources events were stored for. TTL event. W: lua/ingest.lua
-hg:cs:{event}                 hash    consumer -> state. TTL event. W: lua/record.lua. R: consumers.ledger
+hg:cs:{event}                 hash    consumer -> state. TTL event. W: lua/record.lua. R: gateway.store.ledger
 hg:att:{event}                list    attempt records (JSON). TTL event. W: lua/record.lua. R: ledger
 hg:done:{event}:{consumer}    string  the idempotency ledger. TTL event. W: lua/record.lua.
                                       R: lua/begin.lua, lua/record.lua (fan-out)
@@ -30,10 +30,10 @@ hg:stats:repairs              string  reconciler repairs, ever. W: lua/repair.lu
 hg:replays:{event}            string  forced replays so far (the :r{n} key). TTL event. W/R: operate
 hg:replay:{replay}            hash    a bulk replay's progress. TTL a day. W: the replay actor. R: API
 hg:dlq, hg:dlq:c:{consumer}   zset    dead letters by failure time (all; per consumer). W: lua/record.lua.
-                                      R: consumers.dlq, backlog
+                                      R: gateway.store.dlq, backlog
 hg:dlq:consumers              set     consumers with dead letters. W: lua/record.lua. R: backlog
 hg:dlq:{entry}                hash    one dead letter. TTL event, at least a day. W: lua/record.lua.
-                                      R: consumers.dlq
+                                      R: gateway.store.dlq
 hg:issue:{issue}              hash    a failure group or condition; :events, :dlq zsets. Pruned after
                                       retention. W: lua/record.lua, alerts.issues. R: alerts
 hg:issues, hg:issues:open     zset by last seen, set of open/acknowledged. W/R: as hg:issue

@@ -16,9 +16,9 @@ from typing import Any
 
 import redis
 
-from consumers.issues import issue_fields
-from consumers.ledger import Ledger, Operation, failure_record, text
 from gateway.store import keys
+from gateway.store.issues import issue_fields
+from gateway.store.ledger import Ledger, Operation, failure_record, text
 from gateway.store.paging import Cursor, newest_first, take
 
 Enqueue = Callable[[str, str], None]

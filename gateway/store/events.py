@@ -75,7 +75,7 @@ class EventSummary:
         )
 
     def record(self) -> dict[str, Any]:
-        from gateway.timeparse import rfc3339
+        from gateway.platform.timeparse import rfc3339
 
         return {
             "event_id": self.event_id,

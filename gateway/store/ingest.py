@@ -15,7 +15,7 @@ import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from gateway.settings import RetentionSettings
+from gateway.config.settings import RetentionSettings
 from gateway.store import keys
 
 _JSON = msgspec.json.Encoder()

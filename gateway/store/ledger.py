@@ -21,8 +21,8 @@ from typing import Any, Literal
 import redis
 from dramatiq import Message
 
-from consumers.issues import issue_fields
 from gateway.store import keys, scripts
+from gateway.store.issues import issue_fields
 
 #: One change to the processing record, as ``gateway/store/lua/record.lua`` applies it.
 Operation = dict[str, Any]

@@ -1,1 +1,1 @@
-"""The worker runtime: the broker, the actors, settling, holdings, housekeeping, the reconciler, the built-in forward."""
+"""The worker runtime: the broker, the actors, settling, holdings, housekeeping, the reconciler, forwards."""

@@ -27,11 +27,11 @@ from opentelemetry.trace import SpanKind
 
 from consumers.errors import Reject
 from consumers.event import Event
-from consumers.ledger import Ledger, Operation
-from consumers.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
 from consumers.registry import Consumer, Registry
-from gateway import metrics, tracing
+from gateway.platform import metrics, tracing
 from gateway.store import keys
+from gateway.store.ledger import Ledger, Operation
+from gateway.worker.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
 
 log = structlog.get_logger("hookgate.worker")
 

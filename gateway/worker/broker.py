@@ -36,13 +36,13 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from consumers.ledger import Operation, encode
-from consumers.middleware import DeadLetterMiddleware
-from gateway.connections import is_outage, patiently
-from gateway.holdings import Holdings, TrackingConsumer
-from gateway.housekeeping import Heartbeat, Promoter
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.platform.connections import is_outage, patiently
 from gateway.store import keys, scripts
+from gateway.store.ledger import Operation, encode
+from gateway.worker.holdings import Holdings, TrackingConsumer
+from gateway.worker.housekeeping import Heartbeat, Promoter
+from gateway.worker.middleware import DeadLetterMiddleware
 
 log = structlog.get_logger("hookgate.broker")
 

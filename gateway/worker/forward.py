@@ -25,7 +25,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fi
 import signatures
 from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
 from consumers.event import Event
-from gateway import tracing
+from gateway.platform import tracing
 
 __all__ = ["ForwardFailed", "ForwardRejected", "Forwarder"]
 

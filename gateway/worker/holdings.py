@@ -21,10 +21,10 @@ from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
-from gateway.connections import is_outage
+from gateway.platform.connections import is_outage
 
 if TYPE_CHECKING:
-    from gateway.broker import HookgateBroker
+    from gateway.worker.broker import HookgateBroker
 
 log = structlog.get_logger("hookgate.worker")
 

@@ -1,6 +1,6 @@
 """A worker's background chores, each on a thread of its own from boot to shutdown: its heartbeat, and
 moving waiting messages to their queues when they are due. (The reconciler, one process at a time, is
-``gateway.reconciler``.)"""
+``gateway.worker.reconciler``.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import redis
 import structlog
 from dramatiq.middleware import Middleware
 
-from gateway.connections import is_outage
+from gateway.platform.connections import is_outage
 from gateway.store import keys, scripts
 
 log = structlog.get_logger("hookgate.worker")

@@ -19,10 +19,10 @@ import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from consumers.dlq import dead_letter_op
 from consumers.errors import Reject
-from consumers.ledger import Ledger, Operation
 from gateway.store import keys
+from gateway.store.dlq import dead_letter_op
+from gateway.store.ledger import Ledger, Operation
 
 log = structlog.get_logger("hookgate.worker")
 

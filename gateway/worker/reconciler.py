@@ -23,13 +23,13 @@ import dramatiq
 import redis
 import structlog
 
-from consumers.actors import Actors
-from consumers.ledger import Attempt
 from consumers.registry import Registry
-from gateway import metrics
-from gateway.housekeeping import Periodic
-from gateway.lease import Lease
+from gateway.platform import metrics
+from gateway.platform.lease import Lease
 from gateway.store import keys, scripts
+from gateway.store.ledger import Attempt
+from gateway.worker.actors import Actors
+from gateway.worker.housekeeping import Periodic
 
 log = structlog.get_logger("hookgate.reconciler")
 

@@ -24,11 +24,11 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from consumers.dlq import DeadLetters  # noqa: E402
-from consumers.ledger import Ledger  # noqa: E402
-from gateway.app import create_app  # noqa: E402
-from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from gateway.config.settings import Settings  # noqa: E402
+from gateway.ingest.app import create_app  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.store.dlq import DeadLetters  # noqa: E402
+from gateway.store.ledger import Ledger  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
 
 TOKEN = "bench-dashboard-token"

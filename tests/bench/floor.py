@@ -46,7 +46,7 @@ def measure(
 ) -> Measured:
     """Run ratio.py against ``hookgate serve --config CONFIG`` (its rounds shown as they come), or
     against ``candidate``, a shell command with ratio.py's ``{redis_url}`` and ``{port}``."""
-    serve = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    serve = [sys.executable, "-m", "gateway", "serve", "--config", str(config)]
     candidate = candidate or (
         "HOOKGATE_REDIS__URL={redis_url} exec " + shlex.join(serve) + " --host 127.0.0.1 --port {port}"
     )

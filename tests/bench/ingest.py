@@ -29,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 
 SECRET = b"It's a Secret to Everybody"
 CONFIG = """
@@ -183,7 +183,7 @@ def main() -> int:
         redis.start()
         port = free_port()
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(tmpdir / "hookgate.toml"),
+            [sys.executable, "-m", "gateway", "serve", "--config", str(tmpdir / "hookgate.toml"),
              "--port", str(port), "--workers", str(args.workers)],
             cwd=ROOT,
             env={**os.environ, "HOOKGATE_REDIS__URL": redis.url, "HOOKGATE_LOGGING__LEVEL": "warning"},

@@ -24,7 +24,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
 
@@ -116,7 +116,16 @@ def main() -> int:
         config.write_text(CONFIG.format(down_port=down_port, healthy_port=healthy.port, threads=args.threads))
         client = redis.Redis.from_url(server.url)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "worker", "--config", str(config), "--processes", "1"],
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "worker",
+                "--config",
+                str(config),
+                "--processes",
+                "1",
+            ],
             cwd=ROOT,
             env={**os.environ, "HOOKGATE_REDIS__URL": server.url, "HOOKGATE_LOGGING__LEVEL": "error"},
             stdout=subprocess.DEVNULL,

@@ -28,12 +28,12 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from consumers.ledger import Ledger  # noqa: E402
-from gateway.connections import async_client  # noqa: E402
-from gateway.dev import EmbeddedRedis, free_port  # noqa: E402
-from gateway.settings import RedisSettings, RetentionSettings  # noqa: E402
+from gateway.config.settings import RedisSettings, RetentionSettings  # noqa: E402
+from gateway.platform.connections import async_client  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from gateway.store.ingest import Incoming, Ingestor  # noqa: E402
+from gateway.store.ledger import Ledger  # noqa: E402
 from tests.bench import bare_worker  # noqa: E402
 
 SECRET = b"bench-secret"
@@ -130,7 +130,16 @@ def hookgate_rate(
     ids = asyncio.run(store_events(url, total, source))
     client = redis.Redis.from_url(url)
     worker = spawn(
-        [sys.executable, "-m", "gateway.cli", "worker", "--config", str(config), "--processes", "1"],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "worker",
+            "--config",
+            str(config),
+            "--processes",
+            "1",
+        ],
         {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "warning"},
     )
     rate = drain_rate(client, total, [keys.DISPATCH_QUEUE, keys.DELIVER_QUEUE], worker)
@@ -148,7 +157,16 @@ def pickup_latency(url: str, config: Path, samples: int) -> list[float]:
     """Milliseconds from the 202 to the consumer starting, for deliveries sent to an idle worker."""
     port = free_port()
     gateway = spawn(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+        ],
         {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "warning"},
     )
     try:

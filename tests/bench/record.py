@@ -31,16 +31,16 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from consumers.ledger import Ledger  # noqa: E402
-from gateway.connections import async_client  # noqa: E402
-from gateway.dev import EmbeddedRedis  # noqa: E402
+from gateway.config.settings import RedisSettings, RetentionSettings, Settings  # noqa: E402
 from gateway.operate.filters import event_filter  # noqa: E402
 from gateway.operate.service import Operations  # noqa: E402
+from gateway.platform.connections import async_client  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.record.schema import migrate  # noqa: E402
 from gateway.record.writer import RecordWriter, connect_pool, day_of, ensure_partition  # noqa: E402
-from gateway.settings import RedisSettings, RetentionSettings, Settings  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from gateway.store.ingest import Incoming, Ingestor  # noqa: E402
+from gateway.store.ledger import Ledger  # noqa: E402
 from tests.bench import floor  # noqa: E402
 from tests.bench.floor import Measured  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402

@@ -25,8 +25,8 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.dev import EmbeddedRedis  # noqa: E402
-from gateway.settings import RetentionSettings  # noqa: E402
+from gateway.config.settings import RetentionSettings  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from gateway.store.ingest import script_text  # noqa: E402
 

@@ -23,7 +23,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.dev import EmbeddedRedis  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from tests.bench.processing import CONFIG, store_events  # noqa: E402
 

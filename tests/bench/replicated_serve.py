@@ -22,7 +22,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.dev import free_port, redis_server_binary  # noqa: E402
+from gateway.processes.dev import free_port, redis_server_binary  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
                     raise SystemExit("the replica did not sync")
                 time.sleep(0.05)
             serve = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--config", config,
+                [sys.executable, "-m", "gateway", "serve", "--config", config,
                  "--host", "127.0.0.1", "--port", port],
                 env={**os.environ, "HOOKGATE_REDIS__URL": redis_url, "HOOKGATE_REDIS__MIN_REPLICA_ACKS": "1"},
                 cwd=ROOT,

@@ -17,10 +17,10 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from consumers.ledger import Ledger  # noqa: E402
-from gateway.dev import EmbeddedRedis  # noqa: E402
+from gateway.config.settings import Settings  # noqa: E402
 from gateway.operate import build_operations  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
+from gateway.processes.dev import EmbeddedRedis  # noqa: E402
+from gateway.store.ledger import Ledger  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
 
 

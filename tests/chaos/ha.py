@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from gateway.dev import free_port, redis_server_binary
+from gateway.processes.dev import free_port, redis_server_binary
 from tests.chaos.harness import BODY, Child, Senders, Target
 from tests.helpers import wait_for
 

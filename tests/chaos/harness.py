@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from gateway.dev import EmbeddedRedis, free_port
+from gateway.processes.dev import EmbeddedRedis, free_port
 from gateway.store import keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +148,7 @@ class Child:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", *self.args],
+                [sys.executable, "-m", "gateway", *self.args],
                 cwd=ROOT,
                 env={**os.environ, **self.env},
                 stdout=out,

@@ -18,8 +18,8 @@ import click
 import pytest
 import yaml
 
-from gateway.cli import main
-from gateway.settings import ENV_PREFIX, Settings, _apply_env
+from gateway.config.settings import ENV_PREFIX, Settings, _apply_env
+from gateway.frontends.cli import main
 from tests.conftest import need_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +186,7 @@ def test_a_wrong_flag_or_variable_in_an_artefact_is_caught() -> None:
         hookgate_args(["serve", "--listen", "0.0.0.0"])
     with pytest.raises(click.UsageError):
         hookgate_args(["serv"])
-    from gateway.settings import ConfigError
+    from gateway.config.settings import ConfigError
 
     with pytest.raises(ConfigError):
         check_environment({"HOOKGATE_REDIS__SENTINEL": "x"})

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-import gateway.metrics
+import gateway.platform.metrics
 from tests.conftest import need_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,11 +61,11 @@ class Exported:
     family: str
     kind: str
     labels: tuple[str, ...]
-    variable: str  # the collector's name in gateway/metrics.py
+    variable: str  # the collector's name in gateway/platform/metrics.py
 
 
 def exported_series() -> dict[str, Exported]:
-    """Each series name gateway/metrics.py exposes, read from its source (the contract module)."""
+    """Each series name gateway/platform/metrics.py exposes, read from its source (the contract module)."""
     found: dict[str, Exported] = {}
     for statement in ast.parse(METRICS_MODULE.read_text()).body:
         if not (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)):
@@ -93,7 +93,7 @@ def delivery_outcomes() -> frozenset[str]:
             isinstance(t, ast.Name) and t.id == "OUTCOMES" for t in node.targets
         ):
             return frozenset(ast.literal_eval(node.value))
-    raise AssertionError("gateway/metrics.py no longer defines OUTCOMES")
+    raise AssertionError("gateway/platform/metrics.py no longer defines OUTCOMES")
 
 
 def counted_outcomes() -> dict[str, frozenset[str]]:
@@ -124,7 +124,7 @@ def test_the_source_reading_matches_the_live_collectors():
     """The AST reading above sees every collector the module really registers (none slips past it)."""
     live = {
         collector.describe()[0].name
-        for collector in vars(gateway.metrics).values()
+        for collector in vars(gateway.platform.metrics).values()
         if isinstance(collector, MetricWrapperBase)
     }
     assert {e.family for e in exported_series().values()} == live
@@ -203,7 +203,7 @@ def usage_problems(where: str, expr: str, recorded: set[str], *, prose: bool = F
     all_labels = set().union(*(e.labels for e in series.values())) | _TARGET_LABELS
     outcomes = counted_outcomes()
     problems = [
-        f"{where}: {name} is not exported by gateway/metrics.py"
+        f"{where}: {name} is not exported by gateway/platform/metrics.py"
         for name in _METRIC_NAME.findall(expr)
         if name not in series and name not in families
     ]
@@ -266,7 +266,7 @@ def test_a_renamed_metric_or_outcome_is_caught():
 
 
 def test_every_exported_metric_has_a_dashboard_panel():
-    """A metric added to gateway/metrics.py gets a panel in deploy/grafana/hookgate.json too."""
+    """A metric added to gateway/platform/metrics.py gets a panel in deploy/grafana/hookgate.json too."""
     used = set().union(*(_METRIC_NAME.findall(expr) for expr in dashboard_queries(load_dashboard()).values()))
     shown = {exported_series()[name].family for name in used if name in exported_series()}
     missing = {e.family for e in exported_series().values()} - shown

@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from gateway.dev import free_port, redis_server_binary
+from gateway.processes.dev import free_port, redis_server_binary
 from tests.conftest import need_service
 from tests.helpers import ROOT, cli, hookgate
 
@@ -71,7 +71,16 @@ def test_dev_runs_everything_and_send_test_is_handled(tmp_path):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKGATE_")}
     with log.open("wb") as out:
         dev = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "dev", "--config", str(EXAMPLE), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "dev",
+                "--config",
+                str(EXAMPLE),
+                "--port",
+                str(port),
+            ],
             cwd=tmp_path,
             env={**clean, "PYTHONPATH": str(ROOT)},
             stdout=out,

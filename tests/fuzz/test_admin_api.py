@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from litestar.testing import TestClient
 from schemathesis import checks
 
-from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.ingest.app import create_app
 from tests.helpers import dead_letter, deliver
 
 TOKEN = "fuzz-admin-secret"

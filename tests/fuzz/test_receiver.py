@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.samples import signed_sample
-from gateway.settings import Settings, build_sources
+from gateway.config.settings import Settings, build_sources
+from gateway.ingest.app import create_app
+from gateway.operate.samples import signed_sample
 from tests.integration.test_providers import DISCORD_KEY, SENDGRID_KEY, SOURCES
 
 EXAMPLES = int(os.environ.get("FUZZ_SCALE", "1")) * 40

@@ -9,8 +9,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.ingest.app import create_app
 from gateway.store import keys
 from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver
 

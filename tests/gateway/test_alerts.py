@@ -11,15 +11,15 @@ import fakeredis
 import pytest
 import redis
 
-from consumers.dlq import dead_letter_op
-from consumers.ledger import Ledger
 from gateway.alerts.channels import ChannelFailed, Notification, email_url
 from gateway.alerts.counters import minute
 from gateway.alerts.evaluator import Evaluator, LeaseLost
 from gateway.alerts.issues import Issues
-from gateway.lease import Lease
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.platform.lease import Lease
 from gateway.store import keys
+from gateway.store.dlq import dead_letter_op
+from gateway.store.ledger import Ledger
 
 
 class Recorder:

@@ -13,12 +13,12 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from consumers.dlq import DeadLetters
-from consumers.ledger import Ledger
-from gateway.app import create_app
-from gateway.dashboard import CONTENT_SECURITY_POLICY
-from gateway.dashboard.charts import stacked_bars
+from gateway.frontends.dashboard import CONTENT_SECURITY_POLICY
+from gateway.frontends.dashboard.charts import stacked_bars
+from gateway.ingest.app import create_app
 from gateway.store import keys
+from gateway.store.dlq import DeadLetters
+from gateway.store.ledger import Ledger
 from tests.helpers import TOKENS, csrf, dead_letter, deliver, github_signature, log_in, settings_for
 
 PAGES = [
@@ -89,7 +89,7 @@ def test_login_sets_a_signed_httponly_samesite_session_and_logout_ends_it(client
 
 
 def test_a_session_ends_session_max_hours_after_the_login(client, monkeypatch):
-    from gateway.dashboard import auth
+    from gateway.frontends.dashboard import auth
 
     log_in(client, "reader")
     assert client.get("/dashboard", follow_redirects=False).status_code == 200
@@ -267,7 +267,7 @@ def test_overview_counts_and_polling_fragment(client, redis_url):
 
 
 def test_an_unreachable_store_is_a_503_page(client):
-    from gateway.dev import free_port
+    from gateway.processes.dev import free_port
 
     log_in(client, "reader")
     app = create_app(settings_for(f"redis://127.0.0.1:{free_port()}/0"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from consumers.dlq import DeadLetterFilter, DeadLetters, entry_id
-from consumers.ledger import Ledger
 from gateway.store import keys
+from gateway.store.dlq import DeadLetterFilter, DeadLetters, entry_id
+from gateway.store.ledger import Ledger
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.worker import _ConsumerThread
 
-from gateway.broker import HookgateBroker
-from gateway.holdings import TrackingConsumer
+from gateway.worker.broker import HookgateBroker
+from gateway.worker.holdings import TrackingConsumer
 
 
 def dispatch_lua() -> str:

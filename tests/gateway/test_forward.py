@@ -18,7 +18,7 @@ import pytest
 
 import signatures
 from consumers import ConsumerConfigError, Event, Reject, RetryLater
-from consumers.forward import Forwarder, ForwardFailed, ForwardRejected
+from gateway.worker.forward import Forwarder, ForwardFailed, ForwardRejected
 
 SECRET = "whsec_" + base64.b64encode(b"forward-signing-key-0123456789ab").decode()
 BODY = b'{"action": "opened",  "n": 1}\r\n\x00\xff'

@@ -10,7 +10,7 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.app import create_app
+from gateway.ingest.app import create_app
 from gateway.store import keys
 from tests.helpers import (
     bearer,
@@ -95,7 +95,7 @@ def test_event_pages_show_bodies_json_cannot_redisplay(client, redis_url):
 
 
 def test_events_show_prints_bodies_json_cannot_redisplay():
-    from gateway.display import pretty_body
+    from gateway.frontends.display import pretty_body
 
     assert pretty_body(NESTED.decode()) == (NESTED.decode(), False)
     assert pretty_body('{"x": "\\ud800"}') == ('{"x": "\\ud800"}', False)

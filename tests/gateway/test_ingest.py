@@ -10,8 +10,8 @@ import fakeredis
 import pytest
 from dramatiq import Message
 
-from gateway.connections import REDIS_ERRORS, async_client
-from gateway.settings import RedisSettings, RetentionSettings
+from gateway.config.settings import RedisSettings, RetentionSettings
+from gateway.platform.connections import REDIS_ERRORS, async_client
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor, new_event_id
 

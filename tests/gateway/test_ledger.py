@@ -8,8 +8,8 @@ import fakeredis
 import pytest
 from dramatiq import Message
 
-from consumers.ledger import Ledger
 from gateway.store import keys
+from gateway.store.ledger import Ledger
 
 
 @pytest.fixture

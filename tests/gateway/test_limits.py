@@ -8,9 +8,9 @@ import fakeredis
 import pytest
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.limits import ClientAddress, RateLimit
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.ingest.app import create_app
+from gateway.ingest.limits import ClientAddress, RateLimit
 from tests.helpers import github_signature
 
 SECRET = "It's a Secret to Everybody"

@@ -9,13 +9,14 @@ import fakeredis
 import pytest
 
 import consumers
-from consumers.ledger import Ledger
-from gateway.broker import build_broker
-from gateway.lease import Lease
-from gateway.reconciler import Reconciler
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.platform.lease import Lease
 from gateway.store import keys, scripts
 from gateway.store.events import EventStore
+from gateway.store.ledger import Ledger
+from gateway.worker.actors import declare_actors
+from gateway.worker.broker import build_broker
+from gateway.worker.reconciler import Reconciler
 
 T0 = 1_800_000_000.0
 BOUND = 60.0
@@ -46,7 +47,7 @@ def world(client, clock):
     for name in ("billing", "crm"):
         registry.add(consumers.Consumer(name, "github", (), lambda event: None, 3, None, None))
     ledger = Ledger(client)
-    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
+    actors = declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
     reconciler = Reconciler(client, actors, registry, BOUND, clock=clock)
     yield reconciler, actors
     broker.close()

@@ -15,16 +15,16 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 
-from consumers.ledger import Ledger
-from gateway.connections import is_store_outage
+from gateway.config.settings import RetentionSettings, Settings
 from gateway.operate import build_operations
 from gateway.operate.filters import BadRequest, event_filter
 from gateway.operate.service import Operations
+from gateway.platform.connections import is_store_outage
 from gateway.record import schema
 from gateway.record.writer import RecordService, RecordWriter, connect_pool, drop_expired
-from gateway.settings import RetentionSettings, Settings
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor
+from gateway.store.ledger import Ledger
 from gateway.store.paging import Cursor
 
 
@@ -272,7 +272,7 @@ def test_the_api_and_the_dashboard_search_the_record(
 ) -> None:
     from litestar.testing import TestClient
 
-    from gateway.app import create_app
+    from gateway.ingest.app import create_app
     from tests.helpers import bearer, log_in, settings_for
 
     base = settings_for(redis_url)
@@ -337,7 +337,7 @@ def test_a_duplicate_delivery_and_a_dead_letter_retry_reach_the_record(
         assert conn.execute("SELECT deliveries FROM hookgate_events").fetchone() == (2,)
 
     # Its consumer gives up: a dead letter; written, the event cools out of Redis (hot_hours = 0).
-    from consumers.dlq import DeadLetters
+    from gateway.store.dlq import DeadLetters
 
     sent: list[tuple[str, str]] = []
     letters = DeadLetters(client, Ledger(client), lambda e, c: sent.append((e, c)))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import ConfigError, build_sources, load_settings
+from gateway.config.settings import ConfigError, build_sources, load_settings
 
 BASE = """
 [redis]
@@ -182,7 +182,7 @@ def test_bad_session_settings_name_the_key(tmp_path, admin, environ, message):
 
 
 def test_serve_workers_share_one_session_secret_when_none_is_configured(tmp_path):
-    from gateway.serve import share_session_secret
+    from gateway.processes.serve import share_session_secret
 
     token = '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_env = "T"\n'
     settings = load_settings(write(tmp_path, BASE + token), environ={"T": "x"})

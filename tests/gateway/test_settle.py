@@ -12,11 +12,12 @@ import pytest
 import redis
 from dramatiq.broker import MessageProxy
 
-from consumers.ledger import Attempt, Ledger
-from gateway.broker import HookgateBroker, build_broker
-from gateway.housekeeping import Promoter
-from gateway.settings import Settings
+from gateway.config.settings import Settings
 from gateway.store import keys, scripts
+from gateway.store.ledger import Attempt, Ledger
+from gateway.worker.actors import declare_actors
+from gateway.worker.broker import HookgateBroker, build_broker
+from gateway.worker.housekeeping import Promoter
 
 
 @pytest.fixture
@@ -200,7 +201,7 @@ def test_a_failing_middleware_leaves_the_message_unacknowledged(client, broker):
 
 def test_attempt_records_and_dead_letters_survive_text_that_is_not_utf8(client):
     """An exception's message may carry a lone surrogate from a payload; the record is still written."""
-    from consumers.dlq import DeadLetters
+    from gateway.store.dlq import DeadLetters
 
     ledger = Ledger(client)
     ledger.failed("evt_1", "billing", 1, "ValueError: \ud800 bad", rejected=False, final=False)
@@ -226,7 +227,7 @@ def test_an_inline_first_attempt_that_fails_is_scheduled_with_the_dispatch_ack(c
 
     registry = consumers.Registry()
     registry.add(consumers.Consumer("billing", "github", (), failing, 3, 1000, 1000))
-    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, Ledger(client), broker)
+    actors = declare_actors(broker, EventStore(client, 86400), registry, Ledger(client), broker)
     broker.enqueue(actors.dispatch.message("evt_1", "github", "push"))
     consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=10)
     message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)

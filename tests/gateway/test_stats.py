@@ -11,13 +11,13 @@ from collections import Counter
 import pytest
 import redis
 
-from consumers.dlq import DeadLetters, dead_letter_op
-from consumers.ledger import Ledger
+from gateway.config.settings import RetentionSettings, Settings
 from gateway.operate.service import Operations
-from gateway.settings import RetentionSettings, Settings
 from gateway.store import keys
+from gateway.store.dlq import DeadLetters, dead_letter_op
 from gateway.store.events import EventStore
 from gateway.store.ingest import Incoming, Ingestor
+from gateway.store.ledger import Ledger
 
 
 def retention(days: float) -> RetentionSettings:

@@ -13,9 +13,9 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.app import create_app
+from gateway.config.settings import RetentionSettings
+from gateway.ingest.app import create_app
 from gateway.operate import jobs
-from gateway.settings import RetentionSettings
 from gateway.store import keys
 from gateway.store.events import EventFilter
 from gateway.store.ingest import Incoming, Ingestor

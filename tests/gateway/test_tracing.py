@@ -20,13 +20,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from consumers import Event
-from consumers.forward import Forwarder
-from gateway import logs, tracing
-from gateway.alerts.settings import TracingSettings
-from gateway.app import create_app
-from gateway.settings import RetentionSettings, Settings
+from gateway.config.alerts import TracingSettings
+from gateway.config.settings import RetentionSettings, Settings
+from gateway.ingest.app import create_app
+from gateway.platform import logs, tracing
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor
+from gateway.worker.forward import Forwarder
 from tests.helpers import github_signature
 from tests.integration.sink import Sink
 

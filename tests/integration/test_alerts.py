@@ -18,7 +18,7 @@ import redis
 from aiosmtpd.controller import Controller
 from standardwebhooks import Webhook
 
-from gateway.dev import free_port
+from gateway.processes.dev import free_port
 from gateway.store import keys
 from tests.helpers import forward, lease_holder, post, wait_for, write_config
 

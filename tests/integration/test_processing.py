@@ -11,9 +11,10 @@ import uuid
 import httpx
 import redis
 
-from consumers.dlq import DeadLetterFilter, DeadLetters
-from consumers.ledger import Ledger
 from gateway.store import keys
+from gateway.store.dlq import DeadLetterFilter, DeadLetters
+from gateway.store.ledger import Ledger
+from gateway.worker.actors import declare_actors
 from tests.helpers import forward, hooks_recorded, post, status, wait_for, write_config
 
 FAST_RETRIES = """
@@ -300,9 +301,9 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     tmp_path, redis_url, sink, start_gateway, start_worker
 ):
     import consumers
-    from gateway.broker import build_broker
-    from gateway.settings import load_settings
+    from gateway.config.settings import load_settings
     from gateway.store.events import EventStore
+    from gateway.worker.broker import build_broker
 
     config = write_config(tmp_path, forward("flaky", sink.url("/later"), max_retries=1, min_backoff_ms=100))
     sink.plan("/later", 500, 500)
@@ -317,7 +318,7 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     broker = build_broker(settings, client)
     ledger = Ledger(client)
     registry = consumers.Registry()
-    actors = consumers.declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
+    actors = declare_actors(broker, EventStore(client, 86400), registry, ledger, broker)
     dlq = DeadLetters(client, ledger, enqueue=lambda e, c: actors.resend(e, c))
     [entry] = dlq.list(DeadLetterFilter(consumer="flaky"))[0]
     assert dlq.retry(entry.id)

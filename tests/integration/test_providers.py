@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 import signatures
-from gateway.dev import EmbeddedRedis
+from gateway.processes.dev import EmbeddedRedis
 from gateway.store import keys
 from tests.helpers import Gateway, cli, launch_gateway, write_config
 

@@ -209,7 +209,7 @@ def test_logs_carry_ids_but_never_secrets_signatures_or_bodies(redis_url, start_
 
 
 def test_admin_port_moves_the_api_and_metrics_to_a_second_listener(tmp_path, redis_url, start_gateway):
-    from gateway.dev import free_port
+    from gateway.processes.dev import free_port
 
     admin_port = free_port()
     config = write_config(tmp_path, f"\n[admin]\nport = {admin_port}\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.settings import ConfigError, RedisSettings, RetentionSettings, load_settings
+from gateway.config.settings import ConfigError, RedisSettings, RetentionSettings, load_settings
 from gateway.store.ingest import Incoming, Ingestor, NotReplicated
 from tests.chaos.ha import RedisProcess
 from tests.helpers import wait_for
@@ -70,8 +70,8 @@ def test_a_delivery_is_acked_only_once_a_replica_holds_it(primary_and_replica) -
 def test_the_gateway_answers_503_with_retry_after_when_no_replica_confirms(primary_and_replica) -> None:
     from litestar.testing import TestClient
 
-    from gateway.app import create_app
-    from gateway.settings import Settings
+    from gateway.config.settings import Settings
+    from gateway.ingest.app import create_app
     from tests.helpers import GITHUB_SECRET, github_headers
 
     primary, replica = primary_and_replica

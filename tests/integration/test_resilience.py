@@ -9,7 +9,7 @@ import time
 import httpx
 import redis
 
-from gateway.dev import EmbeddedRedis
+from gateway.processes.dev import EmbeddedRedis
 from gateway.store import keys
 from tests.conftest import start_redis
 from tests.helpers import github_headers, handled, lease_holder, post, stored, wait_for, write_config

@@ -7,8 +7,8 @@ import time
 import dramatiq
 import redis
 
-from gateway.broker import build_broker
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.worker.broker import build_broker
 
 
 def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
@@ -36,8 +36,8 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
 
 
 def test_a_success_is_settled_with_its_ack_even_after_redis_forgot_the_scripts(redis_url):
-    from consumers.ledger import Ledger
     from gateway.store import keys
+    from gateway.store.ledger import Ledger
 
     settings = Settings.model_validate({"redis": {"url": redis_url}})
     client = redis.Redis.from_url(redis_url)
@@ -93,7 +93,7 @@ def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_
         started = time.monotonic()
         consumer.ack(message)  # waits out outcome_retry_seconds, then gives up
         assert 0.9 < time.monotonic() - started < 10
-        from gateway.dev import EmbeddedRedis
+        from gateway.processes.dev import EmbeddedRedis
 
         server = EmbeddedRedis(server.data_dir, port=server.port)
         server.start()
@@ -108,9 +108,9 @@ def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_
 
 
 def test_a_consumer_that_loses_its_connection_gives_back_what_it_had_prefetched(tmp_path):
-    from consumers.ledger import Ledger
-    from gateway.dev import EmbeddedRedis
+    from gateway.processes.dev import EmbeddedRedis
     from gateway.store import keys
+    from gateway.store.ledger import Ledger
 
     server = _restartable(tmp_path)
     try:

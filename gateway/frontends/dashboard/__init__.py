@@ -21,11 +21,11 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from gateway.connections import is_store_outage
-from gateway.dashboard import auth, filters
-from gateway.dashboard.views import Access, Pages
-from gateway.problems import UNAVAILABLE
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.frontends.dashboard import auth, filters
+from gateway.frontends.dashboard.views import Access, Pages
+from gateway.ingest.problems import UNAVAILABLE
+from gateway.platform.connections import is_store_outage
 
 __all__ = ["PREFIX", "dashboard_router", "template_config"]
 

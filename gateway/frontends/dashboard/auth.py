@@ -33,10 +33,10 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
-from gateway.limits import ClientAddress, RateLimit, RateLimiter
-from gateway.settings import AdminSettings
+from gateway.config.settings import AdminSettings
+from gateway.frontends.tokens import AdminToken, TokenBook
+from gateway.ingest.limits import ClientAddress, RateLimit, RateLimiter
 from gateway.store import keys
-from gateway.tokens import AdminToken, TokenBook
 
 log = structlog.get_logger("hookgate.dashboard")
 

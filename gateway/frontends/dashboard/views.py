@@ -19,15 +19,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from consumers.dlq import entry_id
 from gateway.alerts.issues import ACTIONS as ISSUE_ACTIONS
 from gateway.alerts.issues import STATUSES as ISSUE_STATUSES
-from gateway.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
-from gateway.dashboard.charts import stacked_bars
-from gateway.display import pretty_body
+from gateway.frontends.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
+from gateway.frontends.dashboard.charts import stacked_bars
+from gateway.frontends.display import pretty_body
+from gateway.frontends.tokens import TokenBook, audit
 from gateway.operate import BadRequest, Services, filters
+from gateway.store.dlq import entry_id
 from gateway.store.events import STATUSES
-from gateway.tokens import TokenBook, audit
 
 T = TypeVar("T")
 

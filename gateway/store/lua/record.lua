@@ -116,7 +116,7 @@ local function count(kind, name, now)
 end
 
 --- A failed attempt counted in its issue (failures grouped by consumer, error type and normalised
---- message, ``consumers/issues.py``): created open, reopened when resolved, counted when acknowledged
+--- message, ``gateway/store/issues.py``): created open, reopened when resolved, counted when acknowledged
 --- or ignored. Also the consumer's failing streak, for ``destination_down``.
 local function note_failure(issue, now, dead)
   local key = PREFIX .. ':issue:' .. issue.id

@@ -1,0 +1,5 @@
+"""``python -m gateway`` is the ``hookgate`` command."""
+
+from gateway.frontends.cli import main
+
+main()
