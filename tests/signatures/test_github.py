@@ -6,6 +6,7 @@ import pytest
 
 import signatures
 from signatures import Delivery, MalformedHeader, MissingHeader, SignatureMismatch
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "It's a Secret to Everybody"
 BODY = b"Hello, World!"
@@ -17,8 +18,8 @@ def verify(headers: dict[str, str], body: bytes = BODY, secrets: list[str] | Non
 
 
 def test_documented_vector() -> None:
-    verify({"X-Hub-Signature-256": DOCUMENTED})
-    verify({"x-hub-signature-256": DOCUMENTED.upper().replace("SHA256=", "sha256=")})
+    assert_accepts(verify, {"X-Hub-Signature-256": DOCUMENTED})
+    assert_accepts(verify, {"x-hub-signature-256": DOCUMENTED.upper().replace("SHA256=", "sha256=")})
 
 
 def test_sign_reproduces_the_documented_vector() -> None:
@@ -27,12 +28,12 @@ def test_sign_reproduces_the_documented_vector() -> None:
     assert headers["X-GitHub-Delivery"] == "d-1"
     assert headers["X-GitHub-Event"] == "push"
     assert headers["X-Hub-Signature"].startswith("sha1=")
-    verify(headers)
+    assert_accepts(verify, headers)
 
 
 def test_legacy_sha1_header_alone_is_accepted() -> None:
     sha1 = signatures.build("github", [SECRET]).sign(BODY)["X-Hub-Signature"]
-    verify({"X-Hub-Signature": sha1})
+    assert_accepts(verify, {"X-Hub-Signature": sha1})
 
 
 def test_legacy_header_is_ignored_when_sha256_is_present() -> None:
@@ -52,7 +53,7 @@ def test_wrong_secret() -> None:
 
 
 def test_rotated_secret_matches() -> None:
-    verify({"X-Hub-Signature-256": DOCUMENTED}, secrets=["new secret", SECRET])
+    assert_accepts(verify, {"X-Hub-Signature-256": DOCUMENTED}, secrets=["new secret", SECRET])
 
 
 def test_missing_header() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 import signatures
 from signatures import Delivery, MalformedHeader, MissingHeader, SignatureMismatch, TimestampOutOfTolerance
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "mux-signing-secret"
 NOW = 1_700_000_000
@@ -33,11 +34,11 @@ def verify(header: str, raw: bytes = BODY, **config: object) -> None:
 
 
 def test_accepts_mux_signature() -> None:
-    verify(mux_header())
+    assert_accepts(verify, mux_header())
 
 
 def test_any_v1_may_match() -> None:
-    verify(f"t={NOW},v1={'0' * 64},{mux_header().split(',')[1]}")
+    assert_accepts(verify, f"t={NOW},v1={'0' * 64},{mux_header().split(',')[1]}")
 
 
 def test_tampered_body_and_wrong_secret() -> None:
@@ -48,7 +49,7 @@ def test_tampered_body_and_wrong_secret() -> None:
 
 
 def test_rotated_secret_matches() -> None:
-    verify(mux_header(secret="old"), secrets=["new", "old"])
+    assert_accepts(verify, mux_header(secret="old"), secrets=["new", "old"])
 
 
 def test_missing_header() -> None:
@@ -70,7 +71,7 @@ def test_timestamps_beyond_tolerance(offset: int) -> None:
 
 @pytest.mark.parametrize("offset", [-300, 300])
 def test_timestamps_just_inside_tolerance(offset: int) -> None:
-    verify(mux_header(timestamp=NOW + offset))
+    assert_accepts(verify, mux_header(timestamp=NOW + offset))
 
 
 def test_delivery_id_and_event_type() -> None:
@@ -82,4 +83,4 @@ def test_delivery_id_and_event_type() -> None:
 def test_sign_verify_round_trip() -> None:
     headers = verifier().sign(BODY, timestamp=NOW)
     assert headers == {"Mux-Signature": mux_header()}
-    verifier().verify(Delivery(BODY, verifier().sign(BODY)))
+    assert_accepts(verifier(), Delivery(BODY, verifier().sign(BODY)))

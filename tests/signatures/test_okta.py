@@ -8,6 +8,7 @@ import pytest
 
 import signatures
 from signatures import ConfigurationError, Delivery, Handshake, MissingHeader, SignatureMismatch
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "Basic b2t0YTpob29rLXNlY3JldA=="
 CHALLENGE = "X1bA2sOfLz5kG5t4XaTbGoQaYtk9ErMMK3ET2Sr3"
@@ -33,7 +34,7 @@ def verifier(secrets: list[str] | None = None, **config: object) -> signatures.V
 
 
 def test_accepts_the_authorization_header() -> None:
-    verifier().verify(Delivery(BODY, {"Authorization": SECRET}))
+    assert_accepts(verifier(), Delivery(BODY, {"Authorization": SECRET}))
 
 
 def test_wrong_value_is_refused_without_echoing_it() -> None:
@@ -44,7 +45,7 @@ def test_wrong_value_is_refused_without_echoing_it() -> None:
 
 
 def test_rotated_secret_matches() -> None:
-    verifier(["new", SECRET]).verify(Delivery(BODY, {"Authorization": SECRET}))
+    assert_accepts(verifier(["new", SECRET]), Delivery(BODY, {"Authorization": SECRET}))
 
 
 def test_missing_header() -> None:
@@ -54,7 +55,7 @@ def test_missing_header() -> None:
 
 def test_configured_header_and_its_redaction() -> None:
     custom = verifier(header="X-Okta-Secret")
-    custom.verify(Delivery(BODY, {"x-okta-secret": SECRET}))
+    assert_accepts(custom, Delivery(BODY, {"x-okta-secret": SECRET}))
     with pytest.raises(MissingHeader, match="X-Okta-Secret"):
         custom.verify(Delivery(BODY, {"Authorization": SECRET}))
     assert custom.credential_headers == {"x-okta-secret"}
@@ -69,7 +70,7 @@ def test_prefix_is_not_an_okta_option() -> None:
 def test_verification_get_is_authenticated_and_answered() -> None:
     assert signatures.get_provider("okta").answers_get
     check = Delivery(b"", {"Authorization": SECRET, "X-Okta-Verification-Challenge": CHALLENGE}, method="GET")
-    verifier().verify(check)
+    assert_accepts(verifier(), check)
     answer = verifier().handshake(check)
     assert answer == Handshake(200, json.dumps({"verification": CHALLENGE}).encode(), "application/json")
     assert json.loads(answer.body) == {"verification": CHALLENGE}
@@ -98,4 +99,4 @@ def test_delivery_id_and_event_type() -> None:
 def test_sign_verify_round_trip() -> None:
     headers = verifier().sign(BODY)
     assert headers == {"Authorization": SECRET}
-    verifier().verify(Delivery(BODY, headers))
+    assert_accepts(verifier(), Delivery(BODY, headers))

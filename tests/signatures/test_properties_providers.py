@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import signatures
 from signatures import Delivery, VerificationError
+from tests.signatures.assertions import assert_accepts
 
 NOW = 1_700_000_000
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -110,6 +111,6 @@ def test_sign_round_trips_only_under_the_same_secret(
     name: str, body: bytes, delivery_id: str, offset: int
 ) -> None:
     signed = build(name).sign(body, timestamp=NOW + offset, delivery_id=delivery_id)
-    build(name).verify(Delivery(body, signed))
+    assert_accepts(build(name), Delivery(body, signed))
     with pytest.raises(VerificationError):
         build(name, "whsec_b3RoZXIga2V5").verify(Delivery(body, signed))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import signatures
 from signatures import Delivery, MalformedHeader, MissingHeader, SignatureMismatch, VerificationError
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
 BODY = json.dumps({"id": 820982911946154508, "email": "jon@example.com", "total_price": "10.00"}).encode()
@@ -42,7 +43,7 @@ def verify(signature: str, body: bytes = BODY, secrets: list[str] | None = None)
 
 
 def test_accepts_the_documented_signature() -> None:
-    verify(reference())
+    assert_accepts(verify, reference())
 
 
 def test_sign_matches_the_reference() -> None:
@@ -61,7 +62,7 @@ def test_wrong_secret() -> None:
 
 def test_rotated_secret_matches() -> None:
     # Shopify may keep signing with the old client secret for up to an hour after a rotation.
-    verify(reference(secret="shpss_old"), secrets=["shpss_new", "shpss_old"])
+    assert_accepts(verify, reference(secret="shpss_old"), secrets=["shpss_new", "shpss_old"])
 
 
 def test_hex_digest_is_refused() -> None:
@@ -97,7 +98,7 @@ def test_sign_verify_round_trip() -> None:
         "X-Shopify-Hmac-Sha256": reference(),
     }
     delivery = Delivery(BODY, headers)
-    verifier().verify(delivery)
+    assert_accepts(verifier(), delivery)
     assert (verifier().delivery_id(delivery), verifier().event_type(delivery)) == ("wh-1", "orders/paid")
 
 

@@ -16,6 +16,7 @@ from signatures import (
     SignatureMismatch,
     TimestampOutOfTolerance,
 )
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -34,11 +35,11 @@ def verify(headers: dict[str, str], body: bytes = BODY, **config: object) -> Non
 
 
 def test_shared_vector() -> None:
-    verify(HEADERS)
+    assert_accepts(verify, HEADERS)
 
 
 def test_secret_without_prefix_is_accepted() -> None:
-    verify(HEADERS, secrets=[SECRET.removeprefix("whsec_")])
+    assert_accepts(verify, HEADERS, secrets=[SECRET.removeprefix("whsec_")])
 
 
 def test_sign_reproduces_the_shared_vector() -> None:
@@ -49,11 +50,11 @@ def test_sign_generates_a_message_id() -> None:
     headers = verifier().sign(BODY)
     assert headers["webhook-id"].startswith("msg_")
     assert headers["webhook-id"] != verifier().sign(BODY)["webhook-id"]
-    verify(headers)
+    assert_accepts(verify, headers)
 
 
 def test_several_signatures_and_other_versions() -> None:
-    verify({**HEADERS, "webhook-signature": f"v1a,AAAA v1,Zm9v {SIGNATURE}"})
+    assert_accepts(verify, {**HEADERS, "webhook-signature": f"v1a,AAAA v1,Zm9v {SIGNATURE}"})
 
 
 def test_tampered_body() -> None:
@@ -74,7 +75,7 @@ def test_wrong_secret() -> None:
 
 
 def test_rotated_secret_matches() -> None:
-    verify(HEADERS, secrets=["whsec_" + base64.b64encode(b"new key").decode(), SECRET])
+    assert_accepts(verify, HEADERS, secrets=["whsec_" + base64.b64encode(b"new key").decode(), SECRET])
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
@@ -107,11 +108,11 @@ def test_timestamps_beyond_tolerance(offset: int) -> None:
 
 @pytest.mark.parametrize("offset", [-300, 300])
 def test_timestamps_just_inside_tolerance(offset: int) -> None:
-    verify(HEADERS, now=TIMESTAMP + offset)
+    assert_accepts(verify, HEADERS, now=TIMESTAMP + offset)
 
 
 def test_tolerance_is_configurable() -> None:
-    verify(HEADERS, now=TIMESTAMP + 86_400, tolerance=86_400)
+    assert_accepts(verify, HEADERS, now=TIMESTAMP + 86_400, tolerance=86_400)
 
 
 @pytest.mark.parametrize("secret", ["whsec_not base64!", "whsec_=", "whsec_abc"])
@@ -132,7 +133,7 @@ def test_sign_verify_round_trip() -> None:
     body = b'{"type": "user.created", "data": {}}'
     headers = verifier().sign(body, event_type="user.created")
     assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
-    verifier().verify(Delivery(body, headers))
+    assert_accepts(verifier(), Delivery(body, headers))
 
 
 def test_the_official_library_signs_what_we_accept_and_accepts_what_we_sign() -> None:
@@ -148,6 +149,6 @@ def test_the_official_library_signs_what_we_accept_and_accepts_what_we_sign() ->
     signature = reference.sign("msg_ref_1", datetime.datetime.fromtimestamp(now, tz=datetime.UTC), body)
     ours = signatures.build("standard-webhooks", [secret])
     headers = {"webhook-id": "msg_ref_1", "webhook-timestamp": str(now), "webhook-signature": signature}
-    ours.verify(signatures.Delivery(body.encode(), headers))
+    assert_accepts(ours, signatures.Delivery(body.encode(), headers))
     signed = ours.sign(body.encode(), timestamp=now, delivery_id="msg_ours_1")
     assert reference.verify(body, signed) == {"type": "invoice.paid", "amount": 4200}

@@ -9,6 +9,7 @@ import stripe
 
 import signatures
 from signatures import Delivery, MalformedHeader, MissingHeader, SignatureMismatch, TimestampOutOfTolerance
+from tests.signatures.assertions import assert_accepts
 
 SECRET = "whsec_test_secret"
 NOW = 1_700_000_000
@@ -29,7 +30,7 @@ def verify(header: str, body: bytes = BODY, **config: object) -> None:
 
 
 def test_accepts_the_sdk_signature() -> None:
-    verify(sdk_header())
+    assert_accepts(verify, sdk_header())
 
 
 def test_matches_the_sdk_signature_function() -> None:
@@ -45,7 +46,7 @@ def test_sdk_accepts_what_we_sign() -> None:
 
 def test_any_v1_may_match_and_v0_is_ignored() -> None:
     good = sdk_header().split(",")[1]
-    verify(f"t={NOW},v1={'0' * 64},{good},v0={'1' * 64}")
+    assert_accepts(verify, f"t={NOW},v1={'0' * 64},{good},v0={'1' * 64}")
 
 
 def test_tampered_body() -> None:
@@ -59,7 +60,7 @@ def test_wrong_secret() -> None:
 
 
 def test_rotated_secret_matches() -> None:
-    verify(sdk_header(secret="whsec_old"), secrets=["whsec_new", "whsec_old"])
+    assert_accepts(verify, sdk_header(secret="whsec_old"), secrets=["whsec_new", "whsec_old"])
 
 
 def test_missing_header() -> None:
@@ -92,11 +93,11 @@ def test_timestamps_beyond_tolerance(offset: int) -> None:
 
 @pytest.mark.parametrize("offset", [-300, 300])
 def test_timestamps_just_inside_tolerance(offset: int) -> None:
-    verify(sdk_header(timestamp=NOW + offset))
+    assert_accepts(verify, sdk_header(timestamp=NOW + offset))
 
 
 def test_tolerance_is_configurable() -> None:
-    verify(sdk_header(timestamp=NOW - 3000), tolerance=3600)
+    assert_accepts(verify, sdk_header(timestamp=NOW - 3000), tolerance=3600)
     with pytest.raises(TimestampOutOfTolerance):
         verify(sdk_header(timestamp=NOW - 61), tolerance=60)
 
@@ -116,4 +117,4 @@ def test_delivery_id_and_event_type_come_from_the_body() -> None:
 def test_sign_verify_round_trip() -> None:
     headers = verifier().sign(BODY, delivery_id="ignored", event_type="ignored")
     assert set(headers) == {"Stripe-Signature"}
-    verifier().verify(Delivery(BODY, headers))
+    assert_accepts(verifier(), Delivery(BODY, headers))
