@@ -1,8 +1,56 @@
-"""Prometheus metrics; their names and labels are contract (dashboards and alerts use them)."""
+"""Prometheus metrics; their names and labels are contract (dashboards and alerts use them).
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``serve --workers N``, ``dev``, the image), prometheus-client keeps
+each process's values in files in that folder, opened as each metric is created, the unlabelled ones
+below at import. So importing this module first makes the folder, or raises MetricsDirError saying why
+it cannot be used (the variable names the folder: prometheus-client reads it, not our settings).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from gateway.config import ConfigError
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class MetricsDirError(ConfigError):
+    """``PROMETHEUS_MULTIPROC_DIR`` names a folder this process can neither create nor write to."""
+
+
+def prepare_multiprocess_dir(environ: Mapping[str, str]) -> Path | None:
+    """The multiprocess folder, created when missing (the image sets the variable and nothing else makes
+    the folder); None when the variable is not set. MetricsDirError when the folder cannot be used."""
+    if MULTIPROC_ENV not in environ:
+        return None
+    value = environ[MULTIPROC_ENV]
+    advice = "make it a folder this user can write to, point the variable at one, or unset it"
+    if not value:
+        raise MetricsDirError(f"{MULTIPROC_ENV} is set but empty: {advice}")
+    folder = Path(value)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason = "a file is in the way"
+        raise MetricsDirError(
+            f"{MULTIPROC_ENV}={value}: cannot make the folder for Prometheus's multiprocess metrics "
+            f"({reason}): {advice}"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MetricsDirError(
+            f"{MULTIPROC_ENV}={value}: this process (uid {os.getuid()}) cannot write to that folder: {advice}"
+        )
+    return folder
+
+
+prepare_multiprocess_dir(os.environ)  # before the first metric below opens its file there
 
 DELIVERIES = Counter(
     "hookgate_deliveries",

@@ -27,6 +27,11 @@ class SchemaError(Exception):
     """The database's schema is not the one this hookgate knows; the message says what to do."""
 
 
+class MigrationsMissing(SchemaError):
+    """This installation of hookgate lacks its migrations (a wheel built without its package data), so
+    it cannot know, nor make, its schema."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -35,13 +40,23 @@ class Migration:
 
 
 def migrations() -> list[Migration]:
-    """Every migration this hookgate ships, in version order."""
+    """Every migration this hookgate ships, in version order; MigrationsMissing when it ships none."""
     folder = resources.files("gateway.record").joinpath("migrations")
+    try:
+        entries = list(folder.iterdir())
+    except OSError:  # no such folder: the package data was left out of the wheel
+        entries = []
     found = []
-    for entry in folder.iterdir():
+    for entry in entries:
         matched = _NAME.match(entry.name)
         if matched:
             found.append(Migration(int(matched.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    if not found:
+        raise MigrationsMissing(
+            "this hookgate installation has no migrations for the record (gateway/record/migrations/"
+            f"NNNN_name.sql; none in {folder}): it was built without its package data. Reinstall hookgate "
+            "from a complete wheel or image"
+        )
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations are not numbered 1..n: {[m.name for m in found]}")
@@ -105,6 +120,7 @@ def _newer(version: int, known: int) -> str:
 def check_at_start(dsn: str, timeout: float) -> str | None:
     """At a process's start: SchemaError when the record's schema is not the one this hookgate knows;
     a warning (the process starts: ingest never waits for PostgreSQL) when it cannot be reached."""
+    migrations()  # an installation without them is MigrationsMissing, whether PostgreSQL is up or not
     try:
         with psycopg.connect(dsn, connect_timeout=max(1, int(timeout))) as conn:
             check(conn)

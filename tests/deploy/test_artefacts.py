@@ -18,9 +18,11 @@ import click
 import pytest
 import yaml
 
-from gateway.config.settings import ENV_PREFIX, Settings, _apply_env
-from gateway.frontends.cli import main
+from gateway.cli import main
+from gateway.config import ENV_PREFIX, Settings
+from gateway.config.loader import _apply_env
 from tests.conftest import need_service
+from tests.packaging.dockerfile import read_image
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -174,11 +176,40 @@ def test_the_dockerfile_runs_real_commands_as_a_user_with_a_healthcheck() -> Non
     assert re.search(r"^USER (?!root|0\b)", text, re.MULTILINE), "runs as a user"
     assert "HEALTHCHECK" in text and "/healthz" in text
     assert "[dev]" not in text.replace("no [dev] extras", ""), "runtime dependencies only"
-    copied = re.findall(r"^COPY (?!--from)(\S+)", text, re.MULTILINE)
-    for path in copied:
-        assert (ROOT / path).exists(), path
+    for sources, _ in read_image().copies:
+        for path in sources:
+            assert (ROOT / path).exists(), path
     variables = dict(re.findall(r"(HOOKGATE_[A-Z_]+)=(\S+)", text))
     check_environment(variables)
+
+
+def test_the_image_installs_exactly_what_the_lock_pins() -> None:
+    """The build stage exports the lock's runtime packages with their hashes and makes their wheels with
+    the script the packaged smoke test runs (tests/packaging); the final stage installs those wheels
+    alone, checked against those hashes, and hookgate's own wheel without resolving anything more."""
+    image = read_image()
+    makefile = re.search(r"^UV_VERSION\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert makefile and image.uv_version == makefile.group(1), "the uv that wrote uv.lock"
+    assert any(run.startswith("pip install") and '"uv==${UV_VERSION}"' in run for run in image.build_runs)
+    assert image.build_command.endswith(f"sh deploy/build-wheels.sh {image.wheel_dir}")
+    copied = {source for sources, _ in image.copies for source in sources}
+    assert {"pyproject.toml", "uv.lock", "deploy/build-wheels.sh"} <= copied
+
+    script = re.sub(r"\\\n\s*", " ", (DEPLOY / "build-wheels.sh").read_text())
+    export = next(line for line in script.splitlines() if '"$uv" export' in line)
+    for flag in ("--frozen", "--no-dev", "--format requirements-txt", "--no-emit-project"):
+        assert flag in export, flag
+    for flag in ("--extra", "--all-extras", "--no-hashes", "--group"):
+        assert flag not in export, flag
+    wheels = [line for line in script.splitlines() if "pip wheel" in line]
+    assert len(wheels) == 2 and "--require-hashes" in wheels[0] and "--no-deps" in wheels[1]
+
+    steps = [step.strip() for run in image.final_runs for step in run.split("&&")]
+    installs = [step for step in steps if step.startswith("pip install")]
+    assert installs and all("--no-index" in step for step in installs), "no index in the final stage"
+    requirements, own = installs
+    assert "--require-hashes" in requirements and f"{image.wheel_dir}/requirements.txt" in requirements
+    assert "--no-deps" in own and own.endswith(f"{image.wheel_dir}/hookgate-*.whl")
 
 
 def test_a_wrong_flag_or_variable_in_an_artefact_is_caught() -> None:
@@ -186,7 +217,7 @@ def test_a_wrong_flag_or_variable_in_an_artefact_is_caught() -> None:
         hookgate_args(["serve", "--listen", "0.0.0.0"])
     with pytest.raises(click.UsageError):
         hookgate_args(["serv"])
-    from gateway.config.settings import ConfigError
+    from gateway.config import ConfigError
 
     with pytest.raises(ConfigError):
         check_environment({"HOOKGATE_REDIS__SENTINEL": "x"})
