@@ -1,4 +1,4 @@
-"""``[[alerts]]`` rules and ``[channels.NAME]``: what to watch and where to tell."""
+"""``[[alerts]]`` rules, ``[channels.NAME]`` and ``[issues]``: what to watch and where to tell."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gateway.config.secrets import one_secret
+from gateway.config.section import Section
 
 CONDITIONS = (
     "dead_letters",  # an issue's dead letters in the window reach the threshold
@@ -33,11 +34,7 @@ def duration_seconds(text: str) -> int:
     return int(found.group(1)) * _UNITS[found.group(2)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AlertSettings(_Section):
+class AlertSettings(Section):
     """One ``[[alerts]]`` rule."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -81,7 +78,7 @@ class AlertSettings(_Section):
         return duration_seconds(self.remind_every) if self.remind_every else None
 
 
-class ChannelSettings(_Section):
+class ChannelSettings(Section):
     """One ``[channels.NAME]`` table. ``url`` (slack, discord, teams, webhook) and ``smtp_url`` (email)
     may come from ``*_env`` or ``*_file``; a webhook channel signs with ``secret`` (Standard Webhooks)."""
 
@@ -131,7 +128,7 @@ class ChannelSettings(_Section):
         return found
 
 
-class IssuesSettings(_Section):
+class IssuesSettings(Section):
     """``[issues]``: how failures become issues and how often alert rules are evaluated."""
 
     #: A failure issue resolves by itself once its consumer has succeeded and it has been quiet this long.
@@ -148,14 +145,3 @@ class IssuesSettings(_Section):
     @property
     def resolve_after_seconds(self) -> int:
         return duration_seconds(self.resolve_after)
-
-
-class TracingSettings(_Section):
-    """``[tracing]``: OpenTelemetry spans exported over OTLP/HTTP; off unless enabled here or by the
-    standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` variables."""
-
-    enabled: bool = False
-    #: OTLP/HTTP traces endpoint; default: the standard OTEL_* variables, else http://127.0.0.1:4318.
-    endpoint: str | None = None
-    service_name: str = "hookgate"
-    sample_ratio: float = Field(default=1.0, ge=0, le=1)

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from gateway.store import keys
+from gateway.config import Network, RateLimit, parse_networks
+from gateway.store import keys, scripts
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute)\s*$")
-
-
-def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """CIDRs (or single addresses); ValueError names the bad one."""
-    networks = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"{cidr!r} is not an IP address or CIDR range") from None
-    return tuple(networks)
 
 
 def _address(text: str) -> Address | None:
@@ -66,34 +51,11 @@ def allowed(address: Address | None, networks: Sequence[Network]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """``N/s`` or ``N/m``: at most ``limit`` deliveries per fixed window of ``window_ms``."""
-
-    limit: int
-    window_ms: int
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimit:
-        match = _RATE.match(text)
-        if not match or int(match.group(1)) < 1:
-            raise ValueError(f'{text!r} is not a rate: use "N/s" or "N/m" with N >= 1')
-        return cls(int(match.group(1)), 1000 if match.group(2).startswith("s") else 60_000)
-
-
-_HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n > tonumber(ARGV[2]) then return math.max(redis.call('PTTL', KEYS[1]), 1) end
-return 0
-"""
-
-
 class RateLimiter:
     """A fixed-window counter per source in Redis, so the limit holds across gateway processes."""
 
     def __init__(self, client: aioredis.Redis, timeout: float) -> None:
-        self._script = client.register_script(_HIT)
+        self._script = scripts.register(client, "rate_limit")
         self._timeout = timeout
 
     async def retry_after_ms(self, source: str, rate: RateLimit) -> int:

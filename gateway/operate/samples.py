@@ -6,10 +6,11 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from gateway.config.settings import SourceConfig
+import signatures
+from gateway.config import SourceSettings
 
 _DEFAULT_EVENT = {
     "github": "push",
@@ -18,6 +19,19 @@ _DEFAULT_EVENT = {
     "shopify": "orders/create",
     "mailgun": "delivered",
 }
+
+
+class SignableSource(Protocol):
+    """What a sample needs of a source the gateway built (``gateway.ingest.sources.SourceConfig``)."""
+
+    @property
+    def settings(self) -> SourceSettings: ...
+
+    @property
+    def verifier(self) -> signatures.Verifier: ...
+
+    @property
+    def public_url(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ def sample_body(event_type: str, delivery_id: str) -> bytes:
 
 
 def signed_sample(
-    source: SourceConfig, target: str, *, event_type: str | None, delivery_id: str, body: bytes | None
+    source: SignableSource, target: str, *, event_type: str | None, delivery_id: str, body: bytes | None
 ) -> SampleRequest:
     """A request the gateway must accept for ``source``, posted to ``target``.
 

@@ -8,9 +8,9 @@ import fakeredis
 import pytest
 from litestar.testing import TestClient
 
-from gateway.config.settings import Settings
-from gateway.ingest.app import create_app
-from gateway.ingest.limits import ClientAddress, RateLimit
+from gateway.config import RateLimit, Settings
+from gateway.ingest.limits import ClientAddress
+from gateway.processes.app import create_app
 from tests.helpers import github_signature
 
 SECRET = "It's a Secret to Everybody"

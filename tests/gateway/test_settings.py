@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from gateway.config.settings import ConfigError, build_sources, load_settings
+from gateway.config import ConfigError, load_settings
+from gateway.ingest.sources import build_sources
 
 BASE = """
 [redis]
@@ -32,6 +35,12 @@ def test_defaults_follow_the_contract(tmp_path):
     assert settings.retention.body_hash_window_hours == 1
     assert settings.retries.max_retries == 8
     assert settings.sources["github"].provider == "github"
+
+
+def test_a_provider_option_that_shadows_a_setting_is_an_error_naming_it(tmp_path):
+    # ``tolerance`` once reached the provider beside tolerance_seconds and crashed start-up (TypeError).
+    with pytest.raises(ConfigError, match=r"sources\.github: unknown key 'tolerance'.*tolerance_seconds"):
+        load_settings(write(tmp_path, BASE + "tolerance = 5\n"), environ={})
 
 
 def test_config_path_comes_from_env_when_not_given(tmp_path):
@@ -231,3 +240,13 @@ def test_an_unset_or_unreadable_secret_names_its_key(tmp_path):
     token = BASE + '[[admin.tokens]]\nname = "ops"\nscopes = ["read"]\ntoken_file = "/no/such/file"\n'
     with pytest.raises(ConfigError, match=r"admin\.tokens\[0\] \(ops\): token_file: cannot read /no/such"):
         load_settings(write(tmp_path, token), environ={})
+
+
+def test_the_config_package_imports_no_runtime_code():
+    """Reading the config loads none of gateway's runtime roles: a fresh interpreter imports it alone."""
+    check = "import sys, gateway.config; print('\\n'.join(sys.modules))"
+    answer = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    runtime = {"ingest", "worker", "store", "platform", "frontends", "processes", "alerts", "record"}
+    loaded = {name.split(".")[1] for name in answer.stdout.split() if name.startswith("gateway.")}
+    assert "config" in loaded
+    assert loaded & runtime == set()

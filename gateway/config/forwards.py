@@ -1,0 +1,46 @@
+"""``[[forward]]``: the built-in consumer that POSTs the raw event on to a URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import Field, SecretStr, field_validator
+
+from gateway.config.section import Section
+
+
+class ForwardSettings(Section):
+    """One ``[[forward]]`` table: the built-in consumer that POSTs the raw event on to a URL."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+    source: str
+    events: tuple[str, ...] = ()
+    url: str
+    timeout_seconds: float = Field(default=10, gt=0)
+    #: Extra headers; a value ``"env:NAME"`` is read from the environment variable NAME.
+    headers: dict[str, str] = Field(default={})
+    #: Signs what is forwarded with the Standard Webhooks scheme (``whsec_...``).
+    sign_secret: SecretStr | None = None
+    max_retries: int | None = Field(default=None, ge=0)
+    min_backoff_ms: int | None = Field(default=None, ge=0)
+    max_backoff_ms: int | None = Field(default=None, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    def resolved_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        environ = os.environ if environ is None else environ
+        resolved = {}
+        for name, value in self.headers.items():
+            if value.startswith("env:"):
+                variable = value.removeprefix("env:")
+                if variable not in environ:
+                    raise ValueError(f"headers.{name} names {variable!r}, which is not set")
+                value = environ[variable]
+            resolved[name] = value
+        return resolved
