@@ -19,28 +19,13 @@ from typing import Any
 import redis
 
 from gateway.platform.timeparse import rfc3339
-from gateway.store import keys
+from gateway.store import keys, scripts
 from gateway.store.dlq import DeadLetters
 from gateway.store.paging import Cursor, newest_first, take
 
 STATUSES = ("open", "acknowledged", "resolved", "ignored")
 #: What an operator may do to an issue, and the status it leads to.
 ACTIONS = {"ack": "acknowledged", "resolve": "resolved", "ignore": "ignored"}
-
-#: Sets an issue's status, keeping the open set (open or acknowledged) in step; never creates one.
-_SET_STATUS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local status, now = ARGV[1], ARGV[2]
-redis.call('HSET', KEYS[1], 'status', status, 'status_at', now)
-if status == 'resolved' then redis.call('HSET', KEYS[1], 'resolved_at', now) end
-if status == 'open' then redis.call('HSET', KEYS[1], 'opened_at', now) end
-if status == 'open' or status == 'acknowledged' then
-  redis.call('SADD', KEYS[2], ARGV[3])
-else
-  redis.call('SREM', KEYS[2], ARGV[3])
-end
-return 1
-"""
 
 
 @dataclass(frozen=True)
@@ -114,7 +99,7 @@ class Issues:
     def __init__(self, client: redis.Redis, dead_letters: DeadLetters | None = None) -> None:
         self._client = client
         self._dead_letters = dead_letters
-        self._set_status = client.register_script(_SET_STATUS)
+        self._set_status = scripts.register(client, "issue_status")
 
     def get(self, issue_id: str) -> Issue | None:
         raw: dict[bytes, bytes] = self._client.hgetall(keys.issue(issue_id))  # type: ignore[assignment]

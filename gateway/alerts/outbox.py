@@ -22,18 +22,13 @@ import structlog
 from gateway.alerts.channels import Channel, ChannelFailed, Notification
 from gateway.alerts.issues import Issue
 from gateway.platform import metrics
-from gateway.store import keys
+from gateway.store import keys, scripts
 
 log = structlog.get_logger("hookgate.alerts")
 
 #: Taking due items pushes them this far ahead: longer than any channel's timeout (at most 60 s).
 CLAIM_SECONDS = 90
 GIVE_UP_SECONDS = 86_400
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
-return due
-"""
 
 
 def item_id(notification_id: str, channel: str) -> str:
@@ -71,7 +66,7 @@ class Outbox:
     def __init__(self, client: redis.Redis, channels: dict[str, Channel]) -> None:
         self._client = client
         self._channels = channels
-        self._claim = client.register_script(_CLAIM)
+        self._claim = scripts.register(client, "outbox_claim")
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(8, len(channels))), thread_name_prefix="hookgate-notify"
         )

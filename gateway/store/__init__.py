@@ -3,7 +3,8 @@ once by ``scripts``), and the classes that own each family's reads and writes (`
 the processing record is ``gateway.store.ledger`` and ``gateway.store.dlq`` over ``lua/record.lua``).
 
 Key catalogue: ``keys.py`` builds every name (``hg`` is ``keys.PREFIX``, ``hg:mq`` Dramatiq's
-namespace). "event" TTL: the event's retention (``[retention] events_days``), set when it is stored.
+namespace), for Python and, as generated Lua locals, for the scripts (``scripts``). "event" TTL: the
+event's retention (``[retention] events_days``), set when it is stored.
 
 hg:evt:{event}                hash    TTL event. source, delivery_id, event_type, received_at, headers,
                                       body, dedupe_basis, status, deliveries, traceparent (tracing on).
@@ -37,6 +38,7 @@ hg:dlq:{entry}                hash    one dead letter. TTL event, at least a day
 hg:issue:{issue}              hash    a failure group or condition; :events, :dlq zsets. Pruned after
                                       retention. W: lua/record.lua, alerts.issues. R: alerts
 hg:issues, hg:issues:open     zset by last seen, set of open/acknowledged. W/R: as hg:issue
+                                      (an operator's status change: lua/issue_status.lua)
 hg:consumer:{name}            hash    last_success, last_failure, failing_since. W: lua/record.lua.
                                       R: alerts. hg:consumers: the set of their names
 hg:cnt:{kind}:{name}:{minute} string  per-minute counts (sig, fail, dead). TTL a day.
@@ -44,16 +46,19 @@ hg:cnt:{kind}:{name}:{minute} string  per-minute counts (sig, fail, dead). TTL a
 hg:alert:{rule}:{issue}       hash    what a rule notified about an issue; hg:alerts:active indexes them;
                                       hg:rule:{rule} a condition's memory. W/R: alerts.evaluator
 hg:outbox, hg:outbox:{item}   zset by due time + hash   notifications to send. W: alerts.evaluator.
-                                      R: alerts.outbox
+                                      R: alerts.outbox (claims with lua/outbox_claim.lua)
 hg:record:pending             zset    with the record on: events new or changed since last written, by
                                       last change (ms). W: lua/ingest.lua, lua/record.lua (dirty).
                                       R/W: lua/archived.lua (the record's writer). hg:record:on: the flag
                                       that turns it on (set by workers with [record])
-hg:lease:{name}               string  the holder of a singleton chore (reconciler, alerts). W/R: lease
-hg:rl:{source}:{window}       string  rate-limit window counter. W/R: limits
+hg:lease:{name}               string  the holder of a singleton chore (reconciler, alerts, record writer).
+                                      W/R: platform.lease (lua/lease_take.lua, lua/lease_release.lua)
+hg:rl:{source}:{window}       string  rate-limit window counter. W/R: limits (lua/rate_limit.lua)
+hg:consumers:known            set     the consumers the workers run. W: workers at start. R: operate
 hg:dash:out:{session}         string  a logged-out dashboard session. W/R: dashboard
 hg:mq:{queue}, .msgs          list + hash   Dramatiq's queues (dispatch, deliver) and messages.
                                       W: lua/ingest.lua, lua/record.lua, Dramatiq. R: Dramatiq, backlog
-hg:mq:__acks__.{worker}.{q}   set     what a worker holds (Dramatiq). R: holdings (give-back)
+hg:mq:__acks__.{worker}.{q}   set     what a worker holds (Dramatiq). W: Dramatiq, lua/settle.lua (the
+                                      ack), lua/give_back.lua. R: holdings (give-back)
 hg:mq:__heartbeats__          zset    workers' heartbeats (Dramatiq, housekeeping). R: alerts
 """

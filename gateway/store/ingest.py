@@ -8,15 +8,14 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from gateway.config.settings import RetentionSettings
-from gateway.store import keys
+from gateway.config import RetentionSettings
+from gateway.store import keys, scripts
 
 _JSON = msgspec.json.Encoder()
 
@@ -26,27 +25,15 @@ MAX_KEYED_ID = 200
 #: characters (the body keeps the sender's exact value; dedupe uses the whole id).
 MAX_LOCATED_CHARS = 256
 
-_SCRIPT = resources.files("gateway.store").joinpath("lua", "ingest.lua").read_text(encoding="utf-8")
 
-
-def script_text(retention: RetentionSettings, *, record: bool = False) -> str:
-    """``ingest.lua`` with its constants filled in from the settings."""
-    return _SCRIPT.format(
-        event_ttl=retention.events_seconds,
-        dedupe_ttl=retention.dedupe_seconds,
-        body_hash_ttl=retention.body_hash_seconds,
-        event_prefix=keys.event(""),
-        index_all=keys.INDEX_ALL,
-        queue=keys.DISPATCH_QUEUE,
-        actor=keys.DISPATCH_ACTOR,
-        messages=keys.dramatiq_messages(keys.DISPATCH_QUEUE),
-        queue_key=keys.dramatiq_queue(keys.DISPATCH_QUEUE),
-        unsettled=keys.UNSETTLED,
-        sources=keys.SOURCES,
-        queued_index=keys.status_index("queued"),
-        record="true" if record else "false",
-        record_pending=keys.RECORD_PENDING,
-    )
+def script_constants(retention: RetentionSettings, *, record: bool = False) -> dict[str, scripts.Constant]:
+    """``ingest.lua``'s constants, from the settings."""
+    return {
+        "EVENT_TTL": retention.events_seconds,
+        "DEDUPE_TTL": retention.dedupe_seconds,
+        "BODY_HASH_TTL": retention.body_hash_seconds,
+        "RECORD": record,
+    }
 
 
 def new_event_id(now: float | None = None) -> str:
@@ -127,7 +114,7 @@ class Ingestor:
         self._timeout = timeout
         self._replica_acks = replica_acks
         self._replica_ack_timeout_ms = replica_ack_timeout_ms
-        self._script = client.register_script(script_text(retention, record=record))
+        self._script = scripts.register(client, "ingest", **script_constants(retention, record=record))
 
     async def put_if_new(self, incoming: Incoming) -> Stored:
         """Store and enqueue a delivery unless its delivery id (or body hash) was seen in the window."""
@@ -181,7 +168,7 @@ class Ingestor:
     def _dedupe(incoming: Incoming) -> tuple[str, str]:
         """The dedupe key and what it is based on (the script knows each basis's window)."""
         if not incoming.dedupe:
-            return keys.PREFIX + ":dedupe:-", "none"
+            return keys.NO_DEDUPE, "none"
         delivery_id = incoming.delivery_id
         if delivery_id is not None:
             if len(delivery_id) > MAX_KEYED_ID:

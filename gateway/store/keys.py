@@ -1,12 +1,43 @@
-"""Redis key names, in one place so the Lua script, the store and the worker agree."""
+"""Redis key names, in one place so the Lua scripts, the store and the worker agree.
+
+Python builds every key with these functions and constants; the Lua scripts get them as locals that
+``gateway.store.scripts`` generates from this module (``event_key(id)`` is ``event(id)``), so a key is
+spelled here and nowhere else. What each key holds, its TTL, writer and reader: ``gateway.store``.
+"""
 
 from __future__ import annotations
 
 PREFIX = "hg"
+
+# Dramatiq's names. Dramatiq owns these keys (its RedisBroker and dispatch.lua spell them from the
+# namespace); they are spelled here once so hookgate's scripts and checks agree with its major version.
+
 #: Dramatiq's own keys live under this namespace (``hg:mq:dispatch``, ``hg:mq:dispatch.msgs``, ...).
 DRAMATIQ_NAMESPACE = f"{PREFIX}:mq"
 DISPATCH_QUEUE = "dispatch"
 DISPATCH_ACTOR = "dispatch"
+DELIVER_QUEUE = "deliver"
+DELIVER_ACTOR = "deliver"
+#: Each worker's last heartbeat (unix ms), by worker id (Dramatiq's ``__heartbeats__``).
+DRAMATIQ_HEARTBEATS = f"{DRAMATIQ_NAMESPACE}:__heartbeats__"
+
+
+def dramatiq_queue(queue: str) -> str:
+    """A queue: the ids of its messages, in order (Dramatiq)."""
+    return f"{DRAMATIQ_NAMESPACE}:{queue}"
+
+
+def dramatiq_messages(queue: str) -> str:
+    """A queue's messages, by id: queued or held by a worker (Dramatiq)."""
+    return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"
+
+
+def dramatiq_acks(worker_id: str, queue: str) -> str:
+    """What a worker holds of a queue: the messages it fetched and has not acknowledged (Dramatiq)."""
+    return f"{DRAMATIQ_NAMESPACE}:__acks__.{worker_id}.{queue}"
+
+
+# hookgate's own keys.
 
 INDEX_ALL = f"{PREFIX}:idx:all"
 
@@ -23,20 +54,14 @@ def body_hash_dedupe(source: str, digest: str) -> str:
     return f"{PREFIX}:dedupe:{source}:body-sha256:{digest}"
 
 
+#: The dedupe key passed when a source has dedupe off (the script never reads or writes it).
+NO_DEDUPE = f"{PREFIX}:dedupe:-"
+
+
 def source_index(source: str) -> str:
     return f"{PREFIX}:idx:src:{source}"
 
 
-def dramatiq_queue(queue: str) -> str:
-    return f"{DRAMATIQ_NAMESPACE}:{queue}"
-
-
-def dramatiq_messages(queue: str) -> str:
-    return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"
-
-
-DELIVER_QUEUE = "deliver"
-DELIVER_ACTOR = "deliver"
 DLQ_INDEX = f"{PREFIX}:dlq"
 
 
@@ -112,7 +137,8 @@ def carriers(event_id: str) -> str:
 
 
 def lease(name: str) -> str:
-    """Held by the one process that runs a singleton chore (the reconciler)."""
+    """Held by the one process that runs a singleton chore (the reconciler, the alert evaluator, the
+    record's writer)."""
     return f"{PREFIX}:lease:{name}"
 
 

@@ -36,7 +36,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.platform.connections import is_outage, patiently
 from gateway.store import keys, scripts
 from gateway.store.ledger import Operation, encode
@@ -51,7 +51,8 @@ T = TypeVar("T")
 
 def build_broker(settings: Settings, client: redis.Redis) -> HookgateBroker:
     """The broker for the worker and for whatever enqueues (CLI, admin API); call it before declaring
-    actors (``consumers.declare_actors``)."""
+    actors (``declare_actors``). It is not Dramatiq's global broker: the worker's bootstrap makes it so
+    (``gateway.processes.bootstrap``), a web or CLI process never does."""
     worker = settings.worker
     retries = settings.retries
     broker = HookgateBroker(
@@ -77,7 +78,6 @@ def build_broker(settings: Settings, client: redis.Redis) -> HookgateBroker:
     )
     # Before Retries: its "after" hooks run after Retries' and see its decision (message.failed).
     broker.add_middleware(DeadLetterMiddleware(broker), before=Retries)
-    dramatiq.set_broker(broker)
     return broker
 
 
@@ -140,7 +140,7 @@ class HookgateBroker(RedisBroker):
 
     def _acks(self, queue_name: str) -> str:
         """This worker's ack set for a queue: what Redis says it holds (Dramatiq's dispatch.lua)."""
-        return f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        return keys.dramatiq_acks(self.broker_id, queue_name)
 
     # Outcomes
 

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
+from gateway.store import keys  # noqa: E402
 
 SECRET = b"It's a Secret to Everybody"
 CONFIG = """
@@ -159,7 +160,7 @@ def _stored_events(url: str) -> int:
 
     client = redis.Redis.from_url(url)
     try:
-        return int(client.zcard("hg:idx:all"))
+        return int(client.zcard(keys.INDEX_ALL))
     finally:
         client.close()
 

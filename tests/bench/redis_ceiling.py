@@ -25,10 +25,10 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.config.settings import RetentionSettings  # noqa: E402
+from gateway.config import RetentionSettings  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis  # noqa: E402
-from gateway.store import keys  # noqa: E402
-from gateway.store.ingest import script_text  # noqa: E402
+from gateway.store import keys, scripts  # noqa: E402
+from gateway.store.ingest import script_constants  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -44,7 +44,7 @@ def main() -> int:
     if benchmark is None:
         print("redis ceiling bench skipped: no redis-benchmark on PATH (apt-get install redis-tools)")
         return 0
-    script = script_text(RetentionSettings())
+    script = scripts.source("ingest", **script_constants(RetentionSettings()))
     body = '{"ref":"refs/heads/main","pad":"' + "x" * 4000 + '"}'
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis", persistent=True)  # AOF everysec, as in production
@@ -57,8 +57,9 @@ def main() -> int:
             answer = subprocess.run(
                 [benchmark, "-p", str(server.port), "-n", str(args.requests), "-c", "50", "-P", "8",
                  "-r", "1000000000", "-q",
-                 "EVALSHA", sha, "3", "hg:dedupe:bench:__rand_int__", "hg:evt:evt___rand_int__",
-                 "hg:idx:src:bench", "evt___rand_int__", "1764450000.5", "bench", "__rand_int__", "push",
+                 "EVALSHA", sha, "3", keys.dedupe("bench", "__rand_int__"), keys.event("evt___rand_int__"),
+                 keys.source_index("bench"), "evt___rand_int__", "1764450000.5", "bench", "__rand_int__",
+                 "push",
                  '[["content-type","application/json"]]', body, "delivery_id"],
                 capture_output=True, text=True, check=True, timeout=600,
             )  # fmt: skip

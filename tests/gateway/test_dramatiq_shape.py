@@ -26,7 +26,7 @@ def test_the_redis_commands_and_the_ack_set_the_broker_builds_on():
     script = dispatch_lua()
     for command in ("fetch", "requeue", "enqueue"):
         assert f'command == "{command}"' in script, command
-    # HookgateBroker._acks spells this key; settle.lua and give_back.lua remove from it.
+    # keys.dramatiq_acks spells this key; settle.lua and give_back.lua remove from it.
     assert 'local acks = namespace .. ":__acks__." .. worker_id' in script
     assert 'local queue_acks = acks .. "." .. queue_name' in script
     # do_fetch / do_requeue are RedisBroker.__getattr__'s calls of that script.

@@ -10,7 +10,7 @@ import fakeredis
 import pytest
 from dramatiq import Message
 
-from gateway.config.settings import RedisSettings, RetentionSettings
+from gateway.config import RedisSettings, RetentionSettings
 from gateway.platform.connections import REDIS_ERRORS, async_client
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor, new_event_id
@@ -75,7 +75,7 @@ async def test_without_delivery_id_dedupe_uses_a_short_body_hash_window(client, 
     assert again.duplicate and again.event_id == first.event_id
     assert not other.duplicate
     assert await client.hget(keys.event(first.event_id), "dedupe_basis") == b"body_sha256"
-    hash_keys = await client.keys("hg:dedupe:github:body-sha256:*")
+    hash_keys = await client.keys(keys.body_hash_dedupe("github", "*"))
     assert len(hash_keys) == 2
     assert await client.ttl(hash_keys[0]) == 3600
 
@@ -85,7 +85,8 @@ async def test_dedupe_off_stores_every_delivery(client, ingestor):
     again = await ingestor.put_if_new(incoming(dedupe=False))
     assert not first.duplicate and not again.duplicate
     assert first.event_id != again.event_id
-    assert await client.keys("hg:dedupe:*") == []
+    assert await client.keys(keys.dedupe("*", "*")) == []
+    assert not await client.exists(keys.NO_DEDUPE)
 
 
 async def test_very_long_delivery_ids_are_hashed_into_the_key_and_stored_bounded(client, ingestor):
@@ -93,7 +94,7 @@ async def test_very_long_delivery_ids_are_hashed_into_the_key_and_stored_bounded
     first = await ingestor.put_if_new(incoming(delivery_id=long_id))
     again = await ingestor.put_if_new(incoming(delivery_id=long_id))
     assert again.duplicate and again.event_id == first.event_id
-    [key] = await client.keys("hg:dedupe:*")
+    [key] = await client.keys(keys.dedupe("*", "*"))
     assert len(key) < 120
     assert await client.hget(keys.event(first.event_id), "delivery_id") == long_id[:256].encode()
 

@@ -12,7 +12,7 @@ import pytest
 import redis
 from dramatiq.broker import MessageProxy
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.store import keys, scripts
 from gateway.store.ledger import Attempt, Ledger
 from gateway.worker.actors import declare_actors
@@ -50,7 +50,7 @@ def fetch_one(broker: HookgateBroker) -> MessageProxy:
 
 
 def acks(broker: HookgateBroker) -> str:
-    return f"{broker.namespace}:__acks__.{broker.broker_id}.{keys.DELIVER_QUEUE}"
+    return keys.dramatiq_acks(broker.broker_id, keys.DELIVER_QUEUE)
 
 
 def test_lua_keys_match_the_python_catalogue(client):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.config.settings import ConfigError, RedisSettings, RetentionSettings, load_settings
+from gateway.config import ConfigError, RedisSettings, RetentionSettings, load_settings
+from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor, NotReplicated
 from tests.chaos.ha import RedisProcess
 from tests.helpers import wait_for
@@ -44,7 +45,7 @@ def test_a_delivery_is_acked_only_once_a_replica_holds_it(primary_and_replica) -
         delivery = Incoming("stripe", b'{"a": 1}', [], "evt_1", "invoice.paid")
         stored = await ingestor.put_if_new(delivery)  # the replica keeps up: acked
         assert not stored.duplicate
-        assert replica.client().exists(f"hg:evt:{stored.event_id}")
+        assert replica.client().exists(keys.event(stored.event_id))
 
         # The replica stalls (SIGSTOP): WAIT sees no replica in time, so no ack.
         assert replica.proc is not None
@@ -61,7 +62,7 @@ def test_a_delivery_is_acked_only_once_a_replica_holds_it(primary_and_replica) -
         # The sender retries: a duplicate of the stored event, acked once the replica has it.
         again = await ingestor.put_if_new(second)
         assert again.duplicate and again.event_id == refused.value.event_id
-        assert replica.client().exists(f"hg:evt:{again.event_id}")
+        assert replica.client().exists(keys.event(again.event_id))
         await client.aclose()
 
     asyncio.run(run())
@@ -70,8 +71,8 @@ def test_a_delivery_is_acked_only_once_a_replica_holds_it(primary_and_replica) -
 def test_the_gateway_answers_503_with_retry_after_when_no_replica_confirms(primary_and_replica) -> None:
     from litestar.testing import TestClient
 
-    from gateway.config.settings import Settings
-    from gateway.ingest.app import create_app
+    from gateway.config import Settings
+    from gateway.processes.app import create_app
     from tests.helpers import GITHUB_SECRET, github_headers
 
     primary, replica = primary_and_replica

@@ -7,7 +7,8 @@ import time
 import dramatiq
 import redis
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
+from gateway.store import keys
 from gateway.worker.broker import build_broker
 
 
@@ -22,7 +23,7 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
     worker = dramatiq.Worker(broker, queues={"nothing-is-declared-here"}, worker_threads=1)
     worker.start()
     try:
-        heartbeats = f"{broker.namespace}:__heartbeats__"
+        heartbeats = keys.DRAMATIQ_HEARTBEATS
         time.sleep(0.6)
         first = client.zscore(heartbeats, broker.broker_id)
         assert first is not None
@@ -36,7 +37,6 @@ def test_heartbeat_is_refreshed_even_when_no_queue_is_polled(redis_url):
 
 
 def test_a_success_is_settled_with_its_ack_even_after_redis_forgot_the_scripts(redis_url):
-    from gateway.store import keys
     from gateway.store.ledger import Ledger
 
     settings = Settings.model_validate({"redis": {"url": redis_url}})
@@ -75,7 +75,6 @@ def _restartable(tmp_path):
 def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_path):
     """Redis goes away after an attempt failed: the retry cannot be written, so the message is not
     acknowledged; when Redis is back (from its AOF) the worker gives it back and it runs again."""
-    from gateway.store import keys
 
     server = _restartable(tmp_path)
     try:
@@ -97,7 +96,7 @@ def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_
 
         server = EmbeddedRedis(server.data_dir, port=server.port)
         server.start()
-        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{keys.DELIVER_QUEUE}"
+        acks = keys.dramatiq_acks(broker.broker_id, keys.DELIVER_QUEUE)
         assert client.sismember(acks, message_id), "still unacknowledged after the restart"
         assert client.zcard(keys.WAITING) == 0
         assert broker.give_back(keys.DELIVER_QUEUE) == 1
@@ -109,7 +108,6 @@ def test_a_retry_that_cannot_be_scheduled_leaves_its_message_unacknowledged(tmp_
 
 def test_a_consumer_that_loses_its_connection_gives_back_what_it_had_prefetched(tmp_path):
     from gateway.processes.dev import EmbeddedRedis
-    from gateway.store import keys
     from gateway.store.ledger import Ledger
 
     server = _restartable(tmp_path)
@@ -125,7 +123,7 @@ def test_a_consumer_that_loses_its_connection_gives_back_what_it_had_prefetched(
             )
         consumer = broker.consume(keys.DELIVER_QUEUE, prefetch=4, timeout=100)
         running = next(m for m in iter(lambda: next(consumer), object()) if m is not None)
-        assert client.scard(f"{broker.namespace}:__acks__.{broker.broker_id}.{keys.DELIVER_QUEUE}") == 4
+        assert client.scard(keys.dramatiq_acks(broker.broker_id, keys.DELIVER_QUEUE)) == 4
         server.process.kill()
         server.process.wait()
         # What Dramatiq's consumer thread does on a connection error: close this consumer, later start

@@ -19,7 +19,7 @@ for i = 2, #ARGV, 2 do
     if status and SETTLED[status] then
       for _, consumer in ipairs(redis.call('HKEYS', states_key(id))) do cool(done_key(id, consumer)) end
       for _, key in ipairs({event_key(id), states_key(id), attempts_key(id), carriers_key(id),
-                            PREFIX .. ':replays:' .. id}) do
+                            forced_replays_key(id)}) do
         cool(key)
       end
     end

@@ -1,31 +1,32 @@
 -- Dedupe, store and enqueue one delivery in a single atomic step (invariants 1, 2 and 4).
--- Constants in braces are filled in from the settings when the script is loaded (fewer arguments
--- to pack per call on the hot path).
+-- EVENT_TTL, DEDUPE_TTL, BODY_HASH_TTL (seconds) and RECORD (the record is on) come from the settings when
+-- the script is loaded (gateway/store/scripts.py), so there are fewer arguments to pack per call on the
+-- hot path.
 -- KEYS: 1 dedupe key, 2 event hash, 3 index of the source's events
 -- ARGV: 1 event id, 2 received at (unix seconds), 3 source, 4 delivery id, 5 event type,
 --       6 headers (JSON), 7 body, 8 dedupe basis: delivery_id | body_sha256 | none,
 --       9 (only while tracing) the receive span's W3C traceparent: the event's `traceparent` field and
 --         the message's "traceparent" option, so the worker's spans join the trace
--- Returns {{1, event id}} for a new event, {{0, first event id}} for a duplicate.
+-- Returns {1, event id} for a new event, {0, first event id} for a duplicate.
 -- The Dramatiq message is written in Dramatiq's own JSON format (dramatiq.Message.encode), with the
 -- event id as its message id: an event is enqueued here once, and Dramatiq gives re-enqueues new ids.
 -- Its arguments carry the source and event type, so dispatch can route without reading the event.
-local event_ttl = {event_ttl}
-local dedupe_ttl = ({{delivery_id = {dedupe_ttl}, body_sha256 = {body_hash_ttl}}})[ARGV[8]]
+local event_ttl = EVENT_TTL
+local dedupe_ttl = ({delivery_id = DEDUPE_TTL, body_sha256 = BODY_HASH_TTL})[ARGV[8]]
 if dedupe_ttl then
   local first = redis.call('GET', KEYS[1])
   if first then
-    local first_key = '{event_prefix}' .. first
+    local first_key = event_key(first)
     if redis.call('EXISTS', first_key) == 1 then
       redis.call('HINCRBY', first_key, 'deliveries', 1)
-      if {record} then  -- the record's writer copies the new count (a score above the last change's)
+      if RECORD then  -- the record's writer copies the new count (a score above the last change's)
         local score = math.floor(tonumber(ARGV[2]) * 1000)
-        local old = tonumber(redis.call('ZSCORE', '{record_pending}', first))
+        local old = tonumber(redis.call('ZSCORE', RECORD_PENDING, first))
         if old and old >= score then score = old + 1 end
-        redis.call('ZADD', '{record_pending}', score, first)
+        redis.call('ZADD', RECORD_PENDING, score, first)
       end
     end
-    return {{0, first}}
+    return {0, first}
   end
   redis.call('SET', KEYS[1], ARGV[1], 'EX', dedupe_ttl)
 end
@@ -40,26 +41,26 @@ if ARGV[9] then
   trace_option = ',"traceparent":' .. cjson.encode(ARGV[9])
 end
 redis.call('EXPIRE', KEYS[2], event_ttl)
-if {record} then
+if RECORD then
   -- The record (PostgreSQL) lists and counts events: its writer picks the new one up from here.
-  redis.call('ZADD', '{record_pending}', math.floor(received * 1000), ARGV[1])
+  redis.call('ZADD', RECORD_PENDING, math.floor(received * 1000), ARGV[1])
 else
   -- Indexed by received time: all, by source, by status (queued; lua/record.lua moves it on). Readers
   -- count over the retention with ZCOUNT; members of expired events are trimmed here.
   local cutoff = '(' .. (received - event_ttl)
-  redis.call('SADD', '{sources}', ARGV[3])
-  redis.call('EXPIRE', '{sources}', event_ttl)
-  for _, index in ipairs({{'{index_all}', KEYS[3], '{queued_index}'}}) do
+  redis.call('SADD', SOURCES, ARGV[3])
+  redis.call('EXPIRE', SOURCES, event_ttl)
+  for _, index in ipairs({INDEX_ALL, KEYS[3], status_index_key('queued')}) do
     redis.call('ZADD', index, received, ARGV[1])
     redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
     redis.call('EXPIRE', index, event_ttl)
   end
 end
-local message = '{{"queue_name":"{queue}","actor_name":"{actor}","args":["' .. ARGV[1] ..
-  '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{{}},"options":{{"redis_message_id":"' .. ARGV[1] .. '"' .. trace_option .. '}},"message_id":"' .. ARGV[1] ..
-  '","message_timestamp":' .. string.format('%d', received * 1000) .. '}}'
-redis.call('HSET', '{messages}', ARGV[1], message)
-redis.call('RPUSH', '{queue_key}', ARGV[1])
+local message = '{"queue_name":"' .. DISPATCH_QUEUE .. '","actor_name":"' .. DISPATCH_ACTOR .. '","args":["' .. ARGV[1] ..
+  '",' .. cjson.encode(ARGV[3]) .. ',' .. cjson.encode(ARGV[5]) .. '],"kwargs":{},"options":{"redis_message_id":"' .. ARGV[1] .. '"' .. trace_option .. '},"message_id":"' .. ARGV[1] ..
+  '","message_timestamp":' .. string.format('%d', received * 1000) .. '}'
+redis.call('HSET', messages_key(DISPATCH_QUEUE), ARGV[1], message)
+redis.call('RPUSH', queue_key(DISPATCH_QUEUE), ARGV[1])
 -- On its way until processed, dead or unrouted: the reconciler's index (the message is its own carrier).
-redis.call('ZADD', '{unsettled}', received, ARGV[1])
-return {{1, ARGV[1]}}
+redis.call('ZADD', UNSETTLED, received, ARGV[1])
+return {1, ARGV[1]}

@@ -1,32 +1,30 @@
 -- The processing record of events: functions shared by every worker-side script (this file is loaded
--- as their prefix, so each script stays one atomic step). @PREFIX@ and @MQ@ are gateway.keys.PREFIX and
--- Dramatiq's namespace, filled in when the scripts are loaded.
+-- as their prefix, so each script stays one atomic step).
 --
--- Keys derive from ids, as Dramatiq's own dispatch.lua derives its keys from the namespace (a single
--- Redis, never a cluster). Per event, each expiring with the event's hash:
---   @PREFIX@:evt:{event}             hash   the stored event (and its `traceparent` while tracing); its
---                                           `status` is the worst consumer state
---   @PREFIX@:cs:{event}              hash   consumer -> queued | processing | processed | retrying | dead | discarded
---   @PREFIX@:att:{event}             list   attempt records (JSON), oldest first
---   @PREFIX@:done:{event}:{consumer} string the idempotency ledger: this consumer succeeded
---   @PREFIX@:carrier:{event}         hash   slot (a consumer, or "dispatch") -> the id of the message carrying it
+-- The keys are locals that gateway/store/scripts.py generates from gateway/store/keys.py (what each holds,
+-- its TTL, writer and reader: gateway/store/__init__.py). They derive from ids, as Dramatiq's own
+-- dispatch.lua derives its keys from the namespace (a single Redis, never a cluster). Per event, each
+-- expiring with the event's hash:
+--   event_key(event)             hash   the stored event (and its `traceparent` while tracing); its
+--                                       `status` is the worst consumer state
+--   states_key(event)            hash   consumer -> queued | processing | processed | retrying | dead | discarded
+--   attempts_key(event)          list   attempt records (JSON), oldest first
+--   done_key(event, consumer)    string the idempotency ledger: this consumer succeeded
+--   carriers_key(event)          hash   slot (a consumer, or "dispatch") -> the id of the message carrying it
 -- Shared:
---   @PREFIX@:unsettled               zset   events not yet processed, dead or unrouted, by last change (unix s)
---   @PREFIX@:idx:status:{status}     zset   events in that status, by received time (counted with ZCOUNT)
---   @PREFIX@:wait, @PREFIX@:wait:msgs zset + hash   waiting messages by due time (unix ms), and their data
---   @PREFIX@:dlq, @PREFIX@:dlq:{id}, @PREFIX@:dlq:c:{consumer}, @PREFIX@:dlq:consumers   dead letters
---   @PREFIX@:issue:{id}              hash   a failure group: consumer, error type, message, counts, status
---   @PREFIX@:issue:{id}:events, :dlq zset   its affected events (newest 1,000) and its dead letters
---   @PREFIX@:issues, @PREFIX@:issues:open   zset by last seen, set of open or acknowledged issues
---   @PREFIX@:consumer:{name}         hash   last_success, last_failure, failing_since (no success since)
---   @PREFIX@:consumers               set    consumers that have failed (destination_down looks at them)
---   @PREFIX@:cnt:{kind}:{name}:{minute} string  per-minute counts for alert windows (fail, dead), a day
---   @MQ@:{queue}, @MQ@:{queue}.msgs  list + hash   Dramatiq's queues and their messages
+--   UNSETTLED                    zset   events not yet processed, dead or unrouted, by last change (unix s)
+--   status_index_key(status)     zset   events in that status, by received time (counted with ZCOUNT)
+--   WAITING, WAITING_MESSAGES    zset + hash   waiting messages by due time (unix ms), and their data
+--   DLQ_INDEX, dlq_entry_key(id), dlq_by_consumer_key(consumer), DLQ_CONSUMERS   dead letters
+--   issue_key(id)                hash   a failure group: consumer, error type, message, counts, status
+--   issue_events_key(id), issue_dead_letters_key(id)   zset   its affected events (newest 1,000), dead letters
+--   ISSUES, OPEN_ISSUES          zset by last seen, set of open or acknowledged issues
+--   consumer_health_key(name)    hash   last_success, last_failure, failing_since (no success since)
+--   CONSUMERS                    set    consumers that have failed (destination_down looks at them)
+--   counter_key(kind, name, minute)  string  per-minute counts for alert windows (fail, dead), a day
+--   RECORD_ON, RECORD_PENDING    string + zset   the record's flag and its pending events
+--   queue_key(queue), messages_key(queue)   list + hash   Dramatiq's queues and their messages
 
-local PREFIX, MQ = '@PREFIX@', '@MQ@'
-local UNSETTLED = PREFIX .. ':unsettled'
-local WAITING, WAITING_MESSAGES = PREFIX .. ':wait', PREFIX .. ':wait:msgs'
-local ISSUES, OPEN_ISSUES = PREFIX .. ':issues', PREFIX .. ':issues:open'
 --- A dead letter is kept at least a day, even when its event expires sooner.
 local MIN_DEAD_LETTER_TTL_MS = 86400000
 --- Per-minute alert counters live a day (the longest window) and a minute.
@@ -34,16 +32,7 @@ local COUNTER_TTL_SECONDS = 86460
 --- An issue remembers its newest affected events, up to this many.
 local ISSUE_EVENTS = 1000
 
-local function event_key(id) return PREFIX .. ':evt:' .. id end
-local function states_key(id) return PREFIX .. ':cs:' .. id end
-local function attempts_key(id) return PREFIX .. ':att:' .. id end
-local function done_key(id, consumer) return PREFIX .. ':done:' .. id .. ':' .. consumer end
-local function carriers_key(id) return PREFIX .. ':carrier:' .. id end
-local function queue_key(queue) return MQ .. ':' .. queue end
-local function messages_key(queue) return MQ .. ':' .. queue .. '.msgs' end
-
 local SETTLED = {processed = true, dead = true, unrouted = true}
-local RECORD_ON, RECORD_PENDING = PREFIX .. ':record:on', PREFIX .. ':record:pending'
 
 --- With the record on (``gateway/record``), note that the event changed so the writer copies it again.
 --- The score is the change's time in ms, above the previous one so the writer can tell a change that
@@ -65,7 +54,7 @@ local function track(id, status, now)
   end
 end
 
---- Move the event from one status index to the other (``hg:idx:status:{status}``, scored by received
+--- Move the event from one status index to the other (``status_index_key(status)``, scored by received
 --- time, that ``events stats`` counts over the retention). The index lives as long as its newest event;
 --- members of expired events are trimmed as it is written.
 local function reindex(id, old, new)
@@ -74,8 +63,8 @@ local function reindex(id, old, new)
   if not received then return end
   local ttl_ms = redis.call('PTTL', event_key(id))
   if ttl_ms <= 0 then return end
-  local index = PREFIX .. ':idx:status:' .. new
-  redis.call('ZREM', PREFIX .. ':idx:status:' .. old, id)
+  local index = status_index_key(new)
+  redis.call('ZREM', status_index_key(old), id)
   redis.call('ZADD', index, received, id)
   -- Every event lives as long after its receipt, so those received more than this one's remaining
   -- time before it are gone (now - retention = received - remaining).
@@ -110,7 +99,7 @@ end
 
 --- Bump a per-minute counter that alert rules sum over their windows.
 local function count(kind, name, now)
-  local key = PREFIX .. ':cnt:' .. kind .. ':' .. name .. ':' .. math.floor(tonumber(now) / 60)
+  local key = counter_key(kind, name, math.floor(tonumber(now) / 60))
   redis.call('INCR', key)
   redis.call('EXPIRE', key, COUNTER_TTL_SECONDS)
 end
@@ -119,7 +108,7 @@ end
 --- message, ``gateway/store/issues.py``): created open, reopened when resolved, counted when acknowledged
 --- or ignored. Also the consumer's failing streak, for ``destination_down``.
 local function note_failure(issue, now, dead)
-  local key = PREFIX .. ':issue:' .. issue.id
+  local key = issue_key(issue.id)
   local status = redis.call('HGET', key, 'status')
   if not status then
     redis.call('HSET', key, 'id', issue.id, 'kind', 'failure', 'consumer', issue.consumer,
@@ -134,23 +123,23 @@ local function note_failure(issue, now, dead)
   redis.call('HINCRBY', key, 'count', 1)
   if dead then redis.call('HINCRBY', key, 'dead_letters', 1) end
   redis.call('HSET', key, 'last_seen', now, 'last_error', issue.error, 'last_event', issue.event)
-  redis.call('ZADD', key .. ':events', now, issue.event)
-  redis.call('ZREMRANGEBYRANK', key .. ':events', 0, -(ISSUE_EVENTS + 1))
+  redis.call('ZADD', issue_events_key(issue.id), now, issue.event)
+  redis.call('ZREMRANGEBYRANK', issue_events_key(issue.id), 0, -(ISSUE_EVENTS + 1))
   redis.call('ZADD', ISSUES, now, issue.id)
   if status ~= 'ignored' then redis.call('SADD', OPEN_ISSUES, issue.id) end
   local source = redis.call('HGET', event_key(issue.event), 'source')
   if source then redis.call('HSET', key, 'source', source) end
   count('fail', issue.id, now)
   if dead then count('dead', issue.id, now) end
-  local consumer = PREFIX .. ':consumer:' .. issue.consumer
-  redis.call('SADD', PREFIX .. ':consumers', issue.consumer)
+  local consumer = consumer_health_key(issue.consumer)
+  redis.call('SADD', CONSUMERS, issue.consumer)
   redis.call('HSETNX', consumer, 'failing_since', now)
   redis.call('HSET', consumer, 'last_failure', now)
 end
 
 --- A consumer succeeded: its failing streak ends (its issues resolve once quiet, ``alerts.issues``).
 local function note_success(consumer, now)
-  local key = PREFIX .. ':consumer:' .. consumer
+  local key = consumer_health_key(consumer)
   redis.call('HSET', key, 'last_success', now)
   redis.call('HDEL', key, 'failing_since')
 end
@@ -192,8 +181,8 @@ end
 
 --- Is this message anywhere: queued, held by a worker (both keep its data) or waiting?
 local function message_exists(message_id)
-  return redis.call('HEXISTS', messages_key('dispatch'), message_id) == 1
-    or redis.call('HEXISTS', messages_key('deliver'), message_id) == 1
+  return redis.call('HEXISTS', messages_key(DISPATCH_QUEUE), message_id) == 1
+    or redis.call('HEXISTS', messages_key(DELIVER_QUEUE), message_id) == 1
     or redis.call('HEXISTS', WAITING_MESSAGES, message_id) == 1
 end
 
@@ -214,7 +203,7 @@ local function fan_out(id, force, messages, now)
     local consumer, message_id, message = m[1], m[2], m[3]
     if force or redis.call('EXISTS', done_key(id, consumer)) == 0 then
       redis.call('HSET', states_key(id), consumer, 'queued')
-      enqueue('deliver', message_id, message)
+      enqueue(DELIVER_QUEUE, message_id, message)
       carry(id, consumer, message_id)
       table.insert(pending, consumer)
     end
@@ -231,18 +220,18 @@ local function dead_letter(op, now)
   local source = redis.call('HGET', ev, 'source') or ''
   local event_type = redis.call('HGET', ev, 'event_type') or ''
   local ttl = math.max(redis.call('PTTL', ev), MIN_DEAD_LETTER_TTL_MS)
-  local key = PREFIX .. ':dlq:' .. op.entry
+  local key = dlq_entry_key(op.entry)
   redis.call('HSET', key,
     'id', op.entry, 'event_id', op.event, 'consumer', op.consumer, 'source', source,
     'event_type', event_type, 'error_type', op.error_type, 'error', op.error,
     'traceback', op.traceback, 'attempts', op.attempts, 'failed_at', op.failed_at)
   redis.call('PEXPIRE', key, ttl)
-  redis.call('ZADD', PREFIX .. ':dlq', op.failed_at, op.entry)
-  redis.call('ZADD', PREFIX .. ':dlq:c:' .. op.consumer, op.failed_at, op.entry)
-  redis.call('SADD', PREFIX .. ':dlq:consumers', op.consumer)
+  redis.call('ZADD', DLQ_INDEX, op.failed_at, op.entry)
+  redis.call('ZADD', dlq_by_consumer_key(op.consumer), op.failed_at, op.entry)
+  redis.call('SADD', DLQ_CONSUMERS, op.consumer)
   if op.issue then
     redis.call('HSET', key, 'issue', op.issue.id)
-    redis.call('ZADD', PREFIX .. ':issue:' .. op.issue.id .. ':dlq', op.failed_at, op.entry)
+    redis.call('ZADD', issue_dead_letters_key(op.issue.id), op.failed_at, op.entry)
     note_failure(op.issue, now, true)
   end
   if op.consumer ~= 'dispatch' then

@@ -28,6 +28,6 @@ for i = 3, #ARGV, 6 do
     table.insert(repaired, slot)
   end
 end
-if #repaired > 0 then redis.call('INCRBY', PREFIX .. ':stats:repairs', #repaired) end
+if #repaired > 0 then redis.call('INCRBY', REPAIRS, #repaired) end
 redis.call('ZADD', UNSETTLED, 'XX', now, id)
 return repaired
