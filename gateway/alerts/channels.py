@@ -15,7 +15,7 @@ import httpx
 
 import signatures
 from gateway.alerts.issues import Issue
-from gateway.config.alerts import ChannelSettings
+from gateway.config import ChannelSettings
 from gateway.platform.timeparse import rfc3339
 
 #: What each notification says it is.

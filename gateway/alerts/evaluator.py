@@ -24,15 +24,13 @@ from gateway.alerts.channels import Channel, Notification
 from gateway.alerts.counters import window_sum
 from gateway.alerts.issues import Issue, Issues, condition_id
 from gateway.alerts.outbox import Outbox, encode, item_id
-from gateway.config.alerts import AlertSettings
-from gateway.config.settings import Settings
-from gateway.platform.lease import Lease
+from gateway.config import AlertSettings, Settings
 from gateway.store import keys
+from gateway.store.lease import Lease
 
 log = structlog.get_logger("hookgate.alerts")
 
 _QUEUES = (keys.DISPATCH_QUEUE, keys.DELIVER_QUEUE)
-_HEARTBEATS = f"{keys.DRAMATIQ_NAMESPACE}:__heartbeats__"
 
 
 class LeaseLost(Exception):
@@ -176,7 +174,9 @@ class Evaluator:
                 self.issues.clear_condition(issue_id, now)
 
     def _workers_down(self, rule: AlertSettings, now: float) -> Iterator[Issue]:
-        newest: list[tuple[bytes, float]] = self._client.zrevrange(_HEARTBEATS, 0, 0, withscores=True)  # type: ignore[assignment]
+        newest: list[tuple[bytes, float]] = self._client.zrevrange(
+            keys.DRAMATIQ_HEARTBEATS, 0, 0, withscores=True
+        )  # type: ignore[assignment]
         last_beat = newest[0][1] / 1000 if newest else None
         issue_id = condition_id(rule.name, "workers")
         if last_beat is None or now - last_beat >= rule.window_seconds:

@@ -5,7 +5,7 @@ the lease lapses (three rounds, at least 5 s), so the hand-over takes at most ab
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import dramatiq
 import redis
@@ -13,11 +13,11 @@ import structlog
 
 from gateway.alerts.channels import Channel, build_channel
 from gateway.alerts.evaluator import Evaluator, LeaseLost, redis_unavailable_notification
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.platform import metrics
 from gateway.platform.connections import is_outage
-from gateway.platform.lease import Lease
-from gateway.worker.housekeeping import Periodic
+from gateway.platform.periodic import Periodic
+from gateway.store.lease import Lease
 
 log = structlog.get_logger("hookgate.alerts")
 
@@ -28,16 +28,25 @@ def build_channels(settings: Settings, environ: Mapping[str, str] | None = None)
 
 class AlertService(Periodic):
     """Evaluates alerts while this process holds the lease. If Redis goes away while it does, it alone
-    tells the ``redis_unavailable`` rules' channels, straight from memory, and again when Redis is back."""
+    tells the ``redis_unavailable`` rules' channels, straight from memory, and again when Redis is back.
+    ``clock`` (unix seconds) stamps both, so tests pass their own instead of sleeping."""
 
     name = "alerts"
 
-    def __init__(self, client: redis.Redis, settings: Settings, channels: dict[str, Channel] | None = None):
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        channels: dict[str, Channel] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
         super().__init__(settings.issues.evaluate_every_seconds)
         lease = Lease(client, "alerts", ttl_seconds=max(3 * self.interval, 5.0))
         self.evaluator = Evaluator(
-            client, settings, channels if channels is not None else build_channels(settings), lease
+            client, settings, channels if channels is not None else build_channels(settings), lease, clock
         )
+        self._clock = clock
         self._redis_rules = [rule for rule in settings.alerts if rule.when == "redis_unavailable"]
         for channel in self.evaluator.channels:  # every series from the start, so increase() sees the first
             for outcome in ("sent", "failed", "gave_up"):
@@ -67,7 +76,7 @@ class AlertService(Periodic):
         self.stop()
 
     def _redis_silent(self) -> None:
-        now = time.time()
+        now = self._clock()
         self._down_since = self._down_since or now
         for rule in self._redis_rules:
             if rule.name not in self._told and now - self._down_since >= rule.window_seconds:
@@ -76,7 +85,7 @@ class AlertService(Periodic):
     def _redis_answers(self) -> None:
         if self._down_since is None:
             return
-        now = time.time()
+        now = self._clock()
         for rule_name in sorted(self._told):
             self._tell(rule_name, "resolved", now)
         self._down_since = None

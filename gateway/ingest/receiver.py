@@ -20,12 +20,12 @@ from litestar.handlers import HTTPRouteHandler
 
 import signatures
 from gateway.alerts.counters import SignatureFailures
-from gateway.config.settings import SourceConfig
 from gateway.ingest.limits import ClientAddress, RateLimiter, allowed
 from gateway.ingest.problems import problem, unavailable
+from gateway.ingest.sources import SourceConfig
 from gateway.platform import metrics, tracing
 from gateway.platform.connections import REDIS_ERRORS, is_outage
-from gateway.store.ingest import Incoming, Ingestor, NotReplicated, bounded, usable
+from gateway.store.ingest import Incoming, Ingestor, NotReplicated, Stored, bounded, usable
 
 log = structlog.get_logger("hookgate.receiver")
 
@@ -104,145 +104,194 @@ class Receiver:
     def _handler(
         self, source: SourceConfig
     ) -> Callable[[Request[Any, Any, Any]], Coroutine[Any, Any, Response[Any]]]:
-        verifier = source.verifier
-        outcomes = {name: metrics.DELIVERIES.labels(source.name, name) for name in metrics.OUTCOMES}
-        ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
-        retry_after = self.retry_after
-        ingestor, limiter, clients = self.ingestor, self.limiter, self.clients
-        signature_failures = self.signature_failures
-        tracer = tracing.tracer()
-
-        def count(outcome: str, event_id: str | None = None) -> None:
-            """Count a delivery's outcome; while tracing, put it on the receive span (if one is open)."""
-            outcomes[outcome].inc()
-            if tracer is not None:
-                failed = outcome == "unavailable"
-                tracing.record({tracing.OUTCOME: outcome, tracing.EVENT_ID: event_id}, failed=failed)
-
-        def refuse(
-            outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any
-        ) -> Exception:
-            """Count and log a refused delivery; the problem to raise."""
-            count(outcome)
-            slug = fields.pop("slug", None)
-            log.info("delivery refused", source=source.name, reason=fields.pop("reason", outcome), **fields)
-            return problem(status, message, headers=headers, slug=slug)
+        steps = SourceReceiver(self, source)
 
         async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
-            started = time.perf_counter()
-            pairs = _raw_headers(request)
-            if source.allowed_ips is not None:
-                client = request.scope.get("client")
-                forwarded = [value for name, value in pairs if name == "x-forwarded-for"]
-                address = clients.resolve(client[0] if client else None, forwarded)
-                if not allowed(address, source.allowed_ips):
-                    raise refuse(
-                        "forbidden", 403, "this address may not post to this source", client=str(address)
-                    )
-            try:
-                body = await request.body()
-            except RequestEntityTooLarge:
-                raise refuse(
-                    "too_large", 413, f"the body exceeds this source's limit of {source.body_limit} bytes"
-                ) from None
-            except InternalServerException:
-                raise problem(400, "the client disconnected before sending the whole body") from None
-            if source.rate is not None:
-                try:
-                    wait_ms = await limiter.retry_after_ms(source.name, source.rate)
-                except REDIS_ERRORS as exc:
-                    count("unavailable")
-                    log.warning("rate limiter unavailable", source=source.name, error=str(exc))
-                    raise unavailable(retry_after) from None
-                if wait_ms:
-                    seconds = str(max(1, -(-wait_ms // 1000)))
-                    raise refuse(
-                        "rate_limited",
-                        429,
-                        "this source's rate limit is exceeded",
-                        headers={"Retry-After": seconds},
-                    )
-            if tracer is None:
-                return await admit(request, pairs, body, started)
-            with tracing.receive_span(tracer, source.name, pairs):
-                return await admit(request, pairs, body, started)
-
-        async def admit(
-            request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes, started: float
-        ) -> Response[Any]:
-            """Verify the signature, then store and enqueue: what the receive span covers."""
-            url = _signed_url(source.public_url, request) if verifier.signs_url else ""
-            delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
-            try:
-                verifier.verify(delivery)
-            except signatures.VerificationError as exc:
-                slug = exc.reason.replace("_", "-")
-                await signature_failures.count(source.name)  # for [[alerts]] when = "signature_failures"
-                raise refuse(
-                    "rejected_signature", 401, str(exc), reason=exc.reason, slug=slug, detail=str(exc)
-                ) from None
-            except Exception:  # a verifier tripped on input it should have refused: still bad input
-                log.error("a verifier failed on a delivery", source=source.name, exc_info=True)
-                raise refuse(
-                    "rejected_signature", 401, "the signature could not be read", reason="unreadable"
-                ) from None
-
-            # From here on the delivery is genuine: it is stored, or the sender is told to retry.
-            delivery_id, event_type, handshake = _facts(source, delivery)
-            if verifier.credential_headers:
-                pairs = [(n, REDACTED if n in verifier.credential_headers else v) for n, v in pairs]
-            traceparent = None
-            if tracer is not None:  # what the receive span is about, and its context to store
-                tracing.record(
-                    {tracing.DELIVERY_ID: bounded(delivery_id), tracing.EVENT_TYPE: bounded(event_type)}
-                )
-                traceparent = tracing.current_traceparent()
-            incoming = Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent)
-            delivery_id, event_type = bounded(delivery_id), bounded(event_type)
-            try:
-                stored = await ingestor.put_if_new(incoming)
-            except NotReplicated as exc:  # stored on the primary only: the sender's retry is deduped
-                count("unavailable")
-                log.warning(
-                    "event not confirmed by enough replicas",
-                    source=source.name,
-                    delivery_id=delivery_id,
-                    event_id=exc.event_id,
-                    replica_acks=exc.acks,
-                    wanted=exc.wanted,
-                )
-                raise unavailable(retry_after) from None
-            except Exception as exc:
-                count("unavailable")
-                if is_outage(exc):  # down, hung (our asyncio timeout is an OSError), OOM
-                    log.warning(
-                        "event store unavailable",
-                        source=source.name,
-                        delivery_id=delivery_id,
-                        error_type=type(exc).__name__,
-                        error=str(exc),
-                    )
-                else:  # a bug: the sender retries, and the traceback is in the log
-                    log.error("could not store a verified delivery", source=source.name, exc_info=True)
-                raise unavailable(retry_after) from None
-
-            count("duplicate" if stored.duplicate else "accepted", stored.event_id)
-            ingest_seconds.observe(time.perf_counter() - started)
-            log.info(
-                "duplicate delivery" if stored.duplicate else "event stored and enqueued",
-                source=source.name,
-                delivery_id=delivery_id,
-                event_id=stored.event_id,
-                event_type=event_type,
-            )
-            if handshake is not None:
-                log.info("answered the provider's handshake", source=source.name, event_id=stored.event_id)
-                return Response(
-                    handshake.body, status_code=handshake.status, media_type=handshake.content_type
-                )
-            return Response(
-                {"event_id": stored.event_id, "duplicate": stored.duplicate},
-                status_code=200 if stored.duplicate else 202,
-            )
+            return await steps.receive(request)
 
         return handle
+
+
+class SourceReceiver:
+    """One source's deliveries, through the checks in their order: the route (an unknown source has none:
+    Litestar's 404), the allowlist (403), the size (413), the rate (429), the signature (401), then the
+    store (200/202/503). Every refusal goes through ``refuse``."""
+
+    def __init__(self, shared: Receiver, source: SourceConfig) -> None:
+        self._shared = shared
+        self._source = source
+        self._verifier = source.verifier
+        self._outcomes = {name: metrics.DELIVERIES.labels(source.name, name) for name in metrics.OUTCOMES}
+        self._ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
+        self._tracer = tracing.tracer()
+
+    async def receive(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        started = time.perf_counter()
+        pairs = _raw_headers(request)
+        self._check_allowlist(request, pairs)
+        body = await self._read_body(request)
+        await self._check_rate()
+        if self._tracer is None:
+            return await self._admit(request, pairs, body, started)
+        with tracing.receive_span(self._tracer, self._source.name, pairs):
+            return await self._admit(request, pairs, body, started)
+
+    # The checks, in order
+
+    def _check_allowlist(self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]]) -> None:
+        if self._source.allowed_ips is None:
+            return
+        client = request.scope.get("client")
+        forwarded = [value for name, value in pairs if name == "x-forwarded-for"]
+        address = self._shared.clients.resolve(client[0] if client else None, forwarded)
+        if not allowed(address, self._source.allowed_ips):
+            raise self._refuse(
+                "forbidden", 403, "this address may not post to this source", client=str(address)
+            )
+
+    async def _read_body(self, request: Request[Any, Any, Any]) -> bytes:
+        """The body, refused once it passes the source's limit (Litestar stops reading there)."""
+        try:
+            return await request.body()
+        except RequestEntityTooLarge:
+            raise self._refuse(
+                "too_large", 413, f"the body exceeds this source's limit of {self._source.body_limit} bytes"
+            ) from None
+        except InternalServerException:
+            raise problem(400, "the client disconnected before sending the whole body") from None
+
+    async def _check_rate(self) -> None:
+        if self._source.rate is None:
+            return
+        try:
+            wait_ms = await self._shared.limiter.retry_after_ms(self._source.name, self._source.rate)
+        except REDIS_ERRORS as exc:
+            self._count("unavailable")
+            log.warning("rate limiter unavailable", source=self._source.name, error=str(exc))
+            raise unavailable(self._shared.retry_after) from None
+        if wait_ms:
+            seconds = str(max(1, -(-wait_ms // 1000)))
+            raise self._refuse(
+                "rate_limited", 429, "this source's rate limit is exceeded", headers={"Retry-After": seconds}
+            )
+
+    async def _admit(
+        self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes, started: float
+    ) -> Response[Any]:
+        """Verify the signature, then store and enqueue: what the receive span covers."""
+        delivery = await self._verify(request, pairs, body)
+        # From here on the delivery is genuine: it is stored, or the sender is told to retry.
+        delivery_id, event_type, handshake = _facts(self._source, delivery)
+        stored = await self._store(self._incoming(pairs, body, delivery_id, event_type))
+        return self._answer(stored, bounded(delivery_id), bounded(event_type), handshake, started)
+
+    async def _verify(
+        self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes
+    ) -> signatures.Delivery:
+        url = _signed_url(self._source.public_url, request) if self._verifier.signs_url else ""
+        delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
+        try:
+            self._verifier.verify(delivery)
+        except signatures.VerificationError as exc:
+            slug = exc.reason.replace("_", "-")
+            await self._shared.signature_failures.count(self._source.name)  # for when = "signature_failures"
+            raise self._refuse(
+                "rejected_signature", 401, str(exc), reason=exc.reason, slug=slug, detail=str(exc)
+            ) from None
+        except Exception:  # a verifier tripped on input it should have refused: still bad input
+            log.error("a verifier failed on a delivery", source=self._source.name, exc_info=True)
+            raise self._refuse(
+                "rejected_signature", 401, "the signature could not be read", reason="unreadable"
+            ) from None
+        return delivery
+
+    # The store
+
+    def _incoming(
+        self, pairs: list[tuple[str, str]], body: bytes, delivery_id: str | None, event_type: str | None
+    ) -> Incoming:
+        """What is stored: credential headers redacted; while tracing, the receive span's context."""
+        if self._verifier.credential_headers:
+            pairs = [(n, REDACTED if n in self._verifier.credential_headers else v) for n, v in pairs]
+        traceparent = None
+        if self._tracer is not None:  # what the receive span is about, and its context to store
+            tracing.record(
+                {tracing.DELIVERY_ID: bounded(delivery_id), tracing.EVENT_TYPE: bounded(event_type)}
+            )
+            traceparent = tracing.current_traceparent()
+        source = self._source
+        return Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent)
+
+    async def _store(self, incoming: Incoming) -> Stored:
+        """Store and enqueue, or tell the sender to retry (503)."""
+        source_name, delivery_id = self._source.name, bounded(incoming.delivery_id)
+        try:
+            return await self._shared.ingestor.put_if_new(incoming)
+        except NotReplicated as exc:  # stored on the primary only: the sender's retry is deduped
+            self._count("unavailable")
+            log.warning(
+                "event not confirmed by enough replicas",
+                source=source_name,
+                delivery_id=delivery_id,
+                event_id=exc.event_id,
+                replica_acks=exc.acks,
+                wanted=exc.wanted,
+            )
+            raise unavailable(self._shared.retry_after) from None
+        except Exception as exc:
+            self._count("unavailable")
+            if is_outage(exc):  # down, hung (our asyncio timeout is an OSError), OOM
+                log.warning(
+                    "event store unavailable",
+                    source=source_name,
+                    delivery_id=delivery_id,
+                    error_type=type(exc).__name__,
+                    error=str(exc),
+                )
+            else:  # a bug: the sender retries, and the traceback is in the log
+                log.error("could not store a verified delivery", source=source_name, exc_info=True)
+            raise unavailable(self._shared.retry_after) from None
+
+    def _answer(
+        self,
+        stored: Stored,
+        delivery_id: str | None,
+        event_type: str | None,
+        handshake: signatures.Handshake | None,
+        started: float,
+    ) -> Response[Any]:
+        """202 for a new event, 200 for a duplicate, or the answer the provider's handshake requires."""
+        self._count("duplicate" if stored.duplicate else "accepted", stored.event_id)
+        self._ingest_seconds.observe(time.perf_counter() - started)
+        log.info(
+            "duplicate delivery" if stored.duplicate else "event stored and enqueued",
+            source=self._source.name,
+            delivery_id=delivery_id,
+            event_id=stored.event_id,
+            event_type=event_type,
+        )
+        if handshake is not None:
+            log.info("answered the provider's handshake", source=self._source.name, event_id=stored.event_id)
+            return Response(handshake.body, status_code=handshake.status, media_type=handshake.content_type)
+        return Response(
+            {"event_id": stored.event_id, "duplicate": stored.duplicate},
+            status_code=200 if stored.duplicate else 202,
+        )
+
+    # Outcomes
+
+    def _count(self, outcome: str, event_id: str | None = None) -> None:
+        """Count a delivery's outcome; while tracing, put it on the receive span (if one is open)."""
+        self._outcomes[outcome].inc()
+        if self._tracer is not None:
+            failed = outcome == "unavailable"
+            tracing.record({tracing.OUTCOME: outcome, tracing.EVENT_ID: event_id}, failed=failed)
+
+    def _refuse(
+        self, outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any
+    ) -> Exception:
+        """Count and log a refused delivery; the problem to raise."""
+        self._count(outcome)
+        slug = fields.pop("slug", None)
+        log.info("delivery refused", source=self._source.name, reason=fields.pop("reason", outcome), **fields)
+        return problem(status, message, headers=headers, slug=slug)

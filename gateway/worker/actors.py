@@ -8,6 +8,10 @@ failure hands it over to a ``deliver`` message.
 
 While tracing, ``dispatch`` and every attempt are spans of the event's trace: a message carries the
 context it was sent in (``traceparent`` in its options), and a retry keeps its message's options.
+
+The parts: ``Dispatch`` and ``Deliver`` are the two actors' functions; both run a consumer through
+``Attempts``; ``FailurePath`` hands the inline first attempt's failure to the broker's own middleware;
+``OutcomeWriter`` writes what they decide with the message's acknowledgement.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +28,7 @@ import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import CurrentMessage, Retries
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Tracer
 
 from consumers.errors import Reject
 from consumers.event import Event
@@ -50,12 +55,7 @@ class Actors:
     def deliver_message(self, event_id: str, consumer: Consumer, replay: int = 0) -> dramatiq.Message[None]:
         """A deliver message with the consumer's own retry settings, ready for the Redis broker; while
         tracing, it (and so each of its retries) carries the current span's context."""
-        options = consumer.retry_options()
-        kwargs = {"replay": replay} if replay else {}
-        message = self.deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
-        traceparent = tracing.current_traceparent()
-        extra = {"traceparent": traceparent} if traceparent else {}
-        return message.copy(options={"redis_message_id": str(uuid.uuid4()), **extra})
+        return _deliver_message(self.deliver, event_id, consumer, replay)
 
     def dispatch_message(self, event_id: str, source: str, event_type: str | None) -> dramatiq.Message[None]:
         """A dispatch message with the routing facts, as the gateway enqueues it."""
@@ -102,48 +102,68 @@ def _carried_context() -> Context | None:
     return tracing.context_of(message.options.get("traceparent")) if message else None
 
 
-def declare_actors(
-    broker: dramatiq.Broker,
-    events: StoredEvents,
-    registry: Registry,
-    ledger: Ledger,
-    outcomes: Outcomes,
-) -> Actors:
-    """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
-    ``outcomes`` with their message's acknowledgement."""
-    #: What a worker runs a failed deliver message through, in the broker's order.
-    failure_path = [m for m in broker.middleware if isinstance(m, (Retries, DeadLetterMiddleware))]
-    if len(failure_path) != 2:
-        raise ValueError("the broker needs Dramatiq's Retries and hookgate's DeadLetterMiddleware")
-    tracer = tracing.tracer()
+def _deliver_message(
+    deliver: dramatiq.Actor[..., None], event_id: str, consumer: Consumer, replay: int = 0
+) -> dramatiq.Message[None]:
+    """A deliver message with the consumer's own retry settings, ready for the Redis broker; while
+    tracing, it (and so each of its retries) carries the current span's context."""
+    options = consumer.retry_options()
+    kwargs = {"replay": replay} if replay else {}
+    message = deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
+    traceparent = tracing.current_traceparent()
+    extra = {"traceparent": traceparent} if traceparent else {}
+    return message.copy(options={"redis_message_id": str(uuid.uuid4()), **extra})
 
-    def later(operation: Operation) -> None:
-        """Written with the current message's acknowledgement (outside a worker, at once)."""
+
+class OutcomeWriter:
+    """Writes what an actor decided with its message's acknowledgement (outside a worker, at once)."""
+
+    def __init__(self, ledger: Ledger, outcomes: Outcomes) -> None:
+        self._ledger = ledger
+        self._outcomes = outcomes
+
+    def later(self, operation: Operation) -> None:
         message = CurrentMessage.get_current_message()
         if message is None:
-            ledger.apply([operation])
+            self._ledger.apply([operation])
         else:
-            outcomes.record(message.options["redis_message_id"], operation)
+            self._outcomes.record(message.options["redis_message_id"], operation)
+
+
+class Attempts:
+    """Runs one attempt of a consumer: skip it if the ledger says it succeeded (not on a forced replay),
+    run the handler, record the success."""
+
+    def __init__(
+        self, ledger: Ledger, outcomes: Outcomes, writer: OutcomeWriter, tracer: Tracer | None
+    ) -> None:
+        self._ledger = ledger
+        self._outcomes = outcomes
+        self._writer = writer
+        self._tracer = tracer
 
     def run(
-        event_id: str, consumer: Consumer, attempt: int, replay: int = 0, parent: Context | None = None
+        self, event_id: str, consumer: Consumer, attempt: int, replay: int = 0, parent: Context | None = None
     ) -> None:
         """One attempt; while tracing, a span under ``parent`` (else under the current span)."""
-        if tracer is None:
-            attempt_once(event_id, consumer, attempt, replay)
+        if self._tracer is None:
+            self._once(event_id, consumer, attempt, replay)
             return
         attributes: dict[str, str | int] = {
             tracing.EVENT_ID: event_id,
             tracing.CONSUMER: consumer.name,
             tracing.ATTEMPT: attempt,
         }
-        with tracing.span(tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes) as span:
-            span.set_attribute(tracing.OUTCOME, attempt_once(event_id, consumer, attempt, replay))
+        with tracing.span(
+            self._tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes
+        ) as span:
+            span.set_attribute(tracing.OUTCOME, self._once(event_id, consumer, attempt, replay))
 
-    def attempt_once(event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
-        """Skip if the ledger says it succeeded (not on a forced replay), run the handler, record success;
-        the outcome: succeeded, skipped or missing."""
-        start = outcomes.wait_out(lambda: ledger.begin(event_id, consumer.name, attempt, force=replay > 0))
+    def _once(self, event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
+        """The attempt's outcome: succeeded, skipped or missing (a failure raises)."""
+        start = self._outcomes.wait_out(
+            lambda: self._ledger.begin(event_id, consumer.name, attempt, force=replay > 0)
+        )
         if start.outcome == "succeeded":
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
             return "skipped"
@@ -161,7 +181,7 @@ def declare_actors(
         finally:
             seconds.observe(time.perf_counter() - started)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        later(ledger.success_op(event_id, consumer.name, attempt, elapsed_ms))
+        self._writer.later(self._ledger.success_op(event_id, consumer.name, attempt, elapsed_ms))
         succeeded.inc()
         log.info(
             "consumer succeeded",
@@ -174,81 +194,144 @@ def declare_actors(
         )
         return "succeeded"
 
-    def first_attempt_inline(event_id: str, consumer: Consumer, replay: int) -> None:
-        """With a single routed consumer there is nobody to hold back: its first attempt runs inside
-        dispatch, saving a message. A failure then takes the path of every other attempt's: it is the
-        first attempt of a deliver message, handed to the broker's own ``Retries`` and dead-letter
-        middleware, in the order a worker calls them, so the budget, the backoff and the records are
-        decided in one place. What they write goes with the dispatch message's acknowledgement."""
-        try:
-            run(event_id, consumer, 1, replay)
-        except Exception as exc:
-            message = actors.deliver_message(event_id, consumer, replay)
-            current = CurrentMessage.get_current_message()
-            if current is not None:
-                message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
-            attempt = MessageProxy(message)
-            for middleware in failure_path:
-                middleware.before_process_message(broker, attempt)
-            for middleware in reversed(failure_path):
-                middleware.after_process_message(broker, attempt, exception=exc)
-            if attempt.failed:
-                for middleware in failure_path:
-                    middleware.before_nack(broker, attempt)
 
-    def dispatch(
-        event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
+class FailurePath:
+    """The broker's own ``Retries`` and dead-letter middleware, called on a failed attempt in the order a
+    worker calls them, so the budget, the backoff and the records are decided in one place."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self._broker = broker
+        self._middleware = [m for m in broker.middleware if isinstance(m, (Retries, DeadLetterMiddleware))]
+        if len(self._middleware) != 2:
+            raise ValueError("the broker needs Dramatiq's Retries and hookgate's DeadLetterMiddleware")
+
+    def failed(self, message: dramatiq.Message[None], exc: Exception) -> None:
+        """``message``'s attempt raised ``exc``: retry it or dead-letter it."""
+        attempt = MessageProxy(message)
+        for middleware in self._middleware:
+            middleware.before_process_message(self._broker, attempt)
+        for middleware in reversed(self._middleware):
+            middleware.after_process_message(self._broker, attempt, exception=exc)
+        if attempt.failed:
+            for middleware in self._middleware:
+                middleware.before_nack(self._broker, attempt)
+
+
+class Dispatch:
+    """The ``dispatch`` actor: route the event and give it to its consumers."""
+
+    def __init__(
+        self,
+        events: StoredEvents,
+        registry: Registry,
+        outcomes: Outcomes,
+        writer: OutcomeWriter,
+        attempts: Attempts,
+        failure_path: FailurePath,
+        deliver: dramatiq.Actor[..., None],
+        tracer: Tracer | None,
     ) -> None:
-        if tracer is None:
-            hand_out(event_id, source, event_type, replay)
+        self._events = events
+        self._registry = registry
+        self._outcomes = outcomes
+        self._writer = writer
+        self._attempts = attempts
+        self._failure_path = failure_path
+        self._deliver = deliver
+        self._tracer = tracer
+
+    def __call__(
+        self, event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
+    ) -> None:
+        if self._tracer is None:
+            self._hand_out(event_id, source, event_type, replay)
             return
         with tracing.span(
-            tracer,
+            self._tracer,
             "dispatch",
             parent=_carried_context(),
             kind=SpanKind.CONSUMER,
             attributes={tracing.EVENT_ID: event_id},
         ) as span:
-            span.set_attribute(tracing.CONSUMERS, hand_out(event_id, source, event_type, replay))
+            span.set_attribute(tracing.CONSUMERS, self._hand_out(event_id, source, event_type, replay))
 
-    def hand_out(event_id: str, source: str | None, event_type: str | None, replay: int) -> list[str]:
+    def _hand_out(self, event_id: str, source: str | None, event_type: str | None, replay: int) -> list[str]:
         """Route the event and give it to its consumers; their names (none: unrouted or gone)."""
         if source is None:  # enqueued without routing facts (a replay): read them
-            routing = outcomes.wait_out(lambda: events.routing(event_id))
+            routing = self._outcomes.wait_out(lambda: self._events.routing(event_id))
             if routing is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
                 return []
             source, event_type = routing
         event_type = event_type or None
-        routed = registry.routes(source, event_type)
+        routed = self._registry.routes(source, event_type)
         if not routed:
-            later(Ledger.status_op(event_id, "unrouted"))
+            self._writer.later(Ledger.status_op(event_id, "unrouted"))
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return []
         if len(routed) == 1:
-            first_attempt_inline(event_id, routed[0], replay)
+            self._first_attempt_inline(event_id, routed[0], replay)
             return [routed[0].name]
-        messages = [(c.name, actors.deliver_message(event_id, c, replay)) for c in routed]
-        later(Ledger.fan_out_op(event_id, messages, force=replay > 0))
+        messages = [(c.name, _deliver_message(self._deliver, event_id, c, replay)) for c in routed]
+        self._writer.later(Ledger.fan_out_op(event_id, messages, force=replay > 0))
         names = [name for name, _ in messages]
         log.info("dispatching", event_id=event_id, source=source, event_type=event_type, consumers=names)
         return names
 
-    def deliver(event_id: str, consumer: str, replay: int = 0) -> None:
-        routed = registry.get(consumer)
+    def _first_attempt_inline(self, event_id: str, consumer: Consumer, replay: int) -> None:
+        """With a single routed consumer there is nobody to hold back: its first attempt runs inside
+        dispatch, saving a message. A failure then takes the path of every other attempt's: it is the
+        first attempt of a deliver message, handed to the ``FailurePath``. What it writes goes with the
+        dispatch message's acknowledgement."""
+        try:
+            self._attempts.run(event_id, consumer, 1, replay)
+        except Exception as exc:
+            message = _deliver_message(self._deliver, event_id, consumer, replay)
+            current = CurrentMessage.get_current_message()
+            if current is not None:
+                message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
+            self._failure_path.failed(message, exc)
+
+
+class Deliver:
+    """The ``deliver`` actor: one attempt of one consumer."""
+
+    def __init__(self, registry: Registry, attempts: Attempts, tracer: Tracer | None) -> None:
+        self._registry = registry
+        self._attempts = attempts
+        self._tracer = tracer
+
+    def __call__(self, event_id: str, consumer: str, replay: int = 0) -> None:
+        routed = self._registry.get(consumer)
         if routed is None:
             raise Reject(f"no consumer named {consumer!r} is loaded in this worker")
         current = CurrentMessage.get_current_message()
         if current is not None:  # sent by an operator, who has no consumer module: its own retry settings
             for name, value in routed.retry_options().items():
                 current.options.setdefault(name, value)
-        run(event_id, routed, _attempt(), replay, _carried_context() if tracer is not None else None)
+        parent = _carried_context() if self._tracer is not None else None
+        self._attempts.run(event_id, routed, _attempt(), replay, parent)
 
-    def declare(fn: Any, name: str, **options: Any) -> Any:
-        return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)
 
-    actors = Actors(
-        dispatch=declare(dispatch, keys.DISPATCH_ACTOR),
-        deliver=declare(deliver, keys.DELIVER_ACTOR, throws=(Reject,)),
-    )
-    return actors
+def declare_actors(
+    broker: dramatiq.Broker,
+    events: StoredEvents,
+    registry: Registry,
+    ledger: Ledger,
+    outcomes: Outcomes,
+) -> Actors:
+    """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
+    ``outcomes`` with their message's acknowledgement."""
+    failure_path = FailurePath(broker)
+    tracer = tracing.tracer()
+    writer = OutcomeWriter(ledger, outcomes)
+    attempts = Attempts(ledger, outcomes, writer, tracer)
+    deliver = _declare(broker, Deliver(registry, attempts, tracer), keys.DELIVER_ACTOR, throws=(Reject,))
+    dispatch = Dispatch(events, registry, outcomes, writer, attempts, failure_path, deliver, tracer)
+    return Actors(dispatch=_declare(broker, dispatch, keys.DISPATCH_ACTOR), deliver=deliver)
+
+
+def _declare(
+    broker: dramatiq.Broker, fn: Callable[..., None], name: str, **options: Any
+) -> dramatiq.Actor[..., None]:
+    return dramatiq.actor(actor_name=name, queue_name=name, broker=broker, **options)(fn)

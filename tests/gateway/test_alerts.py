@@ -15,10 +15,10 @@ from gateway.alerts.channels import ChannelFailed, Notification, email_url
 from gateway.alerts.counters import minute
 from gateway.alerts.evaluator import Evaluator, LeaseLost
 from gateway.alerts.issues import Issues
-from gateway.config.settings import Settings
-from gateway.platform.lease import Lease
+from gateway.config import Settings
 from gateway.store import keys
 from gateway.store.dlq import dead_letter_op
+from gateway.store.lease import Lease
 from gateway.store.ledger import Ledger
 
 
@@ -59,7 +59,7 @@ def client():
         keys.event("evt_1"), mapping={"source": "stripe", "event_type": "invoice.paid", "status": "queued"}
     )
     client.expire(keys.event("evt_1"), 3600)
-    client.zadd(f"{keys.DRAMATIQ_NAMESPACE}:__heartbeats__", {"w1": time.time() * 1000})
+    client.zadd(keys.DRAMATIQ_HEARTBEATS, {"w1": time.time() * 1000})
     return client
 
 
@@ -251,7 +251,8 @@ def test_redis_going_away_is_told_by_the_process_that_held_the_lease(client, mon
         }
     )
     ops = Recorder("ops")
-    service = AlertService(client, settings, {"ops": ops})
+    now = [time.time()]
+    service = AlertService(client, settings, {"ops": ops}, clock=lambda: now[0])
     service.tick()  # takes the lease, evaluates
     real_acquire = service.evaluator.lease.acquire
 
@@ -262,7 +263,7 @@ def test_redis_going_away_is_told_by_the_process_that_held_the_lease(client, mon
     with pytest.raises(redis.ConnectionError):
         service.tick()
     assert ops.sent == [], "not for the window yet"
-    time.sleep(1.1)
+    now[0] += 1.1
     with pytest.raises(redis.ConnectionError):
         service.tick()
     with pytest.raises(redis.ConnectionError):

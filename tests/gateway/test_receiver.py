@@ -7,8 +7,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.config.settings import Settings
-from gateway.ingest.app import create_app
+from gateway.config import Settings
+from gateway.processes.app import create_app
 from tests.helpers import github_signature
 
 SECRET = "It's a Secret to Everybody"
