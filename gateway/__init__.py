@@ -1,5 +1,5 @@
-"""hookgate's gateway: settings, the Litestar app, the Redis event store, the broker and the CLI."""
+"""hookgate: one package per role (the README's "Where things live"); the settings are re-exported here."""
 
-from gateway.config.settings import ConfigError, Settings, load_settings
+from gateway.config import ConfigError, Settings, load_settings
 
 __all__ = ["ConfigError", "Settings", "load_settings"]

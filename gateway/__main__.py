@@ -1,5 +1,5 @@
 """``python -m gateway`` is the ``hookgate`` command."""
 
-from gateway.frontends.cli import main
+from gateway.cli import main
 
 main()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import httpx
 import redis
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.processes.dev import free_port
 from gateway.store import keys
 from gateway.store.dlq import DeadLetters
@@ -314,7 +314,7 @@ def cli(
     the executable itself (its exit status on a signal, its environment, its stderr as a terminal)."""
     from click.testing import CliRunner
 
-    from gateway.frontends.cli import main
+    from gateway.cli import main
 
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HOOKGATE_")}
     result = CliRunner().invoke(

@@ -1,1 +1,1 @@
-"""The operators' front ends: the CLI, the admin API, the dashboard, and the tokens they share."""
+"""The operators' front ends over HTTP: the admin API, the dashboard, and the tokens they share."""

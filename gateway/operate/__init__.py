@@ -1,9 +1,28 @@
-"""The operator layer: what operators do with events, dead letters and issues (``service``), and the
-one place their input is checked (``filters``). The CLI, the admin API and the dashboard are thin front
-ends over it."""
+"""The operator layer: one module per use case, which every front end (the CLI, the admin API, the
+dashboard) calls with a ``Context`` the process's bootstrap built (``gateway.processes.bootstrap``):
 
-from gateway.operate import filters, jobs
+- ``events``: list and show stored events;
+- ``stats``: counts by status and source, the dead-letter queue, failing consumers, the overview;
+- ``replay``: replay events by id, or every event a filter matches (``BulkReplay``); ``jobs`` runs a
+  bulk replay as a worker's job;
+- ``dead_letters``: list, show, retry, discard and purge dead letters;
+- ``issues``: list, show, acknowledge, resolve, ignore and retry issues;
+
+and the one place operators' input is checked (``filters``), whose one error is ``BadRequest``.
+"""
+
+from gateway.operate import dead_letters, events, filters, issues, jobs, replay, stats
+from gateway.operate.context import Context
 from gateway.operate.filters import BadRequest
-from gateway.operate.service import Operations, Services, build_operations
 
-__all__ = ["BadRequest", "Operations", "Services", "build_operations", "filters", "jobs"]
+__all__ = [
+    "BadRequest",
+    "Context",
+    "dead_letters",
+    "events",
+    "filters",
+    "issues",
+    "jobs",
+    "replay",
+    "stats",
+]

@@ -1,7 +1,7 @@
-"""Bulk replay as a Dramatiq job: the admin API enqueues it, a worker runs it (never a thread in a web
-process, which a restart would leave "running" for a day). Its progress lives in ``hg:replay:{id}``
-with the cursor of the last event sent, so a job that a dead worker hands back resumes there; an
-operator may cancel it, and it stops at its next batch."""
+"""The bulk replay (``replay.BulkReplay``) as a Dramatiq job: the admin API enqueues it, a worker runs it
+(never a thread in a web process, which a restart would leave "running" for a day). Its progress lives
+in ``hg:replay:{id}`` with the cursor of the last event sent, so a job that a dead worker hands back
+resumes there; an operator may cancel it, and it stops at its next batch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import dramatiq
 import redis
 import structlog
 
-from gateway.operate.service import Operations
+from gateway.operate.context import Context
+from gateway.operate.replay import BulkReplay
 from gateway.store import keys
 from gateway.store.events import EventFilter
 from gateway.store.paging import Cursor
@@ -28,26 +29,26 @@ PROGRESS_TTL_SECONDS = 86_400
 BATCH = 100
 
 
-def declare_replay_job(broker: dramatiq.Broker, operations: Operations) -> dramatiq.Actor[..., None]:
+def declare_replay_job(broker: dramatiq.Broker, ctx: Context) -> dramatiq.Actor[..., None]:
     """The ``bulk_replay`` actor, on its own queue; a day's time limit (Dramatiq's default is 10 min)."""
 
     def bulk_replay(
         replay_id: str, where: dict[str, Any], force: bool, consumer: str | None, dry_run: bool
     ) -> None:
         progress = keys.bulk_replay(replay_id)
-        client = operations.client
+        client = ctx.client
         fields = {k.decode(): v.decode() for k, v in client.hgetall(progress).items()}  # type: ignore[union-attr]
         if fields.get("status") not in ("running", "cancelling"):
             return  # done, cancelled, or its progress expired
         after = Cursor.parse(fields["cursor"]) if fields.get("cursor") else None
         matched, sent = int(fields.get("matched", 0)), int(fields.get("sent", 0))
         status = fields["status"]
-        for summary, cursor in operations.events.iter(EventFilter.from_dict(where), after=after):
+        bulk = BulkReplay(ctx, EventFilter.from_dict(where), force=force, consumer=consumer, dry_run=dry_run)
+        for summary, cursor in bulk.matching(after=after):
             if status == "cancelling":
                 break
             matched += 1
-            if not dry_run:
-                sent += sum(1 for _ in operations.replay([summary.event_id], force=force, consumer=consumer))
+            sent += bulk.send(summary.event_id)
             if matched % BATCH == 0:
                 _write(client, progress, {"matched": matched, "sent": sent, "cursor": str(cursor)})
                 raw: bytes | None = client.hget(progress, "status")  # type: ignore[assignment]
@@ -63,26 +64,19 @@ def declare_replay_job(broker: dramatiq.Broker, operations: Operations) -> drama
     )(bulk_replay)
 
 
-def start(
-    operations: Operations,
-    job: dramatiq.Actor[..., None],
-    replay_id: str,
-    where: EventFilter,
-    *,
-    force: bool,
-    consumer: str | None,
-    dry_run: bool,
-) -> None:
-    """Record the replay as running and enqueue its job."""
+def start(ctx: Context, replay_id: str, bulk: BulkReplay) -> None:
+    """Record the replay as running and enqueue its job (``ctx`` is one that can enqueue)."""
+    if ctx.replay_job is None:
+        raise RuntimeError("this operator context was built without the bulk-replay job")
     fields: dict[str, str | int | float] = {
         "status": "running",
         "matched": 0,
         "sent": 0,
-        "dry_run": int(dry_run),
+        "dry_run": int(bulk.dry_run),
         "started_at": time.time(),
     }
-    _write(operations.client, keys.bulk_replay(replay_id), fields)
-    job.send(replay_id, asdict(where), force, consumer, dry_run)
+    _write(ctx.client, keys.bulk_replay(replay_id), fields)
+    ctx.replay_job.send(replay_id, asdict(bulk.where), bulk.force, bulk.consumer, bulk.dry_run)
 
 
 def _write(client: redis.Redis, progress: str, fields: Mapping[Any, str | int | float]) -> None:
@@ -93,22 +87,22 @@ def _write(client: redis.Redis, progress: str, fields: Mapping[Any, str | int | 
         pipe.execute()
 
 
-def cancel(operations: Operations, replay_id: str) -> str | None:
+def cancel(ctx: Context, replay_id: str) -> str | None:
     """Ask a running replay to stop at its next batch; its status then, None when there is no such one."""
     progress = keys.bulk_replay(replay_id)
-    status: bytes | None = operations.client.hget(progress, "status")  # type: ignore[assignment]
+    status: bytes | None = ctx.client.hget(progress, "status")  # type: ignore[assignment]
     if status is None:
         return None
     if status == b"running":
-        operations.client.hset(progress, "status", "cancelling")
+        ctx.client.hset(progress, "status", "cancelling")
         return "cancelling"
     return status.decode()  # cancelling already, or over
 
 
-def progress(operations: Operations, replay_id: str) -> dict[str, Any] | None:
+def progress(ctx: Context, replay_id: str) -> dict[str, Any] | None:
     from gateway.platform.timeparse import rfc3339
 
-    raw: dict[bytes, bytes] = operations.client.hgetall(keys.bulk_replay(replay_id))  # type: ignore[assignment]
+    raw: dict[bytes, bytes] = ctx.client.hgetall(keys.bulk_replay(replay_id))  # type: ignore[assignment]
     if not raw:
         return None
     fields = {k.decode(): v.decode() for k, v in raw.items()}

@@ -1,1 +1,2 @@
-"""Starting a process for its role: the gateway, the worker, ``hookgate dev`` and the start-up checks."""
+"""Each process wired for its role: the bootstrap, the Litestar app, the gateway, the worker, ``hookgate dev``
+and the start-up checks."""

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 import consumers
-from gateway.config.settings import ConfigError, Settings, build_sources
+from gateway.config import ConfigError, Settings
+from gateway.ingest.sources import build_sources
 from gateway.platform import connections
 from gateway.store import keys
 
@@ -18,7 +19,7 @@ from gateway.store import keys
 def describe(settings: Settings) -> dict[str, Any]:
     """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
     sources = build_sources(settings)
-    from gateway.processes.worker import build_registry
+    from gateway.processes.bootstrap import build_registry
 
     try:
         registry = build_registry(settings)

@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 import structlog
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
 
 log = structlog.get_logger("hookgate.dev")
 

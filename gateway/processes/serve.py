@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from gateway.config.settings import CONFIG_ENV, Settings
+from gateway.config import CONFIG_ENV, Settings
 from gateway.ingest.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
 from gateway.platform import tracing
 
@@ -24,9 +24,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 def create_from_env() -> object:
     """uvicorn's factory for ``--workers N``: each process builds its app from the same config file."""
-    from gateway.config.settings import load_settings
-    from gateway.ingest.app import create_app
+    from gateway.config import load_settings
     from gateway.platform import logs
+    from gateway.processes.app import create_app
 
     settings = load_settings()
     logs.configure(settings.logging.format or "json", settings.logging.level)
@@ -61,7 +61,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
         "http": head_limits(settings),
     }
     if workers == 1:
-        from gateway.ingest.app import create_app
+        from gateway.processes.app import create_app
 
         tracing.start(settings.tracing)
         try:
@@ -112,7 +112,7 @@ class _QuietServer(uvicorn.Server):
 def _run_split(settings: Settings, common: dict[str, Any]) -> int:
     """The public listener and the admin listener (``[admin] port``) in one process, one event loop;
     SIGINT/SIGTERM stop both gracefully."""
-    from gateway.ingest.app import create_app
+    from gateway.processes.app import create_app
 
     assert settings.admin.port is not None
     public_app = create_app(settings, part="public", install_drain=False)

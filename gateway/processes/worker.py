@@ -10,73 +10,25 @@ import threading
 import dramatiq
 import structlog
 
-import consumers
 from gateway.alerts.service import AlertService
-from gateway.config.settings import Settings
-from gateway.operate import Operations
-from gateway.operate.jobs import declare_replay_job
-from gateway.platform import connections, tracing
-from gateway.record.writer import RecordService, announce, connect_pool
+from gateway.config import Settings
+from gateway.platform import tracing
+from gateway.processes import bootstrap
+from gateway.record.writer import RecordService, announce
 from gateway.store import keys
-from gateway.store.events import EventStore
-from gateway.store.ledger import Ledger
-from gateway.worker.actors import declare_actors
-from gateway.worker.broker import build_broker
 from gateway.worker.reconciler import Reconciler, ReconcilerService
 
 log = structlog.get_logger("hookgate.worker")
 
-#: Seconds a worker waits for any one Redis reply: a hung Redis becomes an error the worker waits out.
-WORKER_REDIS_TIMEOUT = 10.0
-
-
-def build_registry(settings: Settings) -> consumers.Registry:
-    """The consumers this worker runs: the ``@consumer`` functions of ``[consumers] modules`` and one per
-    ``[[forward]]`` entry (named by its ``name``), in a registry of its own (a second call builds the
-    same one again)."""
-    from gateway.worker.forward import Forwarder
-
-    consumers.load_modules(settings.consumers.modules)
-    registry = consumers.Registry()
-    for consumer in consumers.registry:  # what the modules' decorators registered
-        registry.add(consumer)
-    for forward in settings.forward:
-        try:
-            headers = forward.resolved_headers()
-        except ValueError as exc:
-            raise consumers.ConsumerConfigError(f"forward {forward.name!r}: {exc}") from None
-        forwarder = Forwarder(
-            forward.url,
-            timeout_seconds=forward.timeout_seconds,
-            headers=headers,
-            sign_secret=forward.sign_secret.get_secret_value() if forward.sign_secret else None,
-        )
-        registry.add(
-            consumers.Consumer(
-                forward.name,
-                forward.source,
-                forward.events,
-                forwarder,
-                forward.max_retries,
-                forward.min_backoff_ms,
-                forward.max_backoff_ms,
-            )
-        )
-    return registry
-
 
 def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.Worker:
-    """Build the broker, declare the actors, load the consumers and start consuming."""
+    """Build the worker's parts (``bootstrap``), add its services and start consuming."""
     tracing.start(settings.tracing)  # before the actors and forwards are built: they trace if it is on
-    client = connections.sync_client(settings.redis, timeout=WORKER_REDIS_TIMEOUT)
-    broker = build_broker(settings, client)
-    registry = build_registry(settings)
-    events = EventStore(client, settings.retention.events_seconds)
-    actors = declare_actors(broker, events, registry, Ledger(client), broker)
-    if names := [c.name for c in registry]:  # so operators' replays can name them (operate.service)
+    parts = bootstrap.build(settings, "worker")
+    client, broker, actors, registry = parts.client, parts.broker, parts.actors, parts.registry
+    assert broker is not None and actors is not None
+    if names := [c.name for c in registry]:  # so operators' replays can name them (operate.replay)
         client.sadd(keys.KNOWN_CONSUMERS, *names)
-    record = connect_pool(settings) if settings.record is not None else None
-    declare_replay_job(broker, Operations(client, settings, actors=actors, record=record))
     announce(client, settings)  # the Lua scripts track changes for the record only while it is on
     if settings.record is not None:
         broker.add_middleware(RecordService(client, settings))

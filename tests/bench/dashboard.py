@@ -24,8 +24,8 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.config.settings import Settings  # noqa: E402
-from gateway.ingest.app import create_app  # noqa: E402
+from gateway.config import Settings  # noqa: E402
+from gateway.processes.app import create_app  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store.dlq import DeadLetters  # noqa: E402
 from gateway.store.ledger import Ledger  # noqa: E402

@@ -28,7 +28,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.config.settings import RedisSettings, RetentionSettings  # noqa: E402
+from gateway.config import RedisSettings, RetentionSettings  # noqa: E402
 from gateway.platform.connections import async_client  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store import keys  # noqa: E402

@@ -31,9 +31,9 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.config.settings import RedisSettings, RetentionSettings, Settings  # noqa: E402
+from gateway.config import RedisSettings, RetentionSettings, Settings  # noqa: E402
+from gateway.operate import Context, events, stats  # noqa: E402
 from gateway.operate.filters import event_filter  # noqa: E402
-from gateway.operate.service import Operations  # noqa: E402
 from gateway.platform.connections import async_client  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.record.schema import migrate  # noqa: E402
@@ -164,19 +164,19 @@ def reads(redis_url: str, record_url: str, stored: int, rounds: int) -> dict[str
     client = redis.Redis.from_url(redis_url)
     settings = Settings.model_validate({"redis": {"url": redis_url}, "record": {"url": record_url}})
     pool = connect_pool(settings, open_wait=True)
-    operations = Operations(client, settings, record=pool)
+    operations = Context.build(client, settings, record=pool)
     search = event_filter(match='{"data":{"object":{"customer":"cus_123"}}}')
 
     def overview() -> None:  # what the dashboard's overview reads
         operations.events.activity(["stripe", "github", "shopify"], now=now)
         operations.events.recent_statuses(since=now - 3600)
         operations.events.stored()
-        operations.dead_letter_summary()
+        stats.dead_letter_summary(operations)
 
     found = {
-        "events stats": timed(operations.stats, rounds),
-        "first list page": timed(lambda: operations.list_events(event_filter(), limit=50), rounds),
-        "containment search": timed(lambda: operations.list_events(search, limit=50), rounds),
+        "events stats": timed(lambda: stats.summary(operations), rounds),
+        "first list page": timed(lambda: events.page(operations, event_filter(), limit=50), rounds),
+        "containment search": timed(lambda: events.page(operations, search, limit=50), rounds),
         "dashboard overview": timed(overview, rounds),
     }
     pool.close()

@@ -17,8 +17,9 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.config.settings import Settings  # noqa: E402
-from gateway.operate import build_operations  # noqa: E402
+from gateway.config import Settings  # noqa: E402
+from gateway.operate import stats as use_stats  # noqa: E402
+from gateway.processes import bootstrap  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.store.ledger import Ledger  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
@@ -37,11 +38,12 @@ def main() -> int:
             ledger = Ledger(redis.Redis.from_url(server.url))
             for event_id in ids[: args.events // 10]:
                 ledger.failed(event_id, "bench.noop", 1, "ValueError: no", rejected=False, final=True)
-            operations = build_operations(Settings.model_validate({"redis": {"url": server.url}}))
+            settings = Settings.model_validate({"redis": {"url": server.url}})
+            operations = bootstrap.build(settings, "cli", enqueue=False).operate
             timings = []
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                stats = operations.stats()
+                stats = use_stats.summary(operations)
                 timings.append((time.perf_counter() - started) * 1000)
         finally:
             server.stop()

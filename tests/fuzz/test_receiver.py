@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from gateway.config.settings import Settings, build_sources
-from gateway.ingest.app import create_app
+from gateway.config import Settings
+from gateway.ingest.sources import build_sources
 from gateway.operate.samples import signed_sample
+from gateway.processes.app import create_app
 from tests.integration.test_providers import DISCORD_KEY, SENDGRID_KEY, SOURCES
 
 EXAMPLES = int(os.environ.get("FUZZ_SCALE", "1")) * 40

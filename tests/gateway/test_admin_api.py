@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+from typing import Any
 
 import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.config.settings import Settings
-from gateway.ingest.app import create_app
+from gateway import operate
+from gateway.config import Settings
+from gateway.processes.app import create_app
 from gateway.store import keys
+from gateway.store.dlq import DeadLetterFilter
+from gateway.store.events import EventFilter
 from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver
 
 
@@ -179,3 +184,68 @@ def test_issues_are_listed_shown_acknowledged_and_their_dead_letters_retried(cli
         422,
     )
     assert client.get("/api/v1/issues?cursor=abc", headers=bearer("reader")).status_code == 422
+
+
+def _document() -> dict[str, Any]:
+    """The admin API's OpenAPI document, built without a Redis to talk to."""
+    settings = Settings.model_validate({"redis": {"url": "redis://127.0.0.1:1/0"}})
+    return create_app(settings).openapi_schema.to_schema()
+
+
+def test_every_operation_names_a_schema_for_each_answer():
+    document = _document()
+    components = document["components"]["schemas"]
+    operations = [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) == 16  # ROUTES (where an issue's ack and retry are one operation) + cancel
+    for method, path, operation in operations:
+        answers = operation["responses"]
+        assert any(status.startswith("2") for status in answers), (method, path)
+        for status, answer in answers.items():
+            if status == "204":
+                assert "content" not in answer, (method, path)
+                continue
+            media_type = "application/json" if status.startswith("2") else "application/problem+json"
+            [(declared, content)] = answer["content"].items()
+            assert declared == media_type, (method, path, status)
+            ref = content["schema"]["$ref"]
+            name = ref.removeprefix("#/components/schemas/")
+            model = components[name]
+            assert model["type"] == "object" and model["properties"] and model["required"], name
+            assert "additionalProperties" not in model, name
+            if not status.startswith("2"):
+                assert name == "Problem", (method, path, status)
+
+
+def test_answers_carry_the_operator_records_unchanged(client, redis_url):
+    """The typed models neither drop, add nor retype a key of what the use cases return."""
+    events = [deliver(client, n) for n in range(2)]
+    entries = [dead_letter(redis_url, e) for e in events]
+    context = client.app.state.admin.reader
+    headers = bearer("reader")
+
+    def answer(path: str) -> Any:
+        found = client.get(path, headers=headers)
+        assert found.status_code == 200, found.text
+        return found.json()
+
+    def wire(value: Any) -> Any:
+        return json.loads(json.dumps(value))
+
+    page, cursor = operate.events.page(context, EventFilter())
+    assert answer("/api/v1/events") == {"items": wire(page), "next_cursor": cursor}
+    detail = answer(f"/api/v1/events/{events[0]}")
+    assert detail == wire(operate.events.show(context, events[0]))
+    assert {"event_id", "headers", "body", "body_base64", "consumers", "attempts"} <= detail.keys()
+    letters, cursor = operate.dead_letters.page(context, DeadLetterFilter())
+    assert answer("/api/v1/dlq") == {"items": wire(letters), "next_cursor": cursor}
+    assert "history" not in letters[0]
+    letter = answer(f"/api/v1/dlq/{entries[0]}")
+    assert letter == wire(operate.dead_letters.show(context, entries[0])) and "history" in letter
+    [issue] = answer("/api/v1/issues")["items"]
+    assert issue == wire(operate.issues.get(context, issue["id"]).record())
+    assert answer(f"/api/v1/issues/{issue['id']}") == wire(operate.issues.show(context, issue["id"]))
+    assert answer("/api/v1/stats") == wire(operate.stats.summary(context))

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from gateway.frontends.dashboard import CONTENT_SECURITY_POLICY
 from gateway.frontends.dashboard.charts import stacked_bars
-from gateway.ingest.app import create_app
+from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.dlq import DeadLetters
 from gateway.store.ledger import Ledger
@@ -356,3 +356,22 @@ def test_issues_page_detail_and_actions(client, redis_url):
     assert "Retried 1 dead letter of this issue." in retried.text
     assert dlq_size(redis_url) == 0 and entry
     assert client.get("/dashboard/issues/iss_missing").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a" * 256,  # longer than a file name may be (ENAMETOOLONG)
+        "b" * 300 + ".js",
+        "c/" * 2100 + "d.js",  # longer than a path may be
+        "htmx-2.0.11.min.js/e.js",  # a file used as a directory (ENOTDIR)
+    ],
+)
+def test_a_static_path_that_cannot_name_a_file_is_not_found(name):
+    """The file system refuses such names with an OSError, which Litestar answers 500; they name no
+    file, so 404 (no Redis needed: the static files never touch it)."""
+    with TestClient(create_app(settings_for("redis://127.0.0.1:1/0"))) as offline:
+        missing = offline.get(f"/dashboard/static/{name}")
+        assert missing.status_code == 404
+        assert missing.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert offline.get("/dashboard/static/htmx-2.0.11.min.js").status_code == 200

@@ -10,7 +10,7 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.ingest.app import create_app
+from gateway.processes.app import create_app
 from gateway.store import keys
 from tests.helpers import (
     bearer,

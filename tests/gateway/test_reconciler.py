@@ -9,10 +9,10 @@ import fakeredis
 import pytest
 
 import consumers
-from gateway.config.settings import Settings
-from gateway.platform.lease import Lease
+from gateway.config import Settings
 from gateway.store import keys, scripts
 from gateway.store.events import EventStore
+from gateway.store.lease import Lease
 from gateway.store.ledger import Ledger
 from gateway.worker.actors import declare_actors
 from gateway.worker.broker import build_broker

@@ -15,11 +15,11 @@ import redis
 import redis.asyncio as aioredis
 import structlog
 
-from gateway.config.settings import RetentionSettings, Settings
-from gateway.operate import build_operations
+from gateway.config import RetentionSettings, Settings
+from gateway.operate import Context, events, stats
 from gateway.operate.filters import BadRequest, event_filter
-from gateway.operate.service import Operations
 from gateway.platform.connections import is_store_outage
+from gateway.processes import bootstrap
 from gateway.record import schema
 from gateway.record.writer import RecordService, RecordWriter, connect_pool, drop_expired
 from gateway.store import keys
@@ -88,17 +88,17 @@ def test_the_writer_copies_new_events_and_their_changes_then_lets_settled_ones_c
     assert client.zcard(keys.RECORD_PENDING) == 2
     assert writer.drain() == 2
     assert dict(written(record_url)) == {ids[0]: "processed", ids[1]: "retrying", ids[2]: "queued"}
-    operations = Operations(client, settings, record=pool)
-    assert operations.stats()["by_status"] == {"queued": 1, "processed": 1, "retrying": 1}
+    operations = Context.build(client, settings, record=pool)
+    assert stats.summary(operations)["by_status"] == {"queued": 1, "processed": 1, "retrying": 1}
 
     # Settled and written: its hash and processing record expire after the hot window; the rest stay.
     assert 0 < client.pttl(keys.event(ids[0])) <= 1800
     assert client.pttl(keys.done(ids[0], "billing")) <= 1800
     assert client.pttl(keys.event(ids[1])) > 86400 * 1000
-    hot = operations.get_event(ids[0])
+    hot = events.show(operations, ids[0])
     time.sleep(2)
     assert not client.exists(keys.event(ids[0]))
-    archived = operations.get_event(ids[0])
+    archived = events.show(operations, ids[0])
     assert archived == hot, "an archived event looks exactly like a hot one"
     pool.close()
 
@@ -132,13 +132,13 @@ def test_pages_with_ties_skip_and_repeat_nothing(
     ids = set(ingest(redis_url, [json.dumps({"n": n}).encode() for n in range(23)], at=1_700_000_000.5))
     pool = connect_pool(settings, open_wait=True, writer=True)
     RecordWriter(client, pool, settings, clock=lambda: 1_700_000_000.5).drain()
-    operations = Operations(
+    operations = Context.build(
         client, Settings.model_validate({"retention": {"events_days": 36500}}), record=pool
     )
     seen: list[str] = []
     after: Cursor | None = None
     while True:
-        items, cursor = operations.list_events(event_filter(), limit=5, after=after)
+        items, cursor = events.page(operations, event_filter(), limit=5, after=after)
         seen.extend(item["event_id"] for item in items)
         if cursor is None:
             break
@@ -162,17 +162,17 @@ def test_search_by_body_containment_and_header_values(
     ids = ingest(redis_url, bodies)
     pool = connect_pool(settings, open_wait=True, writer=True)
     assert RecordWriter(client, pool, settings).drain() == len(bodies), "every body is stored"
-    operations = Operations(client, settings, record=pool)
+    operations = Context.build(client, settings, record=pool)
 
     def found(**given: object) -> list[str]:
-        return [e.event_id for e in operations.iter_events(event_filter(**given))]  # type: ignore[arg-type]
+        return [e.event_id for e in events.walk(operations, event_filter(**given))]  # type: ignore[arg-type]
 
     assert found(match='{"data":{"object":{"customer":"cus_123"}}}') == [ids[0]]
     assert found(match='{"data":{"object":{"customer":"cus_000"}}}') == []
     assert sorted(found(header=["X-Delivery: d1"])) == [ids[1]]
     assert len(found(header=["x-kind: test"])) == len(bodies)
     assert found(header=["x-kind: test"], match='{"data":{}}') == [ids[1], ids[0]]
-    assert operations.get_event(ids[4]) is not None  # stored as bytes, simply never matches
+    assert events.show(operations, ids[4]) is not None  # stored as bytes, simply never matches
     with pytest.raises(BadRequest, match="match"):
         event_filter(match="{not json")
     with pytest.raises(BadRequest, match="header"):
@@ -181,9 +181,10 @@ def test_search_by_body_containment_and_header_values(
 
 
 def test_search_without_the_record_is_a_clear_error(redis_url: str) -> None:
-    operations = build_operations(Settings.model_validate({"redis": {"url": redis_url}}))
+    settings = Settings.model_validate({"redis": {"url": redis_url}})
+    operations = bootstrap.build(settings, "cli", enqueue=False).operate
     with pytest.raises(BadRequest, match=r"need the record"):
-        operations.list_events(event_filter(match='{"a":1}'))
+        events.page(operations, event_filter(match='{"a":1}'))
 
 
 def test_replaying_an_archived_event_brings_back_its_exact_bytes_and_headers(
@@ -200,7 +201,7 @@ def test_replaying_an_archived_event_brings_back_its_exact_bytes_and_headers(
     writer.drain()
     time.sleep(0.05)
     assert not client.exists(keys.event(event_id)), "hot_hours = 0: gone from Redis once written"
-    operations = Operations(client, settings, record=pool)
+    operations = Context.build(client, settings, record=pool)
     assert operations.events.restore(event_id)
     after = client.hgetall(keys.event(event_id))
     assert after[b"body"] == body and after[b"headers"] == before[b"headers"]
@@ -272,7 +273,7 @@ def test_the_api_and_the_dashboard_search_the_record(
 ) -> None:
     from litestar.testing import TestClient
 
-    from gateway.ingest.app import create_app
+    from gateway.processes.app import create_app
     from tests.helpers import bearer, log_in, settings_for
 
     base = settings_for(redis_url)
@@ -348,7 +349,7 @@ def test_a_duplicate_delivery_and_a_dead_letter_retry_reach_the_record(
     assert written(record_url) == [(event_id, "dead")]
     time.sleep(0.05)
     assert not client.exists(keys.event(event_id))
-    operations = Operations(client, settings, record=pool)
+    operations = Context.build(client, settings, record=pool)
     retry = DeadLetters(
         client, operations.ledger, lambda e, c: sent.append((e, c)), operations.events.restore
     )
@@ -386,9 +387,9 @@ def test_a_record_that_lost_its_schema_is_an_outage_to_readers_and_keeps_events_
     with psycopg.connect(record_url, autocommit=True) as conn:
         conn.execute("DROP TABLE hookgate_events, hookgate_event_counts, hookgate_schema CASCADE")
     pool = connect_pool(settings, open_wait=True)
-    operations = Operations(client, settings, record=pool)
+    operations = Context.build(client, settings, record=pool)
     with pytest.raises(psycopg.errors.UndefinedTable) as raised:
-        operations.list_events(event_filter(), limit=10)
+        events.page(operations, event_filter(), limit=10)
     assert is_store_outage(raised.value)
 
     service = RecordService(client, settings)

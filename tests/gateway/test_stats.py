@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 import redis
 
-from gateway.config.settings import RetentionSettings, Settings
-from gateway.operate.service import Operations
+from gateway.config import RetentionSettings, Settings
+from gateway.operate import Context, replay
 from gateway.store import keys
 from gateway.store.dlq import DeadLetters, dead_letter_op
 from gateway.store.events import EventStore
@@ -52,7 +52,7 @@ def truth(client: redis.Redis) -> tuple[Counter[str], Counter[str]]:
 
 
 class Replays:
-    """What ``Operations.replay`` enqueues through, kept instead of sent."""
+    """What ``operate.replay`` enqueues through, kept instead of sent."""
 
     def __init__(self, sent: list[tuple[object, ...]]) -> None:
         self.sent = sent
@@ -129,8 +129,8 @@ def test_counts_follow_every_transition(redis_url, client):
 
     # A replay marks the event queued again; counts move, never double.
     replayed = []
-    operations = Operations(client, Settings(), actors=Replays(replayed))  # type: ignore[arg-type]
-    assert list(operations.replay([e, f], force=True)) == [e, f] and len(replayed) == 2
+    operations = Context.build(client, Settings(), actors=Replays(replayed))  # type: ignore[arg-type]
+    assert list(replay.replay(operations, [e, f], force=True)) == [e, f] and len(replayed) == 2
     assert_counts_true(events, client)
     by_status, by_source = events.counts()
     assert sum(by_status.values()) == sum(by_source.values()) == 8 and by_status["queued"] == 6
@@ -171,10 +171,10 @@ def test_a_status_change_never_resurrects_an_expired_event(redis_url, client):
 
 
 def test_replay_never_resurrects_an_event_that_expires_while_it_runs(redis_url, client, monkeypatch):
-    """Operations.replay reads where the event came from, then marks it queued: if the event expires
+    """operate.replay reads where the event came from, then marks it queued: if the event expires
     between the two, nothing is written (it used to come back as a hash without a TTL)."""
     [event_id] = ingest(redis_url, 1)
-    operations = Operations(client, Settings(), actors=Replays([]))  # type: ignore[arg-type]
+    operations = Context.build(client, Settings(), actors=Replays([]))  # type: ignore[arg-type]
     routing = operations.events.routing
 
     def routing_then_expiry(event_id):
@@ -183,7 +183,7 @@ def test_replay_never_resurrects_an_event_that_expires_while_it_runs(redis_url, 
         return found
 
     monkeypatch.setattr(operations.events, "routing", routing_then_expiry)
-    list(operations.replay([event_id]))
+    list(replay.replay(operations, [event_id]))
     assert not client.exists(keys.event(event_id))
     assert client.ttl(keys.event(event_id)) == -2
 

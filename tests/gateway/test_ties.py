@@ -13,9 +13,9 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.config.settings import RetentionSettings
-from gateway.ingest.app import create_app
+from gateway.config import RetentionSettings
 from gateway.operate import jobs
+from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.events import EventFilter
 from gateway.store.ingest import Incoming, Ingestor

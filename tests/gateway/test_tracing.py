@@ -20,10 +20,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from consumers import Event
-from gateway.config.alerts import TracingSettings
-from gateway.config.settings import RetentionSettings, Settings
-from gateway.ingest.app import create_app
+from gateway.config import RetentionSettings, Settings, TracingSettings
 from gateway.platform import logs, tracing
+from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.ingest import Incoming, Ingestor
 from gateway.worker.forward import Forwarder

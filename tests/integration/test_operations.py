@@ -110,7 +110,7 @@ def test_dlq_list_show_retry_discard_and_purge(tmp_path, redis_url, sink, start_
 
     discarded = cli("dlq", "discard", entry[events[1]], "--config", str(config), redis_url=redis_url)
     assert discarded.returncode == 0 and status(client, events[1]) == "processed"
-    assert client.exists(f"hg:evt:{events[1]}"), "discard keeps the event"
+    assert client.exists(keys.event(events[1])), "discard keeps the event"
 
     purged = cli("dlq", "purge", "--consumer", "later", "--yes", "--config", str(config), redis_url=redis_url)
     assert purged.returncode == 0 and "purged 1" in purged.stdout

@@ -301,7 +301,7 @@ def test_a_dead_letter_retried_after_the_target_recovers_is_delivered_with_a_fre
     tmp_path, redis_url, sink, start_gateway, start_worker
 ):
     import consumers
-    from gateway.config.settings import load_settings
+    from gateway.config import load_settings
     from gateway.store.events import EventStore
     from gateway.worker.broker import build_broker
 

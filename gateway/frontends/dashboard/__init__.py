@@ -6,6 +6,7 @@ Content-Security-Policy forbids it), and everything from a delivery is escaped b
 
 from __future__ import annotations
 
+import errno
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,16 @@ from litestar import Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.file_system import BaseLocalFileSystem
 from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import PathType
+from litestar.types.file_types import FileInfo
 
-from gateway.config.settings import Settings
+from gateway.config import Settings
 from gateway.frontends.dashboard import auth, filters
 from gateway.frontends.dashboard.views import Access, Pages
 from gateway.ingest.problems import UNAVAILABLE
@@ -61,6 +65,7 @@ def dashboard_router(settings: Settings) -> Router:
     static = create_static_files_router(
         path="/static",
         directories=[_HERE / "static"],
+        file_system=_StaticFiles(),
         cache_control=CacheControlHeader(max_age=3600),
         after_request=_static_headers,
         guards=[_plain_file_name],
@@ -87,6 +92,22 @@ def _plain_file_name(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     system sees it."""
     if any(ord(c) < 32 or ord(c) == 127 for c in connection.scope["path"]):
         raise NotFoundException()
+
+
+class _StaticFiles(BaseLocalFileSystem):
+    """The static directory, where a path the OS refuses to look up (a name over 255 bytes, a file used
+    as a directory, a symlink loop) names no file: 404, not Litestar's 500 for any ``OSError``."""
+
+    async def info(self, path: PathType, **kwargs: Any) -> FileInfo:
+        try:
+            return await super().info(path, **kwargs)
+        except OSError as exc:
+            if exc.errno in _NO_SUCH_NAME:
+                raise FileNotFoundError(exc.errno, "no such static file") from None
+            raise
+
+
+_NO_SUCH_NAME = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.EINVAL})
 
 
 async def _static_headers(response: Any) -> Any:

@@ -33,9 +33,9 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
-from gateway.config.settings import AdminSettings
+from gateway.config import AdminSettings, RateLimit
 from gateway.frontends.tokens import AdminToken, TokenBook
-from gateway.ingest.limits import ClientAddress, RateLimit, RateLimiter
+from gateway.ingest.limits import ClientAddress, RateLimiter
 from gateway.store import keys
 
 log = structlog.get_logger("hookgate.dashboard")

@@ -19,14 +19,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from gateway import operate
 from gateway.alerts.issues import ACTIONS as ISSUE_ACTIONS
 from gateway.alerts.issues import STATUSES as ISSUE_STATUSES
 from gateway.frontends.dashboard.auth import PREFIX, LoginGuard, Sessions, Viewer, current_viewer, safe_next
 from gateway.frontends.dashboard.charts import stacked_bars
 from gateway.frontends.display import pretty_body
+from gateway.frontends.operators import Operators
 from gateway.frontends.tokens import TokenBook, audit
-from gateway.operate import BadRequest, Services, filters
-from gateway.store.dlq import entry_id
+from gateway.operate import BadRequest, filters
 from gateway.store.events import STATUSES
 
 T = TypeVar("T")
@@ -42,13 +43,22 @@ DLQ_FILTERS = ("source", "consumer", "q", "since", "until")
 EVENT_FILTERS = ("source", "status", "event_type", "consumer", "since", "until", "match", "header")
 
 
-def _services(state: State) -> Services:
-    services: Services = state.admin
+def _services(state: State) -> Operators:
+    services: Operators = state.admin
     return services
 
 
 async def _run(call: Callable[[], T]) -> T:
     return await sync_to_thread(call)
+
+
+async def _checked(call: Callable[[], T]) -> tuple[T | None, str | None]:
+    """Run ``call`` in the thread pool: its result, or the message of the operator's unusable input
+    (``BadRequest``: the dashboard's one mapping of it, shown above a list or as a flash message)."""
+    try:
+        return await _run(call), None
+    except BadRequest as exc:
+        return None, str(exc)
 
 
 def _page(
@@ -141,17 +151,14 @@ class Pages(Controller):
         now = time.time()
 
         def read() -> dict[str, Any]:
-            activity = reader.events.activity(sources, now=now)
-            return {
-                "chart": stacked_bars(activity.starts, activity.per_source),
-                "statuses": reader.events.recent_statuses(since=now - 3600, limit=STATUS_SAMPLE),
-                "stored": reader.events.stored(),
-                "dlq": reader.dead_letter_summary(),
-                "failing": reader.failing_consumers(now=now, window=state.retention_seconds),
-                "open_issues": [issue.record() for issue in reader.issues.page(status="open", limit=5)[0]],
-            }
+            return operate.stats.overview(
+                reader, sources, now=now, window=state.retention_seconds, status_sample=STATUS_SAMPLE
+            )
 
-        return {**await _run(read), "status_order": STATUS_ORDER}
+        found = await _run(read)
+        activity = found.pop("activity")
+        chart = stacked_bars(activity.starts, activity.per_source)
+        return {**found, "chart": chart, "status_order": STATUS_ORDER}
 
     # Dead letters
 
@@ -162,20 +169,17 @@ class Pages(Controller):
         values = {name: request.query_params.get(name) or "" for name in DLQ_FILTERS}
         cursor = request.query_params.get("cursor") or None
         reader = _services(state).reader
-        items: list[dict[str, Any]] = []
-        next_cursor, error = None, None
-        try:
+
+        def read() -> tuple[list[dict[str, Any]], str | None]:
             where = filters.dead_letter_filter(**values)
-            after = filters.cursor_arg(cursor)
-            items, next_cursor = await _run(
-                lambda: reader.list_dead_letters(where, limit=PAGE_SIZE, after=after)
-            )
-        except BadRequest as exc:
-            error = str(exc)
+            return operate.dead_letters.page(reader, where, limit=PAGE_SIZE, after=filters.cursor_arg(cursor))
+
+        found, error = await _checked(read)
+        items, next_cursor = found or ([], None)
         failing, summary = await _run(
             lambda: (
-                reader.failing_consumers(now=time.time(), window=state.retention_seconds),
-                reader.dead_letter_summary(),
+                operate.stats.failing_consumers(reader, now=time.time(), window=state.retention_seconds),
+                operate.stats.dead_letter_summary(reader),
             )
         )
         return _page(
@@ -200,7 +204,9 @@ class Pages(Controller):
         """Retry the selected dead letters, each with a fresh retry budget."""
         viewer.need("replay")
         writer = _services(state).writer
-        return await _each_selected(request, writer.dead_letters.retry, "Retried", "dlq retry")
+        return await _each_selected(
+            request, lambda i: operate.dead_letters.retry(writer, i), "Retried", "dlq retry"
+        )
 
     @post("/dlq/discard", include_in_schema=False, status_code=303)
     async def discard(
@@ -209,7 +215,9 @@ class Pages(Controller):
         """Drop the selected dead letters; their events stay stored."""
         viewer.need("admin")
         reader = _services(state).reader
-        return await _each_selected(request, reader.dead_letters.discard, "Discarded", "dlq discard")
+        return await _each_selected(
+            request, lambda i: operate.dead_letters.discard(reader, i), "Discarded", "dlq discard"
+        )
 
     @post("/dlq/retry-matching", include_in_schema=False, status_code=303)
     async def retry_matching(
@@ -219,13 +227,12 @@ class Pages(Controller):
         viewer.need("replay")
         form = await request.form()
         values = {name: str(form.get(name) or "") for name in DLQ_FILTERS}
-        try:
-            where = filters.dead_letter_filter(**values)
-        except BadRequest as exc:
-            _flash(request, f"Nothing retried: {exc}")
+        where, error = await _checked(lambda: filters.dead_letter_filter(**values))
+        if where is None:
+            _flash(request, f"Nothing retried: {error}")
             return Redirect(f"{PREFIX}/dlq{_query(**values)}", status_code=303)
-        dead_letters = _services(state).writer.dead_letters
-        retried = await _run(lambda: dead_letters.retry_matching(where))
+        writer = _services(state).writer
+        retried = await _run(lambda: operate.dead_letters.retry_matching(writer, where))
         audit(request, "dlq retry matching", retried=retried, via="dashboard", **where.__dict__)
         _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} matching the filter.")
         return Redirect(f"{PREFIX}/dlq{_query(**values)}", status_code=303)
@@ -242,7 +249,7 @@ class Pages(Controller):
             status = "open"
         reader = _services(state).reader
         wanted = None if status == "all" else status
-        items, _ = await _run(lambda: reader.issues.page(status=wanted, limit=200))
+        items, _ = await _run(lambda: operate.issues.page(reader, status=wanted, limit=200))
         return _page(
             request,
             viewer,
@@ -262,16 +269,10 @@ class Pages(Controller):
     ) -> Template:
         reader = _services(state).reader
 
-        def read() -> dict[str, Any] | None:
-            issue = reader.issues.get(issue_id)
-            if issue is None:
-                return None
-            return {"issue": issue.record(), "events": reader.issues.events(issue_id, limit=20)}
-
-        found = await _run(read)
+        found = await _run(lambda: operate.issues.show(reader, issue_id, events=20))
         if found is None:
             return _page(request, viewer, "missing.html", what="issue", event_id=issue_id, status_code=404)
-        return _page(request, viewer, "issue.html", **found)
+        return _page(request, viewer, "issue.html", issue=found, events=found["events"])
 
     @post("/issues/{issue_id:str}/{action:str}", include_in_schema=False, status_code=303)
     async def issue_action(
@@ -286,13 +287,14 @@ class Pages(Controller):
         viewer.need("replay")
         here = f"{PREFIX}/issues/{urllib.parse.quote(issue_id, safe='')}"
         if action == "retry":
-            issues = _services(state).writer.issues
-            retried = await _run(lambda: issues.retry_dead_letters(issue_id))
+            writer = _services(state).writer
+            retried = await _run(lambda: operate.issues.retry(writer, issue_id)) or 0
             audit(request, "issue retry", issue_id=issue_id, retried=retried, via="dashboard")
             _flash(request, f"Retried {retried} dead letter{'s' if retried != 1 else ''} of this issue.")
         elif action in ISSUE_ACTIONS:
             status = ISSUE_ACTIONS[action]
-            changed = await _run(lambda: _services(state).reader.issues.set_status(issue_id, status))
+            reader = _services(state).reader
+            changed = await _run(lambda: operate.issues.set_status(reader, issue_id, status))
             if changed is None:
                 _flash(request, "That issue is gone.")
             else:
@@ -311,16 +313,15 @@ class Pages(Controller):
         values = {name: request.query_params.get(name) or "" for name in EVENT_FILTERS}
         cursor = request.query_params.get("cursor") or None
         reader = _services(state).reader
-        items: list[dict[str, Any]] = []
-        next_cursor, error = None, None
-        try:
+
+        def read() -> tuple[list[dict[str, Any]], str | None]:
             plain = {name: value for name, value in values.items() if name != "header"}
             header = [values["header"]] if values["header"] else None
             where = filters.event_filter(**plain, header=header)
-            after = filters.cursor_arg(cursor)
-            items, next_cursor = await _run(lambda: reader.list_events(where, limit=PAGE_SIZE, after=after))
-        except BadRequest as exc:
-            error = str(exc)
+            return operate.events.page(reader, where, limit=PAGE_SIZE, after=filters.cursor_arg(cursor))
+
+        found, error = await _checked(read)
+        items, next_cursor = found or ([], None)
         return _page(
             request,
             viewer,
@@ -348,15 +349,11 @@ class Pages(Controller):
         reader = _services(state).reader
 
         def read() -> dict[str, Any] | None:
-            record = reader.get_event(event_id)
+            record = operate.events.show(reader, event_id)
             if record is None:
                 return None
-            dead = {
-                consumer: reader.dead_letters.get(entry_id(event_id, consumer), history=False)
-                for consumer, consumer_state in record["consumers"].items()
-                if consumer_state == "dead"
-            }
-            return {"event": record, "dead": {c: e for c, e in dead.items() if e is not None}}
+            dead = [consumer for consumer, state in record["consumers"].items() if state == "dead"]
+            return {"event": record, "dead": operate.dead_letters.of_event(reader, event_id, dead)}
 
         found = await _run(read)
         if found is None:
@@ -391,11 +388,12 @@ class Pages(Controller):
         form = await request.form()
         force = form.get("force") == "1"
         consumer = str(form.get("consumer") or "") or None
-        operations = _services(state).writer
-        try:
-            sent = await _run(lambda: list(operations.replay([event_id], force=force, consumer=consumer)))
-        except BadRequest as exc:
-            _flash(request, f"Not replayed: {exc}.")
+        writer = _services(state).writer
+        sent, error = await _checked(
+            lambda: list(operate.replay.replay(writer, [event_id], force=force, consumer=consumer))
+        )
+        if error is not None:
+            _flash(request, f"Not replayed: {error}.")
         else:
             if sent:
                 audit(request, "replay", event_id=event_id, force=force, consumer=consumer, via="dashboard")
