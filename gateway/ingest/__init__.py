@@ -1,1 +1,1 @@
-"""The HTTP side: the app, the webhook receiver, request limits, bounded heads, draining, problem details."""
+"""The webhook side of HTTP: the receiver, its sources, limits, bounded heads, draining, problem details."""

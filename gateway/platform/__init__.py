@@ -1,1 +1,1 @@
-"""What every process stands on: Redis connections, logs, metrics, tracing, leases, time parsing."""
+"""What every process stands on: Redis connections, logs, metrics, tracing, time parsing."""

@@ -9,7 +9,7 @@ import tenacity
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 
-from gateway.config.settings import RedisSettings
+from gateway.config import RedisSettings
 
 log = structlog.get_logger("hookgate.redis")
 

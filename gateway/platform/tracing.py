@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from gateway.config.alerts import TracingSettings
+    from gateway.config import TracingSettings
 
 #: Span attributes; never a secret, a header value or a body.
 SOURCE = "hookgate.source"

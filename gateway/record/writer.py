@@ -28,11 +28,11 @@ import structlog
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from gateway.config.settings import Settings
-from gateway.platform.lease import Lease
+from gateway.config import Settings
+from gateway.platform.periodic import Periodic
 from gateway.record import schema
 from gateway.store import keys, scripts
-from gateway.worker.housekeeping import Periodic
+from gateway.store.lease import Lease
 
 log = structlog.get_logger("hookgate.record")
 

@@ -25,11 +25,11 @@ import structlog
 
 from consumers.registry import Registry
 from gateway.platform import metrics
-from gateway.platform.lease import Lease
+from gateway.platform.periodic import Periodic
 from gateway.store import keys, scripts
+from gateway.store.lease import Lease
 from gateway.store.ledger import Attempt
 from gateway.worker.actors import Actors
-from gateway.worker.housekeeping import Periodic
 
 log = structlog.get_logger("hookgate.reconciler")
 

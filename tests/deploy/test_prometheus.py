@@ -27,7 +27,7 @@ RULES = PROMETHEUS / "hookgate-rules.yml"
 RULE_TESTS = PROMETHEUS / "hookgate-rules.test.yml"
 EXAMPLE_CONFIG = PROMETHEUS / "prometheus.example.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "hookgate.json"
-METRICS_MODULE = ROOT / "gateway" / "metrics.py"
+METRICS_MODULE = ROOT / "gateway" / "platform" / "metrics.py"
 #: Where metrics are counted, for the outcome values each counter is given.
 CODE = (ROOT / "gateway", ROOT / "consumers")
 
