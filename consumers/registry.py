@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -20,7 +20,9 @@ Handler = Callable[[Event], object]
 class Consumer:
     """A named handler for the events of one source whose type matches one of ``events`` (all when empty).
 
-    ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer.
+    ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer;
+    ``lane`` holds its destination settings (``max_in_flight``, ``rate_limit``, ``breaker``), which
+    ``[destinations.NAME]`` overrides.
     """
 
     name: str
@@ -30,6 +32,7 @@ class Consumer:
     max_retries: int | None = None
     min_backoff_ms: int | None = None
     max_backoff_ms: int | None = None
+    lane: Mapping[str, Any] = field(default_factory=dict)
 
     def retry_options(self) -> dict[str, Any]:
         """Dramatiq message options that override the ``Retries`` middleware's defaults."""
@@ -85,16 +88,24 @@ def consumer(
     max_retries: int | None = None,
     min_backoff_ms: int | None = None,
     max_backoff_ms: int | None = None,
+    max_in_flight: int | None = None,
+    rate_limit: str | None = None,
+    breaker: bool | Mapping[str, Any] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs).
 
     ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer.
+    Its lane: ``max_in_flight`` deliveries at once across every worker, ``rate_limit`` (``"50/s"``,
+    ``"600/m"``) and ``breaker`` (``False``, or ``{"failures": 5, "cooldown": "30s"}``...); the worker
+    checks them when it loads the consumer, and ``[destinations.NAME]`` overrides them.
     """
+    lane = {"max_in_flight": max_in_flight, "rate_limit": rate_limit, "breaker": breaker}
 
     def register(handler: Handler) -> Handler:
         default = f"{handler.__module__}.{handler.__qualname__}"
         retry = (max_retries, min_backoff_ms, max_backoff_ms)
-        registry.add(Consumer(name or default, source, tuple(events), handler, *retry))
+        given = {key: value for key, value in lane.items() if value is not None}
+        registry.add(Consumer(name or default, source, tuple(events), handler, *retry, lane=given))
         return handler
 
     return register

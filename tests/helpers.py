@@ -146,9 +146,16 @@ def write_config(folder: Path, extra: str, *, name: str = "hookgate.toml") -> Pa
 
 def forward(name: str, url: str, **extra: object) -> str:
     """A ``[[forward]]`` of the ``hooks`` source to ``url``; ``extra`` keys as TOML values."""
-    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "hooks"\nurl = "{url}"\ntimeout_seconds = 20']
-    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "hooks"\nurl = "{url}"']
+    lines += [f"{key} = {_toml(value)}" for key, value in ({"timeout_seconds": 20} | extra).items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    """A TOML value: a table inline, anything else as JSON (which TOML reads the same)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def stored(redis_url: str, event_id: str) -> dict[bytes, bytes]:
@@ -405,3 +412,29 @@ def log_in(client: TestClient, name: str) -> None:
         follow_redirects=False,
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+
+
+def destination(redis_url: str, name: str = "billing", *, held: tuple[str, ...] = ()) -> None:
+    """Announce ``name``'s lane as a worker does at boot (no worker runs). With ``held`` events it is
+    paused, holding one delivery of each (stored events: a lane drops what it holds for a gone event)."""
+    import dramatiq
+
+    from gateway.store.lanes import LaneConfig, Lanes
+
+    store = redis.Redis.from_url(redis_url)
+    lanes = Lanes(store)
+    lanes.announce({name: LaneConfig(max_in_flight=4, interval_ms=20, rate="50/s")})
+    if not held:
+        return
+    lanes.pause(name)
+    operations = []
+    for event_id in held:
+        message = dramatiq.Message(
+            queue_name=keys.DELIVER_QUEUE,
+            actor_name=keys.DELIVER_ACTOR,
+            args=(event_id, name),
+            kwargs={},
+            options={"retries": 2},
+        )
+        operations.append(Ledger.hold_op(event_id, name, message.message_id, message.encode().decode()))
+    Ledger(store).apply(operations)

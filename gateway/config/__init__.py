@@ -8,6 +8,7 @@ itself.
 from gateway.config.admin import AdminSettings, TokenSettings
 from gateway.config.alerts import AlertSettings, ChannelSettings, IssuesSettings, duration_seconds
 from gateway.config.consumers import ConsumersSettings
+from gateway.config.destinations import BreakerSettings, DestinationSettings, LaneSettings
 from gateway.config.forwards import ForwardSettings
 from gateway.config.gateway import GatewaySettings
 from gateway.config.loader import (
@@ -36,12 +37,15 @@ __all__ = [
     "ENV_PREFIX",
     "AdminSettings",
     "AlertSettings",
+    "BreakerSettings",
     "ChannelSettings",
     "ConfigError",
     "ConsumersSettings",
+    "DestinationSettings",
     "ForwardSettings",
     "GatewaySettings",
     "IssuesSettings",
+    "LaneSettings",
     "LoggingSettings",
     "Network",
     "RateLimit",

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 from pydantic import Field, SecretStr, field_validator
 
-from gateway.config.section import Section
+from gateway.config.destinations import LaneSettings
 
 
-class ForwardSettings(Section):
-    """One ``[[forward]]`` table: the built-in consumer that POSTs the raw event on to a URL."""
+class ForwardSettings(LaneSettings):
+    """One ``[[forward]]`` table: the built-in consumer that POSTs the raw event on to a URL, with its
+    lane's settings (``max_in_flight``, ``rate_limit``, ``breaker``) if it sets them."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
     source: str

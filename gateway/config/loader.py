@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gateway.config.admin import AdminSettings
 from gateway.config.alerts import AlertSettings, ChannelSettings, IssuesSettings
 from gateway.config.consumers import ConsumersSettings
+from gateway.config.destinations import DestinationSettings
 from gateway.config.forwards import ForwardSettings
 from gateway.config.gateway import GatewaySettings
 from gateway.config.logging import LoggingSettings
@@ -32,6 +33,7 @@ from gateway.config.worker import WorkerSettings
 ENV_PREFIX = "HOOKGATE_"
 CONFIG_ENV = "HOOKGATE_CONFIG"
 DEFAULT_CONFIG = "hookgate.toml"
+CONSUMER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Sections whose scalar keys environment variables may override (sources take secret_env/secret_file).
 ENV_SECTIONS = (
@@ -67,6 +69,8 @@ class Settings(BaseModel):
     admin: AdminSettings = AdminSettings()
     sources: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], SourceSettings] = {}
     forward: tuple[ForwardSettings, ...] = ()
+    #: Lane settings for any consumer by name (a forward's or an ``@consumer``'s); these win.
+    destinations: dict[Annotated[str, Field(pattern=CONSUMER_NAME)], DestinationSettings] = {}
     alerts: tuple[AlertSettings, ...] = ()
     issues: IssuesSettings = IssuesSettings()
     channels: dict[Annotated[str, Field(pattern=SOURCE_NAME.pattern)], ChannelSettings] = {}

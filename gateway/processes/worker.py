@@ -16,6 +16,8 @@ from gateway.platform import tracing
 from gateway.processes import bootstrap
 from gateway.record.writer import RecordService, announce
 from gateway.store import keys
+from gateway.store.lanes import Lanes
+from gateway.worker.lanes import lane_configs
 from gateway.worker.reconciler import Reconciler, ReconcilerService
 
 log = structlog.get_logger("hookgate.worker")
@@ -30,6 +32,8 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     if names := [c.name for c in registry]:  # so operators' replays can name them (operate.replay)
         client.sadd(keys.KNOWN_CONSUMERS, *names)
     announce(client, settings)  # the Lua scripts track changes for the record only while it is on
+    effective_threads = threads or settings.worker.threads
+    Lanes(client).announce(lane_configs(settings, registry, threads=effective_threads))
     if settings.record is not None:
         broker.add_middleware(RecordService(client, settings))
     reconciler = Reconciler(client, actors, registry, settings.worker.reconcile_after_seconds)
@@ -37,7 +41,7 @@ def start_worker(settings: Settings, *, threads: int | None = None) -> dramatiq.
     broker.add_middleware(AlertService(client, settings))
     worker = dramatiq.Worker(
         broker,
-        worker_threads=threads or settings.worker.threads,
+        worker_threads=effective_threads,
         worker_timeout=settings.worker.idle_poll_ms,
     )
     worker.start()

@@ -201,3 +201,35 @@ KNOWN_CONSUMERS = f"{PREFIX}:consumers:known"
 #: change (unix ms, strictly increasing per event), and the flag that tells the Lua scripts to fill it.
 RECORD_PENDING = f"{PREFIX}:record:pending"
 RECORD_ON = f"{PREFIX}:record:on"
+
+
+# Destination lanes (``gateway.store.lanes``): every consumer's deliveries pass through its lane.
+
+
+def lane(consumer: str) -> str:
+    """A lane's hash: its settings (written by each worker at boot) and its state (breaker, pause,
+    rate, in-flight bound, last error)."""
+    return f"{PREFIX}:lane:{consumer}"
+
+
+def lane_held(consumer: str) -> str:
+    """A lane's held deliveries: message ids by when they joined (unix ms), oldest first."""
+    return f"{PREFIX}:lane:{consumer}:held"
+
+
+def lane_in_flight(consumer: str) -> str:
+    """A lane's admitted deliveries (message ids by admission time, unix ms) until they settle."""
+    return f"{PREFIX}:lane:{consumer}:inflight"
+
+
+def lane_window(consumer: str, bucket: int) -> str:
+    """A breaker's attempts and failures in one bucket of its ratio window (hash: n, failed)."""
+    return f"{PREFIX}:lane:{consumer}:window:{bucket}"
+
+
+#: Every held message's data (Dramatiq JSON), by id, whichever lane holds it.
+HELD_MESSAGES = f"{PREFIX}:lane:held:msgs"
+#: Lanes that hold deliveries, by when one may next be admitted (unix ms): what the pump looks at.
+LANES_WAITING = f"{PREFIX}:lanes:waiting"
+#: Every lane a worker has announced (destinations lists them).
+LANES = f"{PREFIX}:lanes"

@@ -52,7 +52,7 @@ class Start:
     """What starting an attempt found: the consumer is now ``processing`` with the event's stored
     ``fields``; or the ledger says it already ``succeeded``; or the event is ``gone`` (expired, purged)."""
 
-    outcome: Literal["started", "succeeded", "gone"]
+    outcome: Literal["started", "succeeded", "gone", "held"]
     fields: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -74,9 +74,12 @@ class Ledger:
         _, results = self._settle(keys=["-", "-"], args=["", repr(self.clock()), encode(operations)])
         return list(results)
 
-    def begin(self, event_id: str, consumer: str, attempt: int, *, force: bool = False) -> Start:
+    def begin(
+        self, event_id: str, consumer: str, attempt: int, *, force: bool = False, message_id: str = ""
+    ) -> Start:
         """Start an attempt, unless the ledger says it already succeeded (a forced replay runs anyway)
-        or the event is gone."""
+        or the event is gone; with the ``message_id`` carrying it (in a worker), only when the consumer's
+        lane admits it now ("held" otherwise: ``hold_op`` keeps it in the lane)."""
         now = self.clock()
         result = self._begin(
             args=[
@@ -85,8 +88,11 @@ class Ledger:
                 Attempt(now, consumer, attempt, "started").encode(),
                 "1" if force else "",
                 repr(now),
+                message_id,
             ],
         )
+        if result == -2:
+            return Start("held")
         if result == -1:
             return Start("succeeded")
         if not result:
@@ -94,6 +100,36 @@ class Ledger:
         return Start("started", {result[i].decode(): result[i + 1] for i in range(0, len(result), 2)})
 
     # Operations: built here, written by ``apply`` or with a message's acknowledgement.
+
+    @staticmethod
+    def lane_op(
+        consumer: str, message_id: str, outcome: str, *, retry_after_ms: int = 0, error: str = ""
+    ) -> Operation:
+        """An attempt carried by ``message_id`` settled in ``consumer``'s lane: "success", "failure" (counts
+        against its breaker; ``retry_after_ms`` is the destination's own wait) or "neutral"."""
+        return {
+            "op": "lane",
+            "consumer": consumer,
+            "id": message_id,
+            "outcome": outcome,
+            "retry_after_ms": retry_after_ms,
+            "error": error[:500],
+        }
+
+    @staticmethod
+    def hold_op(
+        event_id: str, consumer: str, message_id: str, message: str, *, release: str = ""
+    ) -> Operation:
+        """Hold a delivery (``message``, Dramatiq JSON, under the new ``message_id``) in its lane instead of
+        attempting it; ``release`` is the admitted message it replaces."""
+        return {
+            "op": "hold",
+            "event": event_id,
+            "consumer": consumer,
+            "id": message_id,
+            "message": message,
+            "release": release,
+        }
 
     @staticmethod
     def success_op(

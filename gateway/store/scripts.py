@@ -5,9 +5,9 @@ definitions in front of it. The keys are generated from ``gateway.store.keys`` (
 returns what ``keys.event(id)`` does), so a key is spelled only there; a script that takes constants from
 the settings (``ingest.lua``'s TTLs) gets them the same way. Nothing is substituted inside a script.
 
-The worker-side scripts share ``record.lua``, the functions of the processing record of events, loaded
-before their own text so each stays one atomic step. redis-py's ``Script`` loads a script again by itself
-when Redis has forgotten it (a restart, ``SCRIPT FLUSH``).
+The worker-side scripts share ``lanes.lua`` (destination lanes) and ``record.lua`` (the processing record
+of events), loaded before their own text so each stays one atomic step. redis-py's ``Script`` loads a
+script again by itself when Redis has forgotten it (a restart, ``SCRIPT FLUSH``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,14 @@ LUA_KEYS: dict[str, Key] = {
     "DISPATCH_QUEUE": keys.DISPATCH_QUEUE,
     "DISPATCH_ACTOR": keys.DISPATCH_ACTOR,
     "DELIVER_QUEUE": keys.DELIVER_QUEUE,
+    "DELIVER_ACTOR": keys.DELIVER_ACTOR,
+    "lane_key": keys.lane,
+    "lane_held_key": keys.lane_held,
+    "lane_in_flight_key": keys.lane_in_flight,
+    "lane_window_key": keys.lane_window,
+    "HELD_MESSAGES": keys.HELD_MESSAGES,
+    "LANES_WAITING": keys.LANES_WAITING,
+    "LANES": keys.LANES,
 }
 
 
@@ -105,7 +113,8 @@ def source(name: str, **constants: Constant) -> str:
     it runs on the processing record, then the script itself."""
     if name not in NAMES:
         raise ValueError(f"no script named {name!r}")
-    body = (_read("record") + "\n" if name in RECORD_SCRIPTS else "") + _read(name)
+    shared = _read("lanes") + "\n" + _read("record") + "\n" if name in RECORD_SCRIPTS else ""
+    body = shared + _read(name)
     code = re.sub(r"--[^\n]*", "", body)  # a name in a comment is not a use
     named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
     clash = constants.keys() & LUA_KEYS.keys()

@@ -96,6 +96,12 @@ def _attempt() -> int:
     return int(message.options.get(ATTEMPT, 1)) if message else 1
 
 
+def _current_id() -> str:
+    """The id of the message this thread runs ('' outside a worker): what its lane admitted."""
+    message = CurrentMessage.get_current_message()
+    return str(message.options["redis_message_id"]) if message else ""
+
+
 def _carried_context() -> Context | None:
     """The trace context the current message carries (None: none, a new trace)."""
     message = CurrentMessage.get_current_message()
@@ -144,11 +150,11 @@ class Attempts:
 
     def run(
         self, event_id: str, consumer: Consumer, attempt: int, replay: int = 0, parent: Context | None = None
-    ) -> None:
-        """One attempt; while tracing, a span under ``parent`` (else under the current span)."""
+    ) -> str:
+        """One attempt; while tracing, a span under ``parent`` (else under the current span). Its outcome:
+        succeeded, skipped, missing, or held (its lane did not start it: the caller holds it)."""
         if self._tracer is None:
-            self._once(event_id, consumer, attempt, replay)
-            return
+            return self._once(event_id, consumer, attempt, replay)
         attributes: dict[str, str | int] = {
             tracing.EVENT_ID: event_id,
             tracing.CONSUMER: consumer.name,
@@ -157,13 +163,22 @@ class Attempts:
         with tracing.span(
             self._tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes
         ) as span:
-            span.set_attribute(tracing.OUTCOME, self._once(event_id, consumer, attempt, replay))
+            outcome = self._once(event_id, consumer, attempt, replay)
+            span.set_attribute(tracing.OUTCOME, outcome)
+            return outcome
 
     def _once(self, event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
-        """The attempt's outcome: succeeded, skipped or missing (a failure raises)."""
+        """The attempt's outcome (a failure raises)."""
+        message_id = _current_id()
         start = self._outcomes.wait_out(
-            lambda: self._ledger.begin(event_id, consumer.name, attempt, force=replay > 0)
+            lambda: self._ledger.begin(
+                event_id, consumer.name, attempt, force=replay > 0, message_id=message_id
+            )
         )
+        if start.outcome == "held":
+            return "held"
+        if start.outcome != "started" and message_id:  # admitted when it was queued: give the place back
+            self._writer.later(Ledger.lane_op(consumer.name, message_id, "neutral"))
         if start.outcome == "succeeded":
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
             return "skipped"
@@ -182,6 +197,8 @@ class Attempts:
             seconds.observe(time.perf_counter() - started)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._writer.later(self._ledger.success_op(event_id, consumer.name, attempt, elapsed_ms))
+        if message_id:
+            self._writer.later(Ledger.lane_op(consumer.name, message_id, "success"))
         succeeded.inc()
         log.info(
             "consumer succeeded",
@@ -284,21 +301,36 @@ class Dispatch:
         first attempt of a deliver message, handed to the ``FailurePath``. What it writes goes with the
         dispatch message's acknowledgement."""
         try:
-            self._attempts.run(event_id, consumer, 1, replay)
+            outcome = self._attempts.run(event_id, consumer, 1, replay)
         except Exception as exc:
             message = _deliver_message(self._deliver, event_id, consumer, replay)
             current = CurrentMessage.get_current_message()
             if current is not None:
                 message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
             self._failure_path.failed(message, exc)
+            return
+        if outcome == "held":  # its lane did not start it: a deliver message waits there instead
+            message = _deliver_message(self._deliver, event_id, consumer, replay)
+            self._writer.later(
+                Ledger.hold_op(
+                    event_id,
+                    consumer.name,
+                    message.options["redis_message_id"],
+                    message.encode().decode(),
+                    release=_current_id(),
+                )
+            )
 
 
 class Deliver:
     """The ``deliver`` actor: one attempt of one consumer."""
 
-    def __init__(self, registry: Registry, attempts: Attempts, tracer: Tracer | None) -> None:
+    def __init__(
+        self, registry: Registry, attempts: Attempts, writer: OutcomeWriter, tracer: Tracer | None
+    ) -> None:
         self._registry = registry
         self._attempts = attempts
+        self._writer = writer
         self._tracer = tracer
 
     def __call__(self, event_id: str, consumer: str, replay: int = 0) -> None:
@@ -310,7 +342,18 @@ class Deliver:
             for name, value in routed.retry_options().items():
                 current.options.setdefault(name, value)
         parent = _carried_context() if self._tracer is not None else None
-        self._attempts.run(event_id, routed, _attempt(), replay, parent)
+        if self._attempts.run(event_id, routed, _attempt(), replay, parent) == "held" and current is not None:
+            # Its lane did not start it (breaker open, paused, at its bound): it waits there, as it is.
+            held = current.copy(options={"redis_message_id": str(uuid.uuid4())})
+            self._writer.later(
+                Ledger.hold_op(
+                    event_id,
+                    consumer,
+                    held.options["redis_message_id"],
+                    held.encode().decode(),
+                    release=current.options["redis_message_id"],
+                )
+            )
 
 
 def declare_actors(
@@ -326,7 +369,9 @@ def declare_actors(
     tracer = tracing.tracer()
     writer = OutcomeWriter(ledger, outcomes)
     attempts = Attempts(ledger, outcomes, writer, tracer)
-    deliver = _declare(broker, Deliver(registry, attempts, tracer), keys.DELIVER_ACTOR, throws=(Reject,))
+    deliver = _declare(
+        broker, Deliver(registry, attempts, writer, tracer), keys.DELIVER_ACTOR, throws=(Reject,)
+    )
     dispatch = Dispatch(events, registry, outcomes, writer, attempts, failure_path, deliver, tracer)
     return Actors(dispatch=_declare(broker, dispatch, keys.DISPATCH_ACTOR), deliver=deliver)
 

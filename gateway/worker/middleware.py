@@ -19,7 +19,7 @@ import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from consumers.errors import Reject
+from consumers.errors import Reject, RetryLater
 from gateway.store import keys
 from gateway.store.dlq import dead_letter_op
 from gateway.store.ledger import Ledger, Operation
@@ -84,6 +84,7 @@ class DeadLetterMiddleware(Middleware):
         event_id, consumer = message.args[0], message.args[1]
         final = bool(getattr(message, "failed", False))
         attempt = message.options.get(ATTEMPT, 1)
+        self.outcomes.record(message.options["redis_message_id"], lane_outcome(consumer, message, exception))
         if not final:  # a final failure is recorded with its dead letter, before the nack
             self.outcomes.record(
                 message.options["redis_message_id"],
@@ -122,6 +123,22 @@ class DeadLetterMiddleware(Middleware):
             message.options["redis_message_id"],
             dead_letter(event_id, consumer, error, message.options.get(ATTEMPT, 1)),
         )
+
+
+def lane_outcome(consumer: str, message: MessageProxy, exception: BaseException) -> Operation:
+    """What a failed attempt tells the consumer's lane: a ``Reject`` is the destination's verdict on this
+    event (neutral); anything else counts against its breaker, and a ``RetryLater`` (a 429 or 503 with
+    Retry-After) says how long the destination wants to be left alone."""
+    if isinstance(exception, Reject):
+        return Ledger.lane_op(consumer, message.options["redis_message_id"], "neutral")
+    retry_after_ms = int(exception.delay_seconds * 1000) if isinstance(exception, RetryLater) else 0
+    return Ledger.lane_op(
+        consumer,
+        message.options["redis_message_id"],
+        "failure",
+        retry_after_ms=retry_after_ms,
+        error=one_line(exception),
+    )
 
 
 def error_record(exception: BaseException, formatted: str | None = None) -> dict[str, Any]:

@@ -88,7 +88,11 @@ reconcile_after_seconds = {bound}
 
 
 def forward_hooks(url: str) -> str:
-    return f'\n[[forward]]\nname = "target"\nsource = "hooks"\nurl = "{url}"\ntimeout_seconds = 5\n'
+    """A forward whose failures wait as retries (no breaker: five failures in a row would hold them)."""
+    return (
+        f'\n[[forward]]\nname = "target"\nsource = "hooks"\nurl = "{url}"\n'
+        "timeout_seconds = 5\nbreaker = false\n"
+    )
 
 
 def test_retries_waiting_when_redis_restarts_are_delivered_by_the_same_worker(

@@ -173,23 +173,40 @@ local function carry(id, slot, message_id)
   redis.call('PEXPIRE', carriers_key(id), ttl)
 end
 
---- Put a message (Dramatiq's JSON) at the end of its queue.
-local function enqueue(queue, message_id, message)
-  redis.call('HSET', messages_key(queue), message_id, message)
-  redis.call('RPUSH', queue_key(queue), message_id)
+--- Put a message (Dramatiq's JSON) at the end of its queue; a delivery goes through its consumer's lane
+--- (``lanes.lua``), which starts it now or holds it.
+local function enqueue(queue, message_id, message, now, consumer)
+  if queue ~= DELIVER_QUEUE then
+    queue_push(queue, message_id, message)
+    return
+  end
+  consumer = consumer or cjson.decode(message)['args'][2]
+  lane_push(consumer, message_id, message, math.floor(tonumber(now) * 1000))
 end
 
---- Is this message anywhere: queued, held by a worker (both keep its data) or waiting?
-local function message_exists(message_id)
-  return redis.call('HEXISTS', messages_key(DISPATCH_QUEUE), message_id) == 1
-    or redis.call('HEXISTS', messages_key(DELIVER_QUEUE), message_id) == 1
-    or redis.call('HEXISTS', WAITING_MESSAGES, message_id) == 1
+--- A delivery held by its lane instead of waiting for its retry, with that retry given back: the attempt
+--- that failed was the lane's trouble (its breaker opened, or was open), so no retry is spent.
+local function hold_retry(consumer, message_id, message, now)
+  local decoded = cjson.decode(message)
+  local options = decoded['options'] or {}
+  if tonumber(options['retries']) and tonumber(options['retries']) > 0 then
+    options['retries'] = options['retries'] - 1
+    decoded['options'] = options
+    message = cjson.encode(decoded)
+  end
+  local now_ms = math.floor(tonumber(now) * 1000)
+  lane_hold(consumer, message_id, message, now_ms, now_ms, nil)
 end
 
 --- Keep a message in Redis until it is due; whichever worker promotes it first moves it to its queue.
-local function schedule(id, slot, message_id, message, due)
-  redis.call('ZADD', WAITING, due, message_id)
-  redis.call('HSET', WAITING_MESSAGES, message_id, message)
+--- A delivery whose lane holds its deliveries now (breaker open, paused) is held there instead.
+local function schedule(id, slot, message_id, message, due, now)
+  if slot ~= '' and slot ~= 'dispatch' and lane_holding(slot) then
+    hold_retry(slot, message_id, message, now)
+  else
+    redis.call('ZADD', WAITING, due, message_id)
+    redis.call('HSET', WAITING_MESSAGES, message_id, message)
+  end
   if id ~= '' then carry(id, slot, message_id) end
 end
 
@@ -203,7 +220,7 @@ local function fan_out(id, force, messages, now)
     local consumer, message_id, message = m[1], m[2], m[3]
     if force or redis.call('EXISTS', done_key(id, consumer)) == 0 then
       redis.call('HSET', states_key(id), consumer, 'queued')
-      enqueue(DELIVER_QUEUE, message_id, message)
+      enqueue(DELIVER_QUEUE, message_id, message, now, consumer)
       carry(id, consumer, message_id)
       table.insert(pending, consumer)
     end
@@ -249,9 +266,9 @@ local OPERATIONS = {
   end,
   status = function(op, now) return set_status(op.event, op.status, now) end,
   fan_out = function(op, now) return fan_out(op.event, op.force, op.messages, now) end,
-  schedule = function(op, now) schedule(op.event, op.slot, op.id, op.message, op.due) return true end,
+  schedule = function(op, now) schedule(op.event, op.slot, op.id, op.message, op.due, now) return true end,
   enqueue = function(op, now)
-    enqueue(op.queue, op.id, op.message)
+    enqueue(op.queue, op.id, op.message, now)
     if op.event ~= '' then
       carry(op.event, op.slot, op.id)
       if redis.call('EXISTS', event_key(op.event)) == 1 then redis.call('ZADD', UNSETTLED, now, op.event) end
@@ -259,13 +276,51 @@ local OPERATIONS = {
     return true
   end,
   dead_letter = function(op, now) return dead_letter(op, now) end,
+  -- An attempt of a lane's delivery settled: success, failure or neutral (``lane_settle``).
+  lane = function(op, now)
+    lane_settle(op.consumer, op.id, op.outcome, tonumber(op.retry_after_ms) or 0, op.error or '',
+      math.floor(tonumber(now) * 1000))
+    return true
+  end,
+  -- An operator pauses (``paused`` true) or resumes a lane; resumed, it starts what it admits.
+  lane_pause = function(op, now)
+    if op.paused then
+      redis.call('HSET', lane_key(op.consumer), 'paused', '1', 'paused_at', now)
+    else
+      redis.call('HDEL', lane_key(op.consumer), 'paused', 'paused_at')
+      lane_drain(op.consumer, math.floor(tonumber(now) * 1000))
+    end
+    return true
+  end,
+  -- An operator moves a held delivery to the dead-letter queue (if it is still held).
+  drop_held = function(op, now)
+    if redis.call('ZREM', lane_held_key(op.consumer), op.id) == 0 then return false end
+    redis.call('HDEL', HELD_MESSAGES, op.id)
+    dead_letter(op.dead_letter, now)
+    return true
+  end,
+  -- A delivery its lane would not start (breaker open, paused, at its bound): held in the lane, the
+  -- consumer queued again (no attempt was made). ``release`` is the admitted message it replaces.
+  hold = function(op, now)
+    local now_ms = math.floor(tonumber(now) * 1000)
+    if op.release and op.release ~= '' then redis.call('ZREM', lane_in_flight_key(op.consumer), op.release) end
+    lane_hold(op.consumer, op.id, op.message, now_ms, now_ms, nil)
+    lane_drain(op.consumer, now_ms)  -- the place it gave back may start another
+    carry(op.event, op.consumer, op.id)
+    transition(op.event, op.consumer, 'queued', nil, false, now)
+    return true
+  end,
 }
 
+--- Lane outcomes first: whether a retry waits or is held depends on the breaker after this attempt.
 local function apply(ops, now, only_successes)
   local results = {}
-  for i, op in ipairs(ops) do
-    if not only_successes or (op.op == 'transition' and op.done) then
-      results[i] = OPERATIONS[op.op](op, now)
+  for pass = 1, 2 do
+    for i, op in ipairs(ops) do
+      local wanted = not only_successes or (op.op == 'transition' and op.done) or op.op == 'lane'
+      if (op.op == 'lane') == (pass == 1) and wanted then
+        results[i] = OPERATIONS[op.op](op, now)
+      end
     end
   end
   return results

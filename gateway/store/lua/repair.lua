@@ -22,7 +22,7 @@ for i = 3, #ARGV, 6 do
     unsettled = state == 'queued' or state == 'processing' or state == 'retrying'
   end
   if unchanged and lost and unsettled then
-    enqueue(queue, message_id, message)
+    enqueue(queue, message_id, message, now)
     carry(id, slot, message_id)
     if slot ~= 'dispatch' then transition(id, slot, 'queued', record, false, now) end
     table.insert(repaired, slot)

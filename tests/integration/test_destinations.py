@@ -1,0 +1,132 @@
+"""Destination lanes end to end: a destination that hangs or fails costs the others nothing, its
+deliveries are held (not retried to death, not dead-lettered) while its breaker is open, and arrive
+exactly once when it is back; a throttled destination is called at its rate; pause and resume.
+
+One worker with 8 threads, real gateway and worker processes, a local HTTP target (``Sink``).
+``LANE_EVENTS`` scales the load (``make chaos`` runs the long variant).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from gateway.store import keys
+from gateway.store.lanes import Lanes
+from tests.helpers import Gateway, Process, forward, post, wait_for, write_config
+from tests.integration.sink import Sink
+
+EVENTS = int(os.environ.get("LANE_EVENTS", "200"))
+RATE = 40  # signed deliveries per second
+WORKER = "\n[worker]\nthreads = 8\nidle_poll_ms = 10\ndelay_poll_ms = 20\n"
+BREAKER = {"failures": 5, "cooldown": "2s", "max_cooldown": "4s"}
+
+
+def send(gateway: Gateway, count: int, rate: float = RATE) -> dict[str, float]:
+    """Post ``count`` signed deliveries at ``rate`` per second; each event id with its 202's time."""
+    accepted: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def one(_: int) -> None:
+        event_id = post(gateway.url)
+        with lock:
+            accepted[event_id] = time.time()
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        for i in range(count):
+            time.sleep(max(0.0, start + i / rate - time.monotonic()))
+            pool.submit(one, i)
+    assert len(accepted) == count
+    return accepted
+
+
+def latencies(sink: Sink, path: str, accepted: dict[str, float]) -> list[float]:
+    """202 → first arrival at ``path``, per event."""
+    first: dict[str, float] = {}
+    for received in sink.to(path):
+        event_id = received.header("X-Hookgate-Event-Id") or ""
+        first.setdefault(event_id, received.at)
+    return [first[e] - at for e, at in accepted.items() if e in first]
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def arrived_once(sink: Sink, path: str, accepted: dict[str, float]) -> None:
+    """Every accepted event reached ``path``, each with one idempotency key (a redelivery after a
+    timeout carries the same key, so the destination can drop it)."""
+    keys_by_event: dict[str, set[str]] = {}
+    for received in sink.to(path):
+        keys_by_event.setdefault(received.header("X-Hookgate-Event-Id") or "", set()).add(
+            received.header("Idempotency-Key") or ""
+        )
+    missing = set(accepted) - set(keys_by_event)
+    assert not missing, f"{len(missing)} events never reached {path}"
+    assert all(len(k) == 1 for k in keys_by_event.values())
+
+
+@pytest.fixture
+def lanes_stack(
+    tmp_path, redis_url, sink: Sink, start_gateway, start_worker
+) -> Callable[..., tuple[Gateway, Process, redis.Redis]]:
+    def start(**dead: object) -> tuple[Gateway, Process, redis.Redis]:
+        config = write_config(
+            tmp_path,
+            forward("healthy", sink.url("/healthy")) + forward("dead", sink.url("/dead"), **dead) + WORKER,
+        )
+        client = redis.Redis.from_url(redis_url)
+        return start_gateway(redis_url, config=config), start_worker(redis_url, config=config), client
+
+    return start
+
+
+def baseline(gateway: Gateway, sink: Sink) -> float:
+    """The healthy destination's p99 while both answer at once."""
+    accepted = send(gateway, EVENTS // 2)
+    wait_for(lambda: len(latencies(sink, "/healthy", accepted)) == len(accepted), 30, "baseline")
+    return p99(latencies(sink, "/healthy", accepted))
+
+
+@pytest.mark.parametrize("failure", ["hang", "500"])
+def test_a_destination_that_is_down_costs_the_others_nothing_and_loses_nothing(
+    lanes_stack, sink: Sink, failure: str
+) -> None:
+    gateway, _, client = lanes_stack(breaker=BREAKER, timeout_seconds=1)
+    normal = baseline(gateway, sink)
+    before = len(sink.to("/dead"))
+
+    # The dead destination stops answering (held past its 1 s timeout), or fails at once.
+    sink.plan("/dead", *(["hold"] if failure == "hang" else [500]) * 10_000)
+    outage_started = time.time()
+    accepted = send(gateway, EVENTS)
+    wait_for(lambda: len(latencies(sink, "/healthy", accepted)) == EVENTS, 30, "healthy deliveries")
+    healthy = p99(latencies(sink, "/healthy", accepted))
+    assert healthy <= 2 * normal + 0.5, f"healthy p99 {healthy:.3f} s, {normal:.3f} s without the outage"
+
+    lanes = Lanes(client)
+    wait_for(lambda: lanes.status("dead").held > 0, 10, "deliveries held")
+    status = lanes.status("dead")
+    assert status.breaker_state in ("open", "half-open"), status
+
+    # Back: every held delivery arrives exactly once by its key, none went to the DLQ.
+    outage = time.time() - outage_started
+    attempts_while_down = len(sink.to("/dead")) - before
+    with sink._lock:
+        sink._plans["/dead"] = []
+    sink.release()
+    cooldowns = outage / 2 + 1  # a probe per cool-down at most (they double, from 2 s to 4 s)
+    assert attempts_while_down <= BREAKER["failures"] + cooldowns, attempts_while_down
+    wait_for(lambda: lanes.status("dead").held == 0 and lanes.status("dead").in_flight == 0, 60, "drained")
+    wait_for(lambda: len(latencies(sink, "/dead", accepted)) == EVENTS, 30, "held deliveries")
+    arrived_once(sink, "/dead", accepted)
+    assert client.zcard(keys.DLQ_INDEX) == 0
+    assert lanes.status("dead").state == "closed"
