@@ -1,6 +1,6 @@
 """The ``hookgate`` command line, one module per command group: ``processes`` (serve, worker, dev,
-migrate, check-config, send-test), ``events``, ``replay``, ``dlq`` and ``issues``. Exit codes: 0 ok,
-1 failure, 2 usage or configuration error."""
+migrate, check-config, send-test), ``events``, ``replay``, ``dlq``, ``issues`` and ``destinations``.
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from gateway.cli import processes
 from gateway.cli.common import fail
+from gateway.cli.destinations import destinations
 from gateway.cli.dlq import dlq
 from gateway.cli.events import events
 from gateway.cli.issues import issues
@@ -33,5 +34,5 @@ def _prepare_metrics() -> None:
         fail(f"configuration error: {exc}", code=2)
 
 
-for _command in [*processes.COMMANDS, events, replay, dlq, issues]:
+for _command in [*processes.COMMANDS, events, replay, dlq, issues, destinations]:
     main.add_command(_command)

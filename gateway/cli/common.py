@@ -110,10 +110,12 @@ def run(action: Callable[[], T]) -> T:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table of plain text: cells are never read as rich markup (an error message may hold ``[/]``)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     rendered = Table(*columns, title=title)
     for row in rows:
-        rendered.add_row(*("" if cell is None else str(cell) for cell in row))
+        rendered.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     Console().print(rendered)

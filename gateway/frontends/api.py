@@ -20,8 +20,11 @@ from gateway.alerts.issues import ACTIONS
 from gateway.frontends.api_models import (
     DeadLetter,
     DeadLetterDetail,
+    DeadLettered,
     DeadLetterPage,
     DeadLetterSelection,
+    Destination,
+    DestinationPage,
     Event,
     EventDetail,
     EventPage,
@@ -56,7 +59,7 @@ _ERRORS = {
     400: "The request could not be read (a body that is not JSON, or nests too deeply).",
     401: "No valid bearer token.",
     403: "The token lacks the scope this route needs.",
-    404: "No such event, dead letter or replay.",
+    404: "No such event, dead letter, replay, issue or destination.",
     413: "The request body is larger than 64 KiB.",
     422: "A parameter, filter or cursor cannot be used; the detail names it.",
     503: "The event store does not answer; retry after Retry-After seconds.",
@@ -433,6 +436,72 @@ class AdminAPI(Controller):
             raise problem(404, f"no issue {issue_id!r}")
         audit(request, f"issue {action}", issue_id=issue_id)
         return Response(msgspec.convert(changed.record(), Issue))
+
+    @get("/destinations", guards=[requires("read")], sync_to_thread=True, responses=_errors())
+    def list_destinations(self, backend: NamedDependency[Backend]) -> DestinationPage:
+        """Every destination (each consumer's lane) a worker has announced, by name: its state, held
+        and in-flight deliveries, rate and last failure."""
+        items = backend.run(lambda: operate.destinations.list_all(backend.reader))
+        return DestinationPage(items=msgspec.convert(items, list[Destination]), next_cursor=None)
+
+    @get("/destinations/{name:str}", guards=[requires("read")], sync_to_thread=True, responses=_ONE)
+    def show_destination(self, backend: NamedDependency[Backend], name: FromPath[str]) -> Destination:
+        """One destination."""
+        record = backend.run(lambda: operate.destinations.show(backend.reader, name))
+        if record is None:
+            raise problem(404, f"no destination named {name!r}")
+        return msgspec.convert(record, Destination)
+
+    @post(
+        "/destinations/{name:str}/pause",
+        guards=[requires("replay")],
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=_ONE,
+    )
+    def pause_destination(
+        self, request: Request[Any, Any, Any], backend: NamedDependency[Backend], name: FromPath[str]
+    ) -> Destination:
+        """Hold every delivery of the destination (no retry spent) until it is resumed."""
+        record = backend.run(lambda: operate.destinations.pause(backend.reader, name))
+        if record is None:
+            raise problem(404, f"no destination named {name!r}")
+        audit(request, "destination pause", consumer=name)
+        return msgspec.convert(record, Destination)
+
+    @post(
+        "/destinations/{name:str}/resume",
+        guards=[requires("replay")],
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=_ONE,
+    )
+    def resume_destination(
+        self, request: Request[Any, Any, Any], backend: NamedDependency[Backend], name: FromPath[str]
+    ) -> Destination:
+        """Stop holding: what the destination holds starts, oldest first, at its rate."""
+        record = backend.run(lambda: operate.destinations.resume(backend.reader, name))
+        if record is None:
+            raise problem(404, f"no destination named {name!r}")
+        audit(request, "destination resume", consumer=name)
+        return msgspec.convert(record, Destination)
+
+    @post(
+        "/destinations/{name:str}/dead-letter",
+        guards=[requires("replay")],
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=_ONE,
+    )
+    def dead_letter_held(
+        self, request: Request[Any, Any, Any], backend: NamedDependency[Backend], name: FromPath[str]
+    ) -> DeadLettered:
+        """Move every delivery the destination holds to the dead-letter queue (retry them from there)."""
+        moved = backend.run(lambda: operate.destinations.dead_letter_held(backend.reader, name))
+        if moved is None:
+            raise problem(404, f"no destination named {name!r}")
+        audit(request, "destination dead-letter held", consumer=name, moved=moved)
+        return DeadLettered(moved=moved)
 
     @get("/stats", guards=[requires("read")], sync_to_thread=True, responses=_errors())
     def stats(self, backend: NamedDependency[Backend]) -> Stats:

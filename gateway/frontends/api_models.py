@@ -6,7 +6,7 @@ left out when empty (an attempt's ``error``, ``duration_ms``, ``traceback``) are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -16,6 +16,9 @@ __all__ = [
     "DeadLetterDetail",
     "DeadLetterPage",
     "DeadLetterSelection",
+    "DeadLettered",
+    "Destination",
+    "DestinationPage",
     "Event",
     "EventDetail",
     "EventPage",
@@ -193,6 +196,41 @@ class IssueDetail(Issue, kw_only=True):
 class IssuePage(Struct, kw_only=True):
     items: list[Issue]
     next_cursor: str | None
+
+
+class Destination(Struct, kw_only=True):
+    """A consumer's lane: ``state`` is closed (normal), open (breaker tripped: held), half-open (one
+    probe) or paused (by hand: held); ``breaker_state`` is the breaker's own, also while paused."""
+
+    consumer: str
+    state: Literal["closed", "open", "half-open", "paused"]
+    breaker_state: Literal["closed", "open", "half-open"]
+    held: int
+    in_flight: int
+    max_in_flight: int | None
+    rate_limit: str | None
+    breaker: bool
+    failures: int
+    opens: int
+    last_error: str | None
+    last_failure_at: str | None
+    last_success_at: str | None
+    opened_at: str | None
+    reopen_at: str | None
+    paused_at: str | None
+
+
+class DestinationPage(Struct, kw_only=True):
+    """Every destination, by name (one page: ``next_cursor`` is null)."""
+
+    items: list[Destination]
+    next_cursor: str | None
+
+
+class DeadLettered(Struct, kw_only=True):
+    """How many held deliveries moved to the dead-letter queue."""
+
+    moved: int
 
 
 class Stats(Struct, kw_only=True):

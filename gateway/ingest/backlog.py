@@ -1,6 +1,7 @@
-"""Backlog gauges, read from Redis when ``/metrics`` is scraped: dead letters per consumer, the age
-of the oldest queued message and the events not yet in the record. Two round trips on the async
-client, bounded by the Redis timeout."""
+"""Backlog gauges, read from Redis when ``/metrics`` is scraped: dead letters per consumer, each
+destination's state, held and in-flight deliveries, the age of the oldest queued message and the events
+not yet in the record. Three round trips on the async client (the names, one pipeline of counts, the
+queues' oldest messages), bounded by the Redis timeout."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import structlog
 from gateway.platform import metrics
 from gateway.platform.connections import REDIS_ERRORS
 from gateway.store import keys
+from gateway.store.lanes import STATES
 
 log = structlog.get_logger("hookgate.metrics")
 
@@ -36,13 +38,19 @@ class Backlog:
 
     async def _refresh(self) -> None:
         now = time.time()
-        members = await self._client.smembers(keys.DLQ_CONSUMERS)
-        consumers = sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.smembers(keys.DLQ_CONSUMERS)
+            pipe.smembers(keys.LANES)
+            consumers, lanes = (sorted(map(_text, members)) for members in await pipe.execute())
         async with self._client.pipeline(transaction=False) as pipe:
             for consumer in consumers:
                 # Entries expire with their events: forget index members older than retention.
                 pipe.zremrangebyscore(keys.dlq_by_consumer(consumer), "-inf", now - self._retention)
                 pipe.zcard(keys.dlq_by_consumer(consumer))
+            for lane in lanes:
+                pipe.hmget(keys.lane(lane), "state", "paused")
+                pipe.zcard(keys.lane_held(lane))
+                pipe.zcard(keys.lane_in_flight(lane))
             for queue in _QUEUES:
                 pipe.lindex(keys.dramatiq_queue(queue), 0)
             pipe.zcard(keys.RECORD_PENDING)
@@ -50,10 +58,33 @@ class Backlog:
         metrics.RECORD_BACKLOG.set(record_backlog)
         for index, consumer in enumerate(consumers):
             metrics.DLQ_ENTRIES.labels(consumer).set(replies[index * 2 + 1])
-        heads = replies[len(consumers) * 2 :]
+        replies = replies[len(consumers) * 2 :]
+        for index, lane in enumerate(lanes):
+            (state, paused), held, in_flight = replies[index * 3 : index * 3 + 3]
+            _set_destination(lane, _state(state, paused), held, in_flight)
+        heads = replies[len(lanes) * 3 :]
         async with self._client.pipeline(transaction=False) as pipe:
             for queue, head in zip(_QUEUES, heads, strict=True):
                 pipe.hget(keys.dramatiq_messages(queue), head or b"-")
             messages = await pipe.execute()
         ages = [now - json.loads(raw)["message_timestamp"] / 1000 for raw in messages if raw]
         metrics.QUEUE_LAG.set(max([0.0, *ages]))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _state(state: bytes | str | None, paused: bytes | str | None) -> str:
+    """A lane's state as ``gateway.store.lanes`` tells it: paused by hand, else its breaker's (closed
+    until a worker writes one)."""
+    if paused is not None and _text(paused) == "1":
+        return "paused"
+    return _text(state) if state else "closed"
+
+
+def _set_destination(consumer: str, state: str, held: int, in_flight: int) -> None:
+    for each in STATES:
+        metrics.DESTINATION_STATE.labels(consumer, each).set(1 if each == state else 0)
+    metrics.DESTINATION_HELD.labels(consumer).set(held)
+    metrics.DESTINATION_IN_FLIGHT.labels(consumer).set(in_flight)

@@ -7,11 +7,13 @@ dashboard) calls with a ``Context`` the process's bootstrap built (``gateway.pro
   bulk replay as a worker's job;
 - ``dead_letters``: list, show, retry, discard and purge dead letters;
 - ``issues``: list, show, acknowledge, resolve, ignore and retry issues;
+- ``destinations``: list and show every consumer's lane, pause and resume it, move what it holds to
+  the dead-letter queue;
 
 and the one place operators' input is checked (``filters``), whose one error is ``BadRequest``.
 """
 
-from gateway.operate import dead_letters, events, filters, issues, jobs, replay, stats
+from gateway.operate import dead_letters, destinations, events, filters, issues, jobs, replay, stats
 from gateway.operate.context import Context
 from gateway.operate.filters import BadRequest
 
@@ -19,6 +21,7 @@ __all__ = [
     "BadRequest",
     "Context",
     "dead_letters",
+    "destinations",
     "events",
     "filters",
     "issues",

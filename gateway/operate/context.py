@@ -1,6 +1,7 @@
 """What the operator use cases work on: the stores of one process, and, where it may enqueue, the
 actors and the bulk-replay job. The bootstrap (``gateway.processes.bootstrap``) builds it for each role;
-the use cases (``events``, ``stats``, ``replay``, ``dead_letters``, ``issues``) are functions of it.
+the use cases (``events``, ``stats``, ``replay``, ``dead_letters``, ``issues``, ``destinations``) are
+functions of it.
 
 Enqueueing (replay, a dead letter's retry) goes through actors declared on an explicit broker and loads
 no consumer module: a consumer's retry settings are applied where its message is processed, and the
@@ -22,6 +23,7 @@ from gateway.config import Settings
 from gateway.record.reads import RecordEvents
 from gateway.store.dlq import DeadLetters
 from gateway.store.events import EventStore
+from gateway.store.lanes import Lanes
 from gateway.store.ledger import Ledger
 
 
@@ -45,6 +47,8 @@ class Context:
     ledger: Ledger
     dead_letters: DeadLetters
     issues: Issues
+    #: Every consumer's lane (its destination's state, what it holds).
+    lanes: Lanes
     #: The configured ``[[forward]]`` consumers' names (workers announce the others).
     forwards: frozenset[str] = frozenset()
     record: ConnectionPool | None = None
@@ -78,6 +82,7 @@ class Context:
             ledger=ledger,
             dead_letters=dead_letters,
             issues=Issues(client, dead_letters),
+            lanes=Lanes(client, ledger),
             forwards=frozenset(forward.name for forward in settings.forward),
             record=record,
             actors=actors,

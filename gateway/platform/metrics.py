@@ -96,6 +96,26 @@ QUEUE_LAG = Gauge(
     multiprocess_mode="mostrecent",
 )
 
+DESTINATION_STATE = Gauge(
+    "hookgate_destination_state",
+    "1 for each destination's current state (closed, open, half-open, paused), 0 for the others (read "
+    "from Redis when /metrics is scraped).",
+    ["consumer", "state"],
+    multiprocess_mode="mostrecent",
+)
+DESTINATION_HELD = Gauge(
+    "hookgate_destination_held",
+    "Deliveries a destination holds (breaker open, paused, over its rate or in-flight bound), by consumer.",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
+DESTINATION_IN_FLIGHT = Gauge(
+    "hookgate_destination_in_flight",
+    "Deliveries a destination has started and not yet settled, by consumer.",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
+
 RECORD_BACKLOG = Gauge(
     "hookgate_record_backlog",
     "Events new or changed in Redis and not yet written to the record (PostgreSQL; 0 without [record]).",

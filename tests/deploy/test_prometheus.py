@@ -140,6 +140,9 @@ def test_the_contract_metrics_are_exported():
         "hookgate_dlq_entries": {"consumer"},
         "hookgate_queue_lag_seconds": set(),
         "hookgate_reconciler_repairs_total": set(),
+        # DESIGN.md, Contract: destinations, routing, ordering.
+        "hookgate_destination_state": {"consumer", "state"},
+        "hookgate_destination_held": {"consumer"},
     }
     for name, labels in contract.items():
         assert name in series, f"{name} is contract (DESIGN.md, Observability) but not exported"

@@ -18,7 +18,7 @@ import redis
 from playwright.sync_api import expect
 
 from gateway.store import keys
-from tests.helpers import GITHUB_SECRET, post, wait_for, write_config
+from tests.helpers import GITHUB_SECRET, destination, post, wait_for, write_config
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TOKENS = {"ops": "ops-token-secret", "viewer": "viewer-token-secret"}
@@ -230,3 +230,44 @@ def test_issues_page_acknowledges_and_retries_an_issues_dead_letters(
     expect(page.locator(".flash")).to_contain_text("Retried 2 dead letters of this issue.")
     wait_for(lambda: len([r for r in sink.to("/billing")]) >= 4 + 2, message="both retried")
     assert seen["csp"] == [] and any("Retry every dead letter" in d for d in seen["dialogs"])
+
+
+def test_destinations_page_pauses_and_resumes_a_destination(
+    tmp_path, redis_url, start_gateway, page, browser
+):
+    config = write_config(tmp_path, admin_config(""))
+    gateway = start_gateway(redis_url, config=config)
+    destination(redis_url, "billing")
+    destination(redis_url, "crm")
+    redis.Redis.from_url(redis_url).hset(keys.lane("crm"), "last_error", f"POST answered 502: {XSS[1]}")
+    seen = watch(page)
+
+    log_in(page, gateway.url, TOKENS["ops"])
+    page.get_by_role("link", name="Destinations", exact=True).click()
+    expect(page).to_have_url(f"{gateway.url}/dashboard/destinations")
+    billing = page.locator('#destinations tr[data-destination="billing"]')
+    expect(page.locator("#destinations tbody tr")).to_have_count(2)
+    expect(billing.locator(".status")).to_have_text("closed")
+    expect(billing).to_contain_text("0/4")
+    expect(page.locator('#destinations tr[data-destination="crm"]')).to_contain_text(XSS[1])
+    assert page.locator("img").count() == 0
+
+    page.get_by_role("button", name="Pause billing").click()
+    expect(page.locator(".flash")).to_have_text("billing is paused.")
+    expect(billing.locator(".status")).to_have_text("paused")
+    expect(page.locator('#destinations tr[data-destination="crm"] .status')).to_have_text("closed")
+    assert redis.Redis.from_url(redis_url).hget(keys.lane("billing"), "paused") == b"1"
+
+    page.get_by_role("button", name="Resume billing").click()
+    expect(page.locator(".flash")).to_have_text("billing is closed.")
+    expect(billing.locator(".status")).to_have_text("closed")
+    expect(page.get_by_role("button", name="Pause billing")).to_be_visible()
+
+    # A read token sees the destinations and no buttons.
+    viewer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    log_in(viewer, gateway.url, TOKENS["viewer"])
+    viewer.goto(f"{gateway.url}/dashboard/destinations")
+    expect(viewer.locator("#destinations tbody tr")).to_have_count(2)
+    expect(viewer.locator("main button")).to_have_count(0)
+    viewer.context.close()
+    assert seen["csp"] == [] and seen["dialogs"] == []

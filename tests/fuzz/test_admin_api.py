@@ -15,7 +15,7 @@ from schemathesis import checks
 
 from gateway.config import Settings
 from gateway.processes.app import create_app
-from tests.helpers import dead_letter, deliver
+from tests.helpers import dead_letter, deliver, destination
 
 TOKEN = "fuzz-admin-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,8 +36,9 @@ CHECKS = [
 
 
 def admin_schema(redis_url: str) -> tuple[schemathesis.schemas.BaseSchema, list[str], list[str]]:
-    """The document of an app with three events, each with a dead letter (and so an issue): the schema,
-    the events' ids and the dead letters' ids."""
+    """The document of an app with three events, each with a dead letter (and so an issue), and a
+    destination (``billing``, paused, holding a delivery of the first event): the schema, the events'
+    ids and the dead letters' ids."""
     config = Settings.model_validate(
         {
             "redis": {"url": redis_url},
@@ -52,6 +53,7 @@ def admin_schema(redis_url: str) -> tuple[schemathesis.schemas.BaseSchema, list[
     with TestClient(app) as client:  # some events and dead letters to find
         events = [deliver(client, n) for n in range(3)]
         entries = [dead_letter(redis_url, event_id) for event_id in events]
+        destination(redis_url, "billing", held=events[:1])
     return schemathesis.openapi.from_asgi("/api/v1/schema/openapi.json", app, headers=AUTH), events, entries
 
 
@@ -108,6 +110,13 @@ def test_every_operation_answers_its_documented_success(redis_url):
     call("POST", "/api/v1/dlq/retry", 202, body={})
     call("POST", "/api/v1/dlq/purge", 200, body={})
     call("GET", "/api/v1/stats", 200)
+    lane = {"name": "billing"}
+    assert [d["consumer"] for d in call("GET", "/api/v1/destinations", 200)["items"]] == ["billing"]
+    call("GET", "/api/v1/destinations/{name}", 200, path_parameters=lane)
+    # The first event's delivery, and those the retries above sent to the paused billing.
+    assert call("POST", "/api/v1/destinations/{name}/dead-letter", 200, path_parameters=lane)["moved"] >= 1
+    call("POST", "/api/v1/destinations/{name}/resume", 202, path_parameters=lane)
+    call("POST", "/api/v1/destinations/{name}/pause", 202, path_parameters=lane)
     documented = {(result.ok().method.upper(), result.ok().path) for result in schema.get_all_operations()}
     assert called == documented
 

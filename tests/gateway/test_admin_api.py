@@ -17,7 +17,7 @@ from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.dlq import DeadLetterFilter
 from gateway.store.events import EventFilter
-from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver
+from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver, destination
 
 
 @pytest.fixture
@@ -59,6 +59,11 @@ ROUTES = [
     ("GET", "/api/v1/issues/iss_x", "read"),
     ("POST", "/api/v1/issues/iss_x/ack", "replay"),
     ("POST", "/api/v1/issues/iss_x/retry", "replay"),
+    ("GET", "/api/v1/destinations", "read"),
+    ("GET", "/api/v1/destinations/billing", "read"),
+    ("POST", "/api/v1/destinations/billing/pause", "replay"),
+    ("POST", "/api/v1/destinations/billing/resume", "replay"),
+    ("POST", "/api/v1/destinations/billing/dead-letter", "replay"),
 ]
 
 
@@ -186,6 +191,40 @@ def test_issues_are_listed_shown_acknowledged_and_their_dead_letters_retried(cli
     assert client.get("/api/v1/issues?cursor=abc", headers=bearer("reader")).status_code == 422
 
 
+def test_destinations_are_listed_shown_paused_resumed_and_their_held_dead_lettered(client, redis_url, capsys):
+    destination(redis_url, "billing", held=(deliver(client, 1), deliver(client, 2)))
+    destination(redis_url, "crm")
+    listed = client.get("/api/v1/destinations", headers=bearer("reader"))
+    assert listed.status_code == 200 and listed.json()["next_cursor"] is None
+    assert [(d["consumer"], d["state"], d["held"]) for d in listed.json()["items"]] == [
+        ("billing", "paused", 2),
+        ("crm", "closed", 0),
+    ]
+    crm = client.get("/api/v1/destinations/crm", headers=bearer("reader")).json()
+    assert crm["max_in_flight"] == 4 and crm["rate_limit"] == "50/s" and crm["last_error"] is None
+    missing = client.get("/api/v1/destinations/nobody", headers=bearer("reader"))
+    assert missing.status_code == 404 and "no destination named 'nobody'" in missing.json()["detail"]
+
+    paused = client.post("/api/v1/destinations/crm/pause", headers=bearer("replayer"))
+    assert paused.status_code == 202 and paused.json()["state"] == "paused"
+    assert paused.json()["paused_at"].endswith("Z")
+    assert "destination pause" in capsys.readouterr().out, "an audit line"
+    assert client.get("/api/v1/destinations/crm", headers=bearer("reader")).json()["state"] == "paused"
+    resumed = client.post("/api/v1/destinations/crm/resume", headers=bearer("replayer"))
+    assert resumed.status_code == 202 and resumed.json()["state"] == "closed"
+    assert resumed.json()["paused_at"] is None
+    for action in ("pause", "resume", "dead-letter"):
+        gone = client.post(f"/api/v1/destinations/nobody/{action}", headers=bearer("replayer"))
+        assert gone.status_code == 404, action
+
+    moved = client.post("/api/v1/destinations/billing/dead-letter", headers=bearer("replayer"))
+    assert moved.status_code == 200 and moved.json() == {"moved": 2}
+    assert "destination dead-letter held" in capsys.readouterr().out
+    assert client.get("/api/v1/destinations/billing", headers=bearer("reader")).json()["held"] == 0
+    letters = client.get("/api/v1/dlq", params={"consumer": "billing"}, headers=bearer("reader")).json()
+    assert len(letters["items"]) == 2 and letters["items"][0]["error_type"] == "Held"
+
+
 def _document() -> dict[str, Any]:
     """The admin API's OpenAPI document, built without a Redis to talk to."""
     settings = Settings.model_validate({"redis": {"url": "redis://127.0.0.1:1/0"}})
@@ -200,7 +239,7 @@ def test_every_operation_names_a_schema_for_each_answer():
         for path, item in document["paths"].items()
         for method, operation in item.items()
     ]
-    assert len(operations) == 16  # ROUTES (where an issue's ack and retry are one operation) + cancel
+    assert len(operations) == 21  # ROUTES (where an issue's ack and retry are one operation) + cancel
     for method, path, operation in operations:
         answers = operation["responses"]
         assert any(status.startswith("2") for status in answers), (method, path)
@@ -249,3 +288,8 @@ def test_answers_carry_the_operator_records_unchanged(client, redis_url):
     assert issue == wire(operate.issues.get(context, issue["id"]).record())
     assert answer(f"/api/v1/issues/{issue['id']}") == wire(operate.issues.show(context, issue["id"]))
     assert answer("/api/v1/stats") == wire(operate.stats.summary(context))
+    destination(redis_url, "billing", held=(events[1],))
+    listed = answer("/api/v1/destinations")
+    assert listed == {"items": wire(operate.destinations.list_all(context)), "next_cursor": None}
+    shown = answer("/api/v1/destinations/billing")
+    assert shown == wire(operate.destinations.show(context, "billing")) and shown["paused_at"]

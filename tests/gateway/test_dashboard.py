@@ -19,7 +19,16 @@ from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.dlq import DeadLetters
 from gateway.store.ledger import Ledger
-from tests.helpers import TOKENS, csrf, dead_letter, deliver, github_signature, log_in, settings_for
+from tests.helpers import (
+    TOKENS,
+    csrf,
+    dead_letter,
+    deliver,
+    destination,
+    github_signature,
+    log_in,
+    settings_for,
+)
 
 PAGES = [
     "/dashboard",
@@ -27,6 +36,7 @@ PAGES = [
     "/dashboard/dlq",
     "/dashboard/events",
     "/dashboard/events/evt_x",
+    "/dashboard/destinations",
 ]
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
 
@@ -216,6 +226,7 @@ def test_no_inline_script_and_the_csp_on_every_page(client, redis_url):
     log_in(client, "boss")
     for path in [
         *PAGES[:4],
+        "/dashboard/destinations",
         f"/dashboard/events/{event_id}",
         "/dashboard/events/evt_missing",
         "/dashboard/login",
@@ -356,6 +367,44 @@ def test_issues_page_detail_and_actions(client, redis_url):
     assert "Retried 1 dead letter of this issue." in retried.text
     assert dlq_size(redis_url) == 0 and entry
     assert client.get("/dashboard/issues/iss_missing").status_code == 404
+
+
+def test_destinations_page_pauses_resumes_and_moves_held_to_the_dlq(client, redis_url):
+    destination(redis_url, "billing", held=(deliver(client, 1),))
+    destination(redis_url, "crm")
+    redis.Redis.from_url(redis_url).hset(keys.lane("crm"), "last_error", f"POST answered 502: {XSS[1]}")
+    log_in(client, "reader")
+    page = client.get("/dashboard/destinations").text
+    assert 'href="/dashboard/destinations" aria-current="page"' in page
+    assert re.search(
+        r'data-destination="billing">.*?class="status paused".*?<td class="num">1</td>', page, re.S
+    )
+    assert re.search(r'data-destination="crm">.*?class="status closed".*?0/4', page, re.S)
+    assert "&#34;&gt;&lt;img src=x" in page and "<img src=x" not in page
+    assert "<button" not in page.split("<main>")[1], "a read token sees no buttons"
+    token = csrf(client, "/dashboard")
+    for action in ("pause", "resume", "dead-letter"):
+        denied = client.post(f"/dashboard/destinations/crm/{action}", data={"_csrf_token": token})
+        assert denied.status_code == 403 and "lacks the" in denied.text, action
+
+    client.post("/dashboard/logout", data={"_csrf_token": token})
+    log_in(client, "replayer")
+    forged = client.post("/dashboard/destinations/crm/pause", data={}, follow_redirects=False)
+    assert forged.status_code == 403 and "expired or came from another site" in forged.text
+    page = client.get("/dashboard/destinations").text
+    assert "Resume billing" in page and "Pause crm" in page and "Move held to DLQ: billing" in page
+    assert "Move held to DLQ: crm" not in page, "nothing held, nothing to move"
+    token = csrf(client, "/dashboard/destinations")
+    paused = client.post("/dashboard/destinations/crm/pause", data={"_csrf_token": token})
+    assert paused.status_code == 200 and "crm is paused." in paused.text
+    assert re.search(r'data-destination="crm">.*?class="status paused"', paused.text, re.S)
+    resumed = client.post("/dashboard/destinations/crm/resume", data={"_csrf_token": token})
+    assert "crm is closed." in resumed.text
+    moved = client.post("/dashboard/destinations/billing/dead-letter", data={"_csrf_token": token})
+    assert "Moved 1 held delivery of billing to the dead-letter queue." in moved.text
+    assert dlq_size(redis_url) == 1
+    gone = client.post("/dashboard/destinations/nobody/pause", data={"_csrf_token": token})
+    assert "No destination named &#39;nobody&#39;." in gone.text
 
 
 @pytest.mark.parametrize(

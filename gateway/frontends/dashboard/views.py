@@ -1,4 +1,5 @@
-"""The dashboard's pages and actions: overview, dead letters, issues, events, login and logout.
+"""The dashboard's pages and actions: overview, dead letters, issues, destinations, events, login and
+logout.
 
 Pages read through the operations service (the same one the CLI and the admin API use), in Litestar's
 thread pool. Every action is a POST from a form with the CSRF token, checks the viewer's scope before
@@ -303,6 +304,49 @@ class Pages(Controller):
         else:
             _flash(request, f"No such action {action!r}.")
         return Redirect(here, status_code=303)
+
+    # Destinations
+
+    @get("/destinations", include_in_schema=False)
+    async def destinations(
+        self, request: Request[Any, Any, Any], state: State, viewer: NamedDependency[Viewer]
+    ) -> Template:
+        """Every consumer's lane: its state, what it holds, and pause, resume, move held to the DLQ."""
+        reader = _services(state).reader
+        items = await _run(lambda: operate.destinations.list_all(reader))
+        return _page(request, viewer, "destinations.html", items=items)
+
+    @post("/destinations/{name:str}/{action:str}", include_in_schema=False, status_code=303)
+    async def destination_action(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        name: FromPath[str],
+        action: FromPath[str],
+    ) -> Redirect:
+        """Pause or resume the destination, or move what it holds to the dead-letter queue."""
+        viewer.need("replay")
+        reader = _services(state).reader
+        if action in ("pause", "resume"):
+            act = operate.destinations.pause if action == "pause" else operate.destinations.resume
+            changed = await _run(lambda: act(reader, name))
+            if changed is None:
+                _flash(request, f"No destination named {name!r}.")
+            else:
+                audit(request, f"destination {action}", consumer=name, via="dashboard")
+                _flash(request, f"{name} is {changed['state']}.")
+        elif action == "dead-letter":
+            moved = await _run(lambda: operate.destinations.dead_letter_held(reader, name))
+            if moved is None:
+                _flash(request, f"No destination named {name!r}.")
+            else:
+                audit(request, "destination dead-letter held", consumer=name, moved=moved, via="dashboard")
+                plural = "delivery" if moved == 1 else "deliveries"
+                _flash(request, f"Moved {moved} held {plural} of {name} to the dead-letter queue.")
+        else:
+            _flash(request, f"No such action {action!r}.")
+        return Redirect(f"{PREFIX}/destinations", status_code=303)
 
     # Events
 
