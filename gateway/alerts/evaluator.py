@@ -103,15 +103,28 @@ class Evaluator:
                 yield issue
 
     def _destinations_down(self, rule: AlertSettings, now: float) -> Iterator[Issue]:
+        """A consumer failing with no success for the window, or whose breaker is open (its deliveries
+        held): one condition issue, opened once and resolved once, however many deliveries it holds."""
         if rule.consumer is not None:
             consumers = [rule.consumer]
         else:
-            consumers = sorted(m.decode() for m in self._client.smembers(keys.CONSUMERS))  # type: ignore[union-attr]
+            members = self._client.sunion([keys.CONSUMERS, keys.LANES])
+            consumers = sorted(m.decode() for m in members)  # type: ignore[union-attr]
         for consumer in consumers:
             raw: bytes | None = self._client.hget(keys.consumer_health(consumer), "failing_since")  # type: ignore[assignment]
             since = float(raw) if raw else None
             issue_id = condition_id(rule.name, consumer)
-            if since is not None and now - since >= rule.window_seconds:
+            lane: list[bytes | None] = self._client.hmget(keys.lane(consumer), "state", "last_error")  # type: ignore[assignment]
+            if lane[0] in (b"open", b"half-open"):
+                yield self.issues.open_condition(
+                    issue_id,
+                    rule.when,
+                    f"{consumer} is down: its breaker is open and its deliveries are held",
+                    (lane[1] or b"").decode(errors="replace"),
+                    now,
+                    consumer=consumer,
+                )
+            elif since is not None and now - since >= rule.window_seconds:
                 minutes = int((now - since) // 60)
                 yield self.issues.open_condition(
                     issue_id,

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Outage benchmark: a forward target is down (connection refused) while 20,000 events arrive for it and
-for a second, healthy target on the same events. Reports the worker's RSS growth while the retries
-wait, Redis's memory, the healthy consumer's pace, and, once the target is back, how long until all
-20,000 reach it and how many were lost. ``make bench`` runs it after the processing benchmark.
+for a second, healthy target on the same events. First the same number of events with both targets up,
+for the healthy consumer's pace without an outage, in the same run. Reports the healthy pace during the
+outage against that, the worker's RSS growth while the down target's deliveries are held (its breaker
+open), Redis's memory, and, once the target is back, how long until every event reaches it and how many
+were lost. ``make bench`` runs it after the processing benchmark.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store import keys  # noqa: E402
+from gateway.store.lanes import Lanes  # noqa: E402
 from tests.bench.processing import store_events  # noqa: E402
 
 CONFIG = """
@@ -41,6 +44,7 @@ timeout_seconds = 5
 max_retries = 40
 min_backoff_ms = 1000
 max_backoff_ms = 15000
+breaker = {{ failures = 5, cooldown = "5s", max_cooldown = "20s" }}
 
 [[forward]]
 name = "healthy"
@@ -102,6 +106,12 @@ def redis_mb(client: redis.Redis) -> float:
     return int(client.info("memory")["used_memory"]) / 1024 / 1024
 
 
+def down_attempts(client: redis.Redis) -> int:
+    """Attempts the worker made at the down target since it went down: its lane's failures in a row."""
+    raw = client.hget(keys.lane("down"), "failures")
+    return int(raw or 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -132,23 +142,32 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        down: Target | None = None
+        down: Target | None = Target(down_port)
         try:
             time.sleep(3)  # booted and idle
+            # Both up: the healthy consumer's pace without an outage.
+            started = time.monotonic()
+            asyncio.run(store_events(server.url, args.events, "outage"))
+            while healthy.received() < args.events or down.received() < args.events:
+                time.sleep(0.2)
+            normal_pace = args.events / (time.monotonic() - started)
+            down.close()
+            down = None  # connections refused from now on
+            time.sleep(1)
             rss_start, redis_start = rss_mb(worker.pid), redis_mb(client)
             rss_peak, redis_peak = rss_start, redis_start
             started = time.monotonic()
-            ids = asyncio.run(store_events(server.url, args.events, "outage"))
+            ids = asyncio.run(store_events(server.url, args.events, "outage", first=args.events))
             stored = time.monotonic() - started
-            while healthy.received() < args.events:
+            while healthy.received() < 2 * args.events:
                 rss_peak, redis_peak = max(rss_peak, rss_mb(worker.pid)), max(redis_peak, redis_mb(client))
                 time.sleep(0.2)
             pace = args.events / (time.monotonic() - started)
-            # The down target's retries keep waiting for a while, in Redis.
-            for _ in range(50):
+            for _ in range(25):  # the down target's deliveries stay held for a while, in Redis
                 rss_peak, redis_peak = max(rss_peak, rss_mb(worker.pid)), max(redis_peak, redis_mb(client))
                 time.sleep(0.2)
-            waiting = int(client.zcard(keys.WAITING))
+            lane = Lanes(client).status("down")
+            attempts_while_down = down_attempts(client)
             outage = time.monotonic() - started
             down = Target(down_port)
             recovered = time.monotonic()
@@ -163,6 +182,7 @@ def main() -> int:
                 statuses = pipe.execute()
             lost = args.events - down.received()
             processed = sum(1 for s in statuses if s == b"processed")
+            dead = int(client.zcard(keys.DLQ_INDEX))
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(60)
@@ -171,14 +191,20 @@ def main() -> int:
             if down is not None:
                 down.close()
     print(f"outage ({args.events} events for a down target and a healthy one, {args.threads} threads):")
-    print(f"  stored in {stored:.1f} s; the healthy consumer delivered all at {pace:.0f} events/s meanwhile")
+    print(
+        f"  healthy consumer: {normal_pace:.0f} events/s with both targets up, {pace:.0f} events/s while the"
+        f" other was down ({pace / normal_pace:.2f} of its pace); stored in {stored:.1f} s"
+    )
+    print(
+        f"  the down target: breaker {lane.breaker_state}, {lane.held} deliveries held after {outage:.0f} s,"
+        f" {attempts_while_down} attempts made at it"
+    )
     print(
         f"  worker RSS {rss_start:.0f} MB -> peak {rss_peak:.0f} MB (growth {rss_peak - rss_start:.0f} MB)"
         f"; redis used_memory {redis_start:.0f} MB -> peak {redis_peak:.0f} MB"
     )
-    print(f"  {waiting} retries waiting in Redis after {outage:.0f} s of outage")
     print(
-        f"  target back: all delivered in {drained:.1f} s; lost {lost}; "
+        f"  target back: all delivered in {drained:.1f} s; lost {lost}; dead-lettered {dead}; "
         f"events processed {processed}/{args.events}"
     )
     return 1 if lost else 0

@@ -107,14 +107,17 @@ def bare_rate(url: str, total: int, threads: int) -> float:
         stop(worker)
 
 
-async def store_events(url: str, total: int, source: str = "bench") -> list[str]:
+async def store_events(url: str, total: int, source: str = "bench", first: int = 0) -> list[str]:
+    """Store ``total`` events as the gateway does, delivery ids ``d-{first}`` on."""
     client = async_client(RedisSettings(url=url))
     ingestor = Ingestor(client, RetentionSettings(), timeout=5)
     ids: list[str] = []
 
     async def one(n: int) -> None:
         stored = await ingestor.put_if_new(
-            Incoming(source, b'{"n": %d}' % n, [("content-type", "application/json")], f"d-{n}", "push")
+            Incoming(
+                source, b'{"n": %d}' % n, [("content-type", "application/json")], f"d-{first + n}", "push"
+            )
         )
         ids.append(stored.event_id)
 

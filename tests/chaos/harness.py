@@ -36,10 +36,16 @@ import redis
 
 from gateway.processes.dev import EmbeddedRedis, free_port
 from gateway.store import keys
+from gateway.store.lanes import Lanes
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"chaos-secret"
-FAULTS = ("gateway-sigkill", "worker-sigkill", "redis-shutdown", "redis-sigkill")
+BASE_FAULTS = ("gateway-sigkill", "worker-sigkill", "redis-shutdown", "redis-sigkill")
+#: The target down (every answer a 500) until its breaker opens and deliveries are held, then the fault;
+#: the target comes back with the rest of the stack.
+HELD_FAULTS = ("held-worker-sigkill", "held-redis-sigkill")
+FAULTS = BASE_FAULTS + HELD_FAULTS
 
 #: The source, its forward to the target, retries and worker: shared with the high-availability stack.
 BODY = """
@@ -52,6 +58,7 @@ name = "target"
 source = "chaos"
 url = "{target}"
 timeout_seconds = 5
+breaker = {{ failures = 5, cooldown = "2s", max_cooldown = "5s" }}
 
 [retries]
 max_retries = 20
@@ -340,7 +347,14 @@ class Stack:
 
     def strike(self, fault: str, outage: float) -> None:
         """One fault, then recovery after ``outage`` seconds."""
-        if fault == "gateway-sigkill":
+        if fault in HELD_FAULTS:
+            normal, self.target.failure_rate = self.target.failure_rate, 1.0
+            with self.client() as client:
+                lanes = Lanes(client)
+                wait_for(lambda: lanes.status("target").held > 0, 30, "deliveries held by the open breaker")
+            self.strike(fault.removeprefix("held-"), outage)
+            self.target.failure_rate = normal
+        elif fault == "gateway-sigkill":
             self.gateway.kill()
             time.sleep(outage)
             self.gateway.start()

@@ -39,9 +39,9 @@ def test_the_primary_killed_under_load_loses_no_acked_event_with_replica_acks(
     try:
         stack.start()  # inside: a stack that fails to start is stopped too
         senders = Senders(stack.url, rate=60)
-        load = threading.Thread(target=senders.run, args=(20,))
+        load = threading.Thread(target=senders.run, args=(14,))
         load.start()
-        time.sleep(7)
+        time.sleep(5)
         old_primary = stack.primary.port
         killed_at = time.monotonic()
         stack.primary.kill()

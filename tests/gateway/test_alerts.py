@@ -18,6 +18,7 @@ from gateway.alerts.issues import Issues
 from gateway.config import Settings
 from gateway.store import keys
 from gateway.store.dlq import dead_letter_op
+from gateway.store.lanes import LaneConfig, Lanes
 from gateway.store.lease import Lease
 from gateway.store.ledger import Ledger
 
@@ -211,6 +212,28 @@ def test_a_destination_down_for_its_window_opens_an_issue(client, world):
     assert [n.issue.kind for n in channels["ops"].sent if n.issue.kind == "destination_down"] == [
         "destination_down"
     ]
+
+
+def test_a_breaker_opening_notifies_once_and_closing_once_whatever_it_holds(client, world):
+    evaluator, channels, clock = world
+    lanes = Lanes(client)
+    lanes.announce({"billing": LaneConfig(max_in_flight=4, failures=2, cooldown_ms=60_000)})
+    ledger, now = Ledger(client), time.time()
+    for n in range(2):  # two failures in a row open it
+        client.zadd(keys.lane_in_flight("billing"), {f"m{n}": now * 1000})
+        ledger.apply([Ledger.lane_op("billing", f"m{n}", "failure", error="ForwardFailed: answered 500")])
+    assert lanes.status("billing").breaker_state == "open"
+    for _ in range(3):  # however long it stays open, and whatever it holds: one notification
+        tick(evaluator)
+        clock.offset += 60
+    down = [n for n in channels["ops"].sent if n.issue.kind == "destination_down"]
+    assert [(n.kind, n.issue.consumer) for n in down] == [("opened", "billing")]
+
+    client.zadd(keys.lane_in_flight("billing"), {"probe": now * 1000})
+    ledger.apply([Ledger.lane_op("billing", "probe", "success")])
+    tick(evaluator)
+    down = [n for n in channels["ops"].sent if n.issue.kind == "destination_down"]
+    assert [n.kind for n in down] == ["opened", "resolved"]
 
 
 def test_only_the_lease_holder_writes(client, world):
