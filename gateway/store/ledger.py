@@ -75,11 +75,19 @@ class Ledger:
         return list(results)
 
     def begin(
-        self, event_id: str, consumer: str, attempt: int, *, force: bool = False, message_id: str = ""
+        self,
+        event_id: str,
+        consumer: str,
+        attempt: int,
+        *,
+        force: bool = False,
+        message_id: str = "",
+        inline: bool = False,
     ) -> Start:
         """Start an attempt, unless the ledger says it already succeeded (a forced replay runs anyway)
         or the event is gone; with the ``message_id`` carrying it (in a worker), only when the consumer's
-        lane admits it now ("held" otherwise: ``hold_op`` keeps it in the lane)."""
+        lane lets it start now ("held" otherwise: ``hold_op`` keeps it in the lane). ``inline``: it did not
+        come through the lane's queue (dispatch's first attempt of a single consumer)."""
         now = self.clock()
         result = self._begin(
             args=[
@@ -89,6 +97,7 @@ class Ledger:
                 "1" if force else "",
                 repr(now),
                 message_id,
+                "1" if inline else "",
             ],
         )
         if result == -2:

@@ -149,12 +149,19 @@ class Attempts:
         self._tracer = tracer
 
     def run(
-        self, event_id: str, consumer: Consumer, attempt: int, replay: int = 0, parent: Context | None = None
+        self,
+        event_id: str,
+        consumer: Consumer,
+        attempt: int,
+        replay: int = 0,
+        parent: Context | None = None,
+        *,
+        inline: bool = False,
     ) -> str:
         """One attempt; while tracing, a span under ``parent`` (else under the current span). Its outcome:
         succeeded, skipped, missing, or held (its lane did not start it: the caller holds it)."""
         if self._tracer is None:
-            return self._once(event_id, consumer, attempt, replay)
+            return self._once(event_id, consumer, attempt, replay, inline)
         attributes: dict[str, str | int] = {
             tracing.EVENT_ID: event_id,
             tracing.CONSUMER: consumer.name,
@@ -163,21 +170,21 @@ class Attempts:
         with tracing.span(
             self._tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes
         ) as span:
-            outcome = self._once(event_id, consumer, attempt, replay)
+            outcome = self._once(event_id, consumer, attempt, replay, inline)
             span.set_attribute(tracing.OUTCOME, outcome)
             return outcome
 
-    def _once(self, event_id: str, consumer: Consumer, attempt: int, replay: int) -> str:
+    def _once(self, event_id: str, consumer: Consumer, attempt: int, replay: int, inline: bool) -> str:
         """The attempt's outcome (a failure raises)."""
         message_id = _current_id()
         start = self._outcomes.wait_out(
             lambda: self._ledger.begin(
-                event_id, consumer.name, attempt, force=replay > 0, message_id=message_id
+                event_id, consumer.name, attempt, force=replay > 0, message_id=message_id, inline=inline
             )
         )
         if start.outcome == "held":
             return "held"
-        if start.outcome != "started" and message_id:  # admitted when it was queued: give the place back
+        if start.outcome != "started" and message_id and not inline:  # a probe's turn goes on
             self._writer.later(Ledger.lane_op(consumer.name, message_id, "neutral"))
         if start.outcome == "succeeded":
             log.info("already succeeded; skipped", event_id=event_id, consumer=consumer.name)
@@ -301,7 +308,7 @@ class Dispatch:
         first attempt of a deliver message, handed to the ``FailurePath``. What it writes goes with the
         dispatch message's acknowledgement."""
         try:
-            outcome = self._attempts.run(event_id, consumer, 1, replay)
+            outcome = self._attempts.run(event_id, consumer, 1, replay, inline=True)
         except Exception as exc:
             message = _deliver_message(self._deliver, event_id, consumer, replay)
             current = CurrentMessage.get_current_message()

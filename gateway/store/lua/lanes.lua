@@ -7,13 +7,13 @@
 --                                    half-open), paused, failures (in a row), reopen_at, cooldown_cur_ms,
 --                                    probe, tat (next rate slot), last_error, last_failure_at, ...
 --   lane_held_key(name)       zset   held deliveries: message ids by when they joined, oldest first
---   lane_in_flight_key(name)  zset   admitted deliveries (message ids by admission) until they settle
+--   lane_in_flight_key(name)  zset   attempts running (message ids by when they started) until they settle
 --   lane_window_key(name, b)  hash   a ratio breaker's attempts (n) and failures (failed) in bucket b
 --   HELD_MESSAGES             hash   held messages' data by id, whichever lane holds them
 --   LANES_WAITING             zset   lanes holding deliveries, by when one may next start (unix ms)
--- A held delivery spends no retry and is never dead-lettered for being held; it starts, oldest first,
--- when the lane admits it: closed (or half-open, as its one probe), not paused, below max_in_flight
--- (one at a time after a failure, until a success), and at the lane's rate.
+-- A held delivery spends no retry and is never dead-lettered for being held; it goes to the queue, oldest
+-- first, when the lane admits it (closed, or half-open as its one probe; not paused; at the lane's rate),
+-- and its attempt starts when the destination has room (below max_in_flight once it is slow or failing).
 
 --- An admitted delivery whose message is nowhere after this long (a lost message the reconciler
 --- replaced) no longer counts against max_in_flight.
@@ -21,6 +21,9 @@ local LANE_STALE_MS = 60000
 --- A lane that waits for a delivery to settle (or for a resume) is started by that settle; it also
 --- looks again this often, so nothing held waits on a settle it missed.
 local LANE_RECHECK_MS = 1000
+--- An attempt running this long makes its destination slow: then max_in_flight bounds it. A fast one
+--- (a few milliseconds an attempt) is never held for it, whatever the load.
+local LANE_SLOW_MS = 100
 --- Held deliveries moved to their queue per lane in one step; a longer backlog goes on next tick.
 local LANE_DRAIN_BATCH = 200
 --- A ratio breaker's window is kept in this many buckets.
@@ -74,12 +77,13 @@ local function lane_prune(name, now_ms)
   if not message_exists(oldest[1]) then redis.call('ZREM', lane_in_flight_key(name), oldest[1]) end
 end
 
---- May this delivery start now? Admitting it takes its place in flight and its rate slot. When not:
---- false and the time to look again (unix ms).
+--- May this delivery go to the deliver queue now: not paused, the breaker closed (or this the one probe
+--- of a half-open one), its rate slot come? Admitting it takes the slot. When not: false and the time to
+--- look again (unix ms).
 local function lane_admit(name, message_id, now_ms)
   local lane = lane_read(name)
   if lane.paused then return false, now_ms + 5 * LANE_RECHECK_MS end
-  local key, in_flight = lane_key(name), lane_in_flight_key(name)
+  local key = lane_key(name)
   if lane.state == 'open' then
     if now_ms < lane.reopen_at then return false, lane.reopen_at end
     redis.call('HSET', key, 'state', 'half-open')
@@ -88,24 +92,45 @@ local function lane_admit(name, message_id, now_ms)
   end
   if lane.state == 'half-open' then
     if lane.probe == message_id then return true end
-    if lane.probe and redis.call('ZSCORE', in_flight, lane.probe) then return false, nil end
-  elseif redis.call('ZSCORE', in_flight, message_id) then
-    return true  -- admitted already: a redelivery, or its attempt starting
-  end
-  if lane.max_in_flight > 0 then
-    local limit = lane.max_in_flight
-    if lane.failures > 0 or lane.state == 'half-open' then limit = 1 end
-    if redis.call('ZCARD', in_flight) >= limit then
-      lane_prune(name, now_ms)
-      if redis.call('ZCARD', in_flight) >= limit then return false, now_ms + LANE_RECHECK_MS end
-    end
+    local probing = lane.probe and (message_exists(lane.probe)
+      or redis.call('ZSCORE', lane_in_flight_key(name), lane.probe))
+    if probing then return false, now_ms + LANE_RECHECK_MS end
   end
   if lane.interval_ms > 0 then
     if now_ms < lane.tat then return false, lane.tat end
     redis.call('HSET', key, 'tat', math.max(lane.tat, now_ms) + lane.interval_ms)
   end
-  redis.call('ZADD', in_flight, now_ms, message_id)
   if lane.state == 'half-open' then redis.call('HSET', key, 'probe', message_id) end
+  return true
+end
+
+--- May this delivery's attempt start now? It counts as in flight until it settles. A destination that is
+--- slow (an attempt running for LANE_SLOW_MS) or failing holds at most max_in_flight attempts (one after
+--- a failure); past that, and when the lane holds its deliveries (paused, open, not this one's probe),
+--- it is held. ``inline``: the attempt never went through the queue (dispatch runs a single consumer's
+--- first attempt itself), so it is admitted here first.
+local function lane_start(name, message_id, now_ms, inline)
+  local in_flight = lane_in_flight_key(name)
+  if redis.call('ZSCORE', in_flight, message_id) then return true end  -- a redelivery
+  if inline then
+    if not lane_admit(name, message_id, now_ms) then return false end
+  end
+  local lane = lane_read(name)
+  if lane.paused or (lane.state == 'open' and now_ms < lane.reopen_at) then return false end
+  if lane.state == 'half-open' and lane.probe ~= message_id then return false end
+  if lane.max_in_flight > 0 then
+    local limit = lane.max_in_flight
+    local troubled = lane.failures > 0 or lane.state ~= 'closed'
+    if troubled then limit = 1 end
+    if redis.call('ZCARD', in_flight) >= limit then
+      local oldest = redis.call('ZRANGE', in_flight, 0, 0, 'WITHSCORES')
+      if troubled or now_ms - tonumber(oldest[2]) >= LANE_SLOW_MS then
+        lane_prune(name, now_ms)
+        if redis.call('ZCARD', in_flight) >= limit then return false end
+      end
+    end
+  end
+  redis.call('ZADD', in_flight, now_ms, message_id)
   return true
 end
 
