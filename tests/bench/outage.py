@@ -63,6 +63,7 @@ class Target:
     def __init__(self, port: int = 0) -> None:
         self.events: set[str] = set()
         self.requests = 0
+        self.closed = False
         self._lock = threading.Lock()
         target = self
 
@@ -71,6 +72,9 @@ class Target:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length", 0)))
+                if target.closed:  # a kept-alive connection outlives the listener: drop it unanswered
+                    self.close_connection = True
+                    return
                 with target._lock:
                     target.requests += 1
                     target.events.add(self.headers.get("X-Hookgate-Event-Id", ""))
@@ -91,6 +95,8 @@ class Target:
             return len(self.events)
 
     def close(self) -> None:
+        """Down: new connections are refused and kept-alive ones dropped."""
+        self.closed = True
         self.server.shutdown()
         self.server.server_close()
 
