@@ -12,7 +12,7 @@ from tests.conftest import start_redis
 @pytest.mark.parametrize("fault", BASE_FAULTS)  # held ones: tests/integration/test_destinations.py
 def test_every_acked_delivery_reaches_the_target(fault, tmp_path):
     start_redis(tmp_path / "probe").stop()  # skips (fails in CI) without a redis-server
-    result = run_once(fault, tmp_path, rate=40, duration=9, outage=4, settle_timeout=90)
+    result = run_once(fault, tmp_path, rate=40, duration=7, outage=3, settle_timeout=90)
     assert result.acked > 100
     assert result.waiting_at_fault > 0, "the fault must strike while retries are waiting"
     assert result.lost == 0, f"acked but never delivered: {result.lost_ids}"

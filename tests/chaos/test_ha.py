@@ -81,7 +81,7 @@ def test_a_rolling_restart_fails_no_sender_and_loses_nothing(tmp_path: Path) -> 
     try:
         stack.start()  # inside: a stack that fails to start is stopped too
         senders = Senders(stack.url, rate=40)
-        load = threading.Thread(target=senders.run, args=(24,))
+        load = threading.Thread(target=senders.run, args=(18,))
         load.start()
         time.sleep(2)
         for gateway, port in zip(stack.gateways, stack.gateway_ports, strict=True):

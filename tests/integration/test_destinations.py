@@ -23,7 +23,7 @@ from gateway.store.lanes import Lanes
 from tests.helpers import Gateway, Process, forward, post, wait_for, write_config
 from tests.integration.sink import Sink
 
-EVENTS = int(os.environ.get("LANE_EVENTS", "160"))
+EVENTS = int(os.environ.get("LANE_EVENTS", "200"))
 RATE = 40  # signed deliveries per second
 WORKER = "\n[worker]\nthreads = 8\nidle_poll_ms = 10\ndelay_poll_ms = 20\n"
 BREAKER = {"failures": 5, "cooldown": "2s", "max_cooldown": "4s"}
@@ -132,7 +132,7 @@ def test_a_destination_that_is_down_costs_the_others_nothing_and_loses_nothing(
     assert lanes.status("dead").state == "closed"
 
 
-THROTTLED = int(os.environ.get("THROTTLE_EVENTS", "120"))
+THROTTLED = int(os.environ.get("THROTTLE_EVENTS", "80"))
 
 
 def _cpu_seconds(pgid: int) -> float:

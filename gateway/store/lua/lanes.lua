@@ -118,6 +118,10 @@ local function lane_start(name, message_id, now_ms, inline)
   local lane = lane_read(name)
   if lane.paused or (lane.state == 'open' and now_ms < lane.reopen_at) then return false end
   if lane.state == 'half-open' and lane.probe ~= message_id then return false end
+  if lane.interval_ms > 0 then  -- starts, not only queueing, stay 1/rate apart: a queue's jitter
+    local last = tonumber(redis.call('HGET', lane_key(name), 'last_start')) or 0
+    if now_ms < last + lane.interval_ms then return false end
+  end
   if lane.max_in_flight > 0 then
     local limit = lane.max_in_flight
     local troubled = lane.failures > 0 or lane.state ~= 'closed'
@@ -131,6 +135,7 @@ local function lane_start(name, message_id, now_ms, inline)
     end
   end
   redis.call('ZADD', in_flight, now_ms, message_id)
+  if lane.interval_ms > 0 then redis.call('HSET', lane_key(name), 'last_start', now_ms) end
   return true
 end
 
