@@ -3,14 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
-# uv installs exactly what uv.lock names (versions and hashes, runtime and dev); pip only installs uv.
-UV_VERSION := 0.13.8
+# uv installs exactly what uv.lock names (versions and hashes, runtime and dev); pip only installs uv,
+# itself pinned with hashes in requirements-uv.txt.
+UV := --quiet --disable-pip-version-check --require-hashes --requirement requirements-uv.txt
 
 .PHONY: run test test-fast test-latest upgrade lint typecheck bench chaos fuzz clean chromium prometheus haproxy screenshots
 
-$(BIN)/hookgate: pyproject.toml uv.lock
+$(BIN)/hookgate: pyproject.toml uv.lock requirements-uv.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/python -m pip install $(UV)
 	$(BIN)/uv sync --frozen --inexact --extra dev --no-python-downloads --quiet
 	touch $@
 
@@ -36,7 +37,7 @@ upgrade: $(BIN)/hookgate
 LATEST := .venv-latest
 test-latest: chromium prometheus haproxy
 	$(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(LATEST)/bin/python -m pip install $(UV)
 	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade --resolution highest -e '.[dev]'
 	$(LATEST)/bin/mypy
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider

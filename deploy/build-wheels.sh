@@ -6,7 +6,7 @@
 #
 #   sh deploy/build-wheels.sh OUT      (from the project's root: pyproject.toml, uv.lock, the packages)
 #
-# Needs uv (the version the Makefile's UV_VERSION names) and a Python with pip; $UV and $PYTHON name
+# Needs uv (the version requirements-uv.txt pins) and a Python with pip; $UV and $PYTHON name
 # other executables than `uv` and `python3`.
 set -eu
 

@@ -8,7 +8,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-DOCKERFILE = Path(__file__).resolve().parents[2] / "deploy" / "Dockerfile"
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -59,12 +60,17 @@ def read_image() -> Image:
             copies.append((sources, target))
     command = next(rest for word, rest in build if word == "RUN" and "deploy/build-wheels.sh" in rest)
     wheel_dir = re.search(r"deploy/build-wheels\.sh (\S+)", command).group(1)  # type: ignore[union-attr]
-    uv_version = next(
-        rest.split("=", 1)[1] for word, rest in build if word == "ARG" and rest.startswith("UV_VERSION=")
-    )
+    uv_version = uv_pin()
     env: dict[str, str] = {}
     for word, rest in final:
         if word == "ENV":
             env |= dict(item.split("=", 1) for item in shlex.split(rest))
     runs = [[rest for word, rest in stage if word == "RUN"] for stage in (build, final)]
     return Image(copies, command, wheel_dir, uv_version, env, *runs)
+
+
+def uv_pin() -> str:
+    """The uv version requirements-uv.txt pins (the Makefile and the Dockerfile install that file)."""
+    found = re.search(r"^uv==(\S+)", (ROOT / "requirements-uv.txt").read_text(), re.MULTILINE)
+    assert found, "requirements-uv.txt pins uv"
+    return found.group(1)
