@@ -124,6 +124,10 @@ def test_a_destination_that_is_down_costs_the_others_nothing_and_loses_nothing(
         sink._plans["/dead"] = []
     sink.release()
     cooldowns = outage / 2 + 1  # a probe per cool-down at most (they double, from 2 s to 4 s)
+    print(  # shown with -s: the figures the README quotes
+        f"\n{failure}: healthy p99 {healthy * 1000:.0f} ms (baseline {normal * 1000:.0f} ms),"
+        f" {attempts_while_down} attempts at the dead destination in {outage:.1f} s, {status.held} held"
+    )
     assert attempts_while_down <= BREAKER["failures"] + cooldowns, attempts_while_down
     wait_for(lambda: lanes.status("dead").held == 0 and lanes.status("dead").in_flight == 0, 60, "drained")
     wait_for(lambda: len(latencies(sink, "/dead", accepted)) == EVENTS, 30, "held deliveries")
