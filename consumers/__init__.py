@@ -1,6 +1,6 @@
 """What users import to write consumers: ``@consumer``, ``Event``, the errors they raise, the registry."""
 
-from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
+from consumers.errors import ConsumerConfigError, ConsumersError, Declined, Reject, RetryLater
 from consumers.event import Event
 from consumers.registry import Consumer, Registry, consumer, load_modules, registry
 
@@ -8,6 +8,7 @@ __all__ = [
     "Consumer",
     "ConsumerConfigError",
     "ConsumersError",
+    "Declined",
     "Event",
     "Registry",
     "Reject",

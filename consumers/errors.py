@@ -3,7 +3,8 @@
     ConsumersError
     ├── ConsumerConfigError    a consumer is declared or loaded wrongly (duplicate name, missing module)
     ├── Reject                 give up now: no more retries, straight to the dead-letter queue
-    └── RetryLater             retry, but not sooner than ``delay_seconds`` (a target's Retry-After)
+    ├── RetryLater             retry, but not sooner than ``delay_seconds`` (a target's Retry-After)
+    └── Declined               this consumer does not want the event: recorded ``filtered``, not a failure
 
 Any other exception from a consumer is retried with exponential backoff and jitter.
 """
@@ -32,3 +33,8 @@ class RetryLater(ConsumersError, dramatiq.Retry):
         self.delay_seconds = delay_seconds
         dramatiq.Retry.__init__(self, message, delay=max(0, int(delay_seconds * 1000)))
         self.args = (message,)
+
+
+class Declined(ConsumersError):
+    """The consumer does not want this event (a transformation returned None, or a handler decided so):
+    its outcome is ``filtered``, never retried, dead-lettered or counted as a failure."""

@@ -22,7 +22,8 @@ class Consumer:
 
     ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer;
     ``lane`` holds its destination settings (``max_in_flight``, ``rate_limit``, ``breaker``), which
-    ``[destinations.NAME]`` overrides.
+    ``[destinations.NAME]`` overrides; ``filter`` which of its events it wants (``gateway/config/filtering``,
+    checked when a worker loads it).
     """
 
     name: str
@@ -33,6 +34,7 @@ class Consumer:
     min_backoff_ms: int | None = None
     max_backoff_ms: int | None = None
     lane: Mapping[str, Any] = field(default_factory=dict)
+    filter: Mapping[str, Any] | None = None
 
     def retry_options(self) -> dict[str, Any]:
         """Dramatiq message options that override the ``Retries`` middleware's defaults."""
@@ -91,13 +93,16 @@ def consumer(
     max_in_flight: int | None = None,
     rate_limit: str | None = None,
     breaker: bool | Mapping[str, Any] | None = None,
+    filter: Mapping[str, Any] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs).
 
     ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer.
     Its lane: ``max_in_flight`` deliveries at once across every worker, ``rate_limit`` (``"50/s"``,
     ``"600/m"``) and ``breaker`` (``False``, or ``{"failures": 5, "cooldown": "30s"}``...); the worker
-    checks them when it loads the consumer, and ``[destinations.NAME]`` overrides them.
+    checks them when it loads the consumer, and ``[destinations.NAME]`` overrides them. ``filter``: which
+    events it wants, on their body, headers, query or path (``{"body": {"ref": "refs/heads/main"}}``); an
+    event it declines is recorded ``filtered`` and never reaches its lane.
     """
     lane = {"max_in_flight": max_in_flight, "rate_limit": rate_limit, "breaker": breaker}
 
@@ -105,7 +110,9 @@ def consumer(
         default = f"{handler.__module__}.{handler.__qualname__}"
         retry = (max_retries, min_backoff_ms, max_backoff_ms)
         given = {key: value for key, value in lane.items() if value is not None}
-        registry.add(Consumer(name or default, source, tuple(events), handler, *retry, lane=given))
+        registry.add(
+            Consumer(name or default, source, tuple(events), handler, *retry, lane=given, filter=filter)
+        )
         return handler
 
     return register

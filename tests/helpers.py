@@ -144,17 +144,22 @@ def write_config(folder: Path, extra: str, *, name: str = "hookgate.toml") -> Pa
     return path
 
 
-def forward(name: str, url: str, **extra: object) -> str:
-    """A ``[[forward]]`` of the ``hooks`` source to ``url``; ``extra`` keys as TOML values."""
-    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "hooks"\nurl = "{url}"']
+def forward(name: str, url: str, *, source: str = "hooks", **extra: object) -> str:
+    """A ``[[forward]]`` of ``source`` to ``url``; ``extra`` keys as TOML values."""
+    lines = [f'\n[[forward]]\nname = "{name}"\nsource = "{source}"\nurl = "{url}"']
     lines += [f"{key} = {_toml(value)}" for key, value in ({"timeout_seconds": 20} | extra).items()]
     return "\n".join(lines) + "\n"
+
+
+def _key(key: str) -> str:
+    """A TOML key: bare when it can be, else quoted (``"$gte"``, ``"data.object"``)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _toml(value: object) -> str:
     """A TOML value: a table inline, anything else as JSON (which TOML reads the same)."""
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
 
 

@@ -1,5 +1,6 @@
 """The ``hookgate`` command line, one module per command group: ``processes`` (serve, worker, dev,
-migrate, check-config, send-test), ``events``, ``replay``, ``dlq``, ``issues`` and ``destinations``.
+migrate, check-config, send-test), ``events``, ``replay``, ``dlq``, ``issues``, ``destinations`` and
+``route``.
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gateway.cli.dlq import dlq
 from gateway.cli.events import events
 from gateway.cli.issues import issues
 from gateway.cli.replay import replay
+from gateway.cli.routes import route
 from gateway.config import ConfigError
 
 __all__ = ["main"]
@@ -34,5 +36,5 @@ def _prepare_metrics() -> None:
         fail(f"configuration error: {exc}", code=2)
 
 
-for _command in [*processes.COMMANDS, events, replay, dlq, issues, destinations]:
+for _command in [*processes.COMMANDS, events, replay, dlq, issues, destinations, route]:
     main.add_command(_command)

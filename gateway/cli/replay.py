@@ -45,6 +45,11 @@ CONFIRM_ABOVE = 1000
     "Events given by id go to it whether it has seen them or not.",
 )
 @click.option("--force", is_flag=True, help="Re-run consumers that already succeeded (new idempotency key).")
+@click.option(
+    "--ignore-filters",
+    is_flag=True,
+    help="Send to every consumer the event routes to, whatever their filters say now.",
+)
 @click.option("--dry-run", is_flag=True, help="Show which events would be replayed; enqueue nothing.")
 @click.option("--rate", default=None, type=click.FloatRange(min=0.01), help="At most N events per second.")
 @click.option("--yes", is_flag=True, help=f"Do not ask before replaying more than {CONFIRM_ABOVE} events.")
@@ -61,6 +66,7 @@ def replay(
     header: tuple[str, ...],
     consumer: str | None,
     force: bool,
+    ignore_filters: bool,
     dry_run: bool,
     rate: float | None,
     yes: bool,
@@ -97,10 +103,19 @@ def replay(
         if consumer is not None:
             run(lambda: use_replay.check_consumer(context, consumer))
         total = len(event_ids)
-        sends = use_replay.replay(context, event_ids, force=force, consumer=consumer)
+        sends = use_replay.replay(
+            context, event_ids, force=force, consumer=consumer, ignore_filters=ignore_filters
+        )
     else:
         bulk = run(
-            lambda: use_replay.BulkReplay(context, where, force=force, consumer=consumer, dry_run=dry_run)
+            lambda: use_replay.BulkReplay(
+                context,
+                where,
+                force=force,
+                consumer=consumer,
+                dry_run=dry_run,
+                ignore_filters=ignore_filters,
+            )
         )
         if dry_run:
             _print_dry_run([summary.record() for summary, _ in run(lambda: list(bulk.matching()))], as_json)

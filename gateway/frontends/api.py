@@ -197,7 +197,15 @@ class AdminAPI(Controller):
         data = data or ReplayOne()
         context = backend.writer
         sent = backend.run(
-            lambda: list(operate.replay.replay(context, [event_id], force=data.force, consumer=data.consumer))
+            lambda: list(
+                operate.replay.replay(
+                    context,
+                    [event_id],
+                    force=data.force,
+                    consumer=data.consumer,
+                    ignore_filters=data.ignore_filters,
+                )
+            )
         )
         if not sent:
             raise problem(404, f"no event {event_id!r}")
@@ -231,7 +239,12 @@ class AdminAPI(Controller):
 
             def bulk(context: Context) -> operate.replay.BulkReplay:
                 return operate.replay.BulkReplay(
-                    context, where, force=data.force, consumer=data.consumer, dry_run=data.dry_run
+                    context,
+                    where,
+                    force=data.force,
+                    consumer=data.consumer,
+                    dry_run=data.dry_run,
+                    ignore_filters=data.ignore_filters,
                 )
 
             bulk(services.reader)  # checks the request before a broker is built to enqueue it

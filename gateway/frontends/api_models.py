@@ -45,6 +45,8 @@ __all__ = [
 class ReplayOne:
     force: bool = False
     consumer: str | None = None
+    #: Send to every consumer the event routes to, whatever their filters say now.
+    ignore_filters: bool = False
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ReplayFilter:
     header: list[str] | None = None
     force: bool = False
     dry_run: bool = False
+    ignore_filters: bool = False
 
 
 @dataclass

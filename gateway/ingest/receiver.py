@@ -182,7 +182,8 @@ class SourceReceiver:
         delivery = await self._verify(request, pairs, body)
         # From here on the delivery is genuine: it is stored, or the sender is told to retry.
         delivery_id, event_type, handshake = _facts(self._source, delivery)
-        stored = await self._store(self._incoming(pairs, body, delivery_id, event_type))
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        stored = await self._store(self._incoming(pairs, body, delivery_id, event_type, query))
         return self._answer(stored, bounded(delivery_id), bounded(event_type), handshake, started)
 
     async def _verify(
@@ -208,9 +209,15 @@ class SourceReceiver:
     # The store
 
     def _incoming(
-        self, pairs: list[tuple[str, str]], body: bytes, delivery_id: str | None, event_type: str | None
+        self,
+        pairs: list[tuple[str, str]],
+        body: bytes,
+        delivery_id: str | None,
+        event_type: str | None,
+        query: str,
     ) -> Incoming:
-        """What is stored: credential headers redacted; while tracing, the receive span's context."""
+        """What is stored: credential headers redacted, the query string (for filters on it); while
+        tracing, the receive span's context."""
         if self._verifier.credential_headers:
             pairs = [(n, REDACTED if n in self._verifier.credential_headers else v) for n, v in pairs]
         traceparent = None
@@ -220,7 +227,7 @@ class SourceReceiver:
             )
             traceparent = tracing.current_traceparent()
         source = self._source
-        return Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent)
+        return Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent, query)
 
     async def _store(self, incoming: Incoming) -> Stored:
         """Store and enqueue, or tell the sender to retry (503)."""

@@ -32,7 +32,15 @@ class Enqueue(Protocol):
 
     def send_to(self, event_id: str, consumer: str, replay: int = 0) -> None: ...
 
-    def replay(self, event_id: str, source: str, event_type: str | None, replay: int = 0) -> None: ...
+    def replay(
+        self,
+        event_id: str,
+        source: str,
+        event_type: str | None,
+        replay: int = 0,
+        *,
+        ignore_filters: bool = False,
+    ) -> None: ...
 
     def resend(self, event_id: str, consumer: str) -> None: ...
 

@@ -33,7 +33,12 @@ def declare_replay_job(broker: dramatiq.Broker, ctx: Context) -> dramatiq.Actor[
     """The ``bulk_replay`` actor, on its own queue; a day's time limit (Dramatiq's default is 10 min)."""
 
     def bulk_replay(
-        replay_id: str, where: dict[str, Any], force: bool, consumer: str | None, dry_run: bool
+        replay_id: str,
+        where: dict[str, Any],
+        force: bool,
+        consumer: str | None,
+        dry_run: bool,
+        ignore_filters: bool = False,
     ) -> None:
         progress = keys.bulk_replay(replay_id)
         client = ctx.client
@@ -43,7 +48,14 @@ def declare_replay_job(broker: dramatiq.Broker, ctx: Context) -> dramatiq.Actor[
         after = Cursor.parse(fields["cursor"]) if fields.get("cursor") else None
         matched, sent = int(fields.get("matched", 0)), int(fields.get("sent", 0))
         status = fields["status"]
-        bulk = BulkReplay(ctx, EventFilter.from_dict(where), force=force, consumer=consumer, dry_run=dry_run)
+        bulk = BulkReplay(
+            ctx,
+            EventFilter.from_dict(where),
+            force=force,
+            consumer=consumer,
+            dry_run=dry_run,
+            ignore_filters=ignore_filters,
+        )
         for summary, cursor in bulk.matching(after=after):
             if status == "cancelling":
                 break
@@ -76,7 +88,9 @@ def start(ctx: Context, replay_id: str, bulk: BulkReplay) -> None:
         "started_at": time.time(),
     }
     _write(ctx.client, keys.bulk_replay(replay_id), fields)
-    ctx.replay_job.send(replay_id, asdict(bulk.where), bulk.force, bulk.consumer, bulk.dry_run)
+    ctx.replay_job.send(
+        replay_id, asdict(bulk.where), bulk.force, bulk.consumer, bulk.dry_run, bulk.ignore_filters
+    )
 
 
 def _write(client: redis.Redis, progress: str, fields: Mapping[Any, str | int | float]) -> None:

@@ -5,7 +5,10 @@ it as a worker's job, ``gateway.operate.jobs``).
 ``consumer`` means the same everywhere: the replay goes to that consumer alone. In a bulk replay it
 also selects: only the events routed to that consumer (those it has a state for) are replayed. Events
 named by id are sent to it whether it saw them or not (an operator may hand an old event to a new
-consumer).
+consumer), and its filter is not asked: the operator chose it.
+
+Otherwise a replay routes the event again and the consumers' filters decide again (the config may have
+changed since), unless ``ignore_filters``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ def check_consumer(ctx: Context, name: str) -> None:
 
 
 def replay(
-    ctx: Context, event_ids: Iterable[str], *, force: bool = False, consumer: str | None = None
+    ctx: Context,
+    event_ids: Iterable[str],
+    *,
+    force: bool = False,
+    consumer: str | None = None,
+    ignore_filters: bool = False,
 ) -> Iterator[str]:
     """Enqueue each stored event again, yielding its id once sent (ids of gone events are skipped).
 
@@ -43,7 +51,7 @@ def replay(
     if consumer is not None:
         check_consumer(ctx, consumer)
     for event_id in event_ids:
-        if _send(ctx, actors, event_id, force=force, consumer=consumer):
+        if _send(ctx, actors, event_id, force=force, consumer=consumer, ignore_filters=ignore_filters):
             yield event_id
 
 
@@ -60,6 +68,7 @@ class BulkReplay:
         force: bool = False,
         consumer: str | None = None,
         dry_run: bool = False,
+        ignore_filters: bool = False,
     ) -> None:
         self.where = where if consumer is None else dataclasses.replace(where, consumer=consumer)
         events.check_filter(ctx, self.where)
@@ -68,6 +77,7 @@ class BulkReplay:
         self.force = force
         self.consumer = consumer
         self.dry_run = dry_run
+        self.ignore_filters = ignore_filters
         self._ctx = ctx
 
     def matching(self, *, after: Cursor | None = None) -> Iterator[tuple[EventSummary, Cursor]]:
@@ -78,7 +88,14 @@ class BulkReplay:
         """Replay one of them; False when it is gone (expired) or on a dry run."""
         if self.dry_run:
             return False
-        return _send(self._ctx, _actors(self._ctx), event_id, force=self.force, consumer=self.consumer)
+        return _send(
+            self._ctx,
+            _actors(self._ctx),
+            event_id,
+            force=self.force,
+            consumer=self.consumer,
+            ignore_filters=self.ignore_filters,
+        )
 
 
 def _actors(ctx: Context) -> Enqueue:
@@ -87,7 +104,9 @@ def _actors(ctx: Context) -> Enqueue:
     return ctx.actors
 
 
-def _send(ctx: Context, actors: Enqueue, event_id: str, *, force: bool, consumer: str | None) -> bool:
+def _send(
+    ctx: Context, actors: Enqueue, event_id: str, *, force: bool, consumer: str | None, ignore_filters: bool
+) -> bool:
     if not ctx.events.restore(event_id):  # archived events come back into the hot path first
         return False
     routing = ctx.events.routing(event_id)
@@ -98,7 +117,7 @@ def _send(ctx: Context, actors: Enqueue, event_id: str, *, force: bool, consumer
     if consumer is not None:
         actors.send_to(event_id, consumer, forced)
     else:
-        actors.replay(event_id, routing[0], routing[1], forced)
+        actors.replay(event_id, routing[0], routing[1], forced, ignore_filters=ignore_filters)
     return True
 
 

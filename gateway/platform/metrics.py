@@ -68,6 +68,11 @@ CONSUMER_ATTEMPTS = Counter(
     "Consumer runs, by consumer and outcome.",
     ["consumer", "outcome"],
 )
+CONSUMER_FILTERED = Counter(
+    "hookgate_consumer_filtered",
+    "Events a consumer declined (its filter or transformation), by consumer: an outcome, not a failure.",
+    ["consumer"],
+)
 CONSUMER_SECONDS = Histogram(
     "hookgate_consumer_seconds",
     "Time spent in a consumer.",

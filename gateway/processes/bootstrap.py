@@ -76,6 +76,7 @@ def build_registry(settings: Settings) -> consumers.Registry:
     """The consumers a worker runs: the ``@consumer`` functions of ``[consumers] modules`` and one per
     ``[[forward]]`` entry (named by its ``name``), in a registry of its own (a second call builds the
     same one again)."""
+    from gateway.worker import transforms
     from gateway.worker.forward import Forwarder
 
     consumers.load_modules(settings.consumers.modules)
@@ -87,11 +88,20 @@ def build_registry(settings: Settings) -> consumers.Registry:
             headers = forward.resolved_headers()
         except ValueError as exc:
             raise consumers.ConsumerConfigError(f"forward {forward.name!r}: {exc}") from None
+        transform = None
+        if forward.transform is not None:
+            try:
+                transform = transforms.load(
+                    forward.transform, timeout_seconds=forward.transform_timeout_seconds
+                )
+            except consumers.ConsumerConfigError as exc:
+                raise consumers.ConsumerConfigError(f"forward {forward.name!r}: {exc}") from None
         forwarder = Forwarder(
             forward.url,
             timeout_seconds=forward.timeout_seconds,
             headers=headers,
             sign_secret=forward.sign_secret.get_secret_value() if forward.sign_secret else None,
+            transform=transform,
         )
         registry.add(
             consumers.Consumer(
@@ -102,6 +112,7 @@ def build_registry(settings: Settings) -> consumers.Registry:
                 forward.max_retries,
                 forward.min_backoff_ms,
                 forward.max_backoff_ms,
+                filter=forward.filter,
             )
         )
     return registry

@@ -20,9 +20,11 @@ def describe(settings: Settings) -> dict[str, Any]:
     """Sources, consumers and warnings; ConfigError when a source or a consumer module is wrong."""
     sources = build_sources(settings)
     from gateway.processes.bootstrap import build_registry
+    from gateway.worker.routing import Filters
 
     try:
         registry = build_registry(settings)
+        Filters(registry)  # an @consumer's filter is checked as the worker will
     except consumers.ConsumerConfigError as exc:
         raise ConfigError(str(exc)) from None
     return {

@@ -36,7 +36,7 @@ from gateway.store.lease import Lease
 
 log = structlog.get_logger("hookgate.record")
 
-SETTLED = frozenset({"processed", "dead", "unrouted"})
+SETTLED = frozenset({"processed", "dead", "unrouted", "filtered"})
 _COLUMNS = (
     "id, received_at, source, delivery_id, event_type, status, deliveries, headers, body, "
     "dedupe_basis, traceparent, consumers, attempts"

@@ -14,10 +14,11 @@ from typing import Any
 
 import redis
 
+from gateway.config.filtering import Request
 from gateway.store import keys
 from gateway.store.paging import Cursor, newest_first, take
 
-STATUSES = ("queued", "processing", "processed", "retrying", "dead", "unrouted")
+STATUSES = ("queued", "processing", "processed", "retrying", "dead", "unrouted", "filtered")
 _FIELDS = ["source", "delivery_id", "event_type", "status", "received_at", "deliveries"]
 
 
@@ -123,6 +124,13 @@ class EventStore:
             return None
         return source.decode(), (event_type or b"").decode() or None
 
+    def filter_request(self, event_id: str) -> Request | None:
+        """What filters look at (body, headers, query and path as received), None when the event is gone."""
+        found: list[bytes | None] = self._client.hmget(  # type: ignore[assignment]
+            keys.event(event_id), ["source", "body", "headers", "query"]
+        )
+        return request_of(*found)
+
     def iter(
         self, where: EventFilter, *, after: Cursor | None = None
     ) -> Iterator[tuple[EventSummary, Cursor]]:
@@ -176,6 +184,8 @@ class EventStore:
         record["headers"] = json.loads(fields.get("headers", b"[]"))
         record["body"] = text
         record["body_base64"] = base64.b64encode(body).decode()
+        if "query" in fields:
+            record["query"] = fields["query"].decode("latin-1")
         return record
 
     def counts(self, now: float | None = None) -> tuple[dict[str, int], dict[str, int]]:
@@ -238,3 +248,13 @@ class EventStore:
                     by_status[status.decode()] = by_status.get(status.decode(), 0) + 1
             read += len(batch)
         return StatusCounts(by_status, read, complete=next(walk, None) is None)
+
+
+def request_of(
+    source: bytes | None, body: bytes | None, headers: bytes | None, query: bytes | None
+) -> Request | None:
+    """A stored event's fields as filters see them: the path is the source's receiving route."""
+    if source is None or body is None:
+        return None
+    pairs = [(name, value) for name, value in json.loads(headers or b"[]")]
+    return Request(body, pairs, (query or b"").decode("latin-1"), f"/webhooks/{source.decode()}")

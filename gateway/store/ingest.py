@@ -73,6 +73,8 @@ class Incoming:
     dedupe: bool = True
     #: The receive span's W3C traceparent while tracing is on: kept with the event and its message.
     traceparent: str | None = None
+    #: The request's raw query string ('' for none), kept for filters on ``query``.
+    query: str = ""
 
 
 class NotReplicated(Exception):
@@ -130,6 +132,7 @@ class Ingestor:
             _JSON.encode(incoming.headers),
             incoming.body,
             basis,
+            incoming.query,
         ]
         if incoming.traceparent is not None:
             args.append(incoming.traceparent)

@@ -114,7 +114,7 @@ def dashboard_logout(session_id: str) -> str:
 WAITING = f"{PREFIX}:wait"
 WAITING_MESSAGES = f"{PREFIX}:wait:msgs"
 
-#: Events still on their way (not processed, dead or unrouted), by the time of their last change.
+#: Events still on their way (not processed, dead, unrouted or filtered), by the time of their last change.
 UNSETTLED = f"{PREFIX}:unsettled"
 
 

@@ -38,7 +38,7 @@ class Attempt:
     at: float
     consumer: str
     attempt: int
-    outcome: str  # started | succeeded | failed | rejected | dead | skipped | retried | discarded
+    outcome: str  # started | succeeded | failed | rejected | dead | skipped | retried | discarded | filtered
     error: str | None = None
     duration_ms: float | None = None
     traceback: str | None = None
@@ -148,6 +148,15 @@ class Ledger:
         when = time.time() if at is None else at
         record = Attempt(when, consumer, attempt, "succeeded", duration_ms=round(duration_ms, 2))
         return _transition(event_id, consumer, "processed", record, done=True)
+
+    @staticmethod
+    def filtered_op(event_id: str, consumer: str, reason: str, *, at: float | None = None) -> Operation:
+        """The consumer declined the event (its filter, or its transformation returned None): ``filtered``,
+        an outcome and not a failure; ``reason`` says which clause declined."""
+        when = time.time() if at is None else at
+        return _transition(
+            event_id, consumer, "filtered", Attempt(when, consumer, 0, "filtered", error=text(reason))
+        )
 
     @staticmethod
     def failure_op(

@@ -2,9 +2,10 @@
 never bind to Dramatiq's fallback broker on a default local port).
 
 ``dispatch(event_id)`` fans out one ``deliver(event_id, consumer)`` message per routed consumer, so each
-consumer retries on its own and a failing one never holds back the others. An event with a single
-routed consumer has its first attempt run inside ``dispatch`` (one message instead of two); only a
-failure hands it over to a ``deliver`` message.
+consumer retries on its own and a failing one never holds back the others. A consumer whose filter
+declines the event (``routing.Filters``) gets no message: it is recorded ``filtered`` there and then.
+An event with a single routed consumer has its first attempt run inside ``dispatch`` (one message
+instead of two); only a failure hands it over to a ``deliver`` message.
 
 While tracing, ``dispatch`` and every attempt are spans of the event's trace: a message carries the
 context it was sent in (``traceparent`` in its options), and a retry keeps its message's options.
@@ -30,21 +31,26 @@ from dramatiq.middleware import CurrentMessage, Retries
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 
-from consumers.errors import Reject
+from consumers.errors import Declined, Reject
 from consumers.event import Event
 from consumers.registry import Consumer, Registry
+from gateway.config.filtering import Request
 from gateway.platform import metrics, tracing
 from gateway.store import keys
 from gateway.store.ledger import Ledger, Operation
 from gateway.worker.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
+from gateway.worker.routing import Filters
 
 log = structlog.get_logger("hookgate.worker")
 
 
 class StoredEvents(Protocol):
-    """What the worker reads of the event store: where an event came from and its type."""
+    """What the worker reads of the event store: where an event came from and its type, and what its
+    consumers' filters look at."""
 
     def routing(self, event_id: str) -> tuple[str, str | None] | None: ...
+
+    def filter_request(self, event_id: str) -> Request | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,20 @@ class Actors:
         kwargs = {"replay": replay} if replay else {}
         self.deliver.send_with_options(args=(event_id, consumer), kwargs=kwargs)
 
-    def replay(self, event_id: str, source: str, event_type: str | None, replay: int = 0) -> None:
-        """Route the event again (its consumers that succeeded are skipped unless ``replay`` > 0)."""
-        kwargs = {"replay": replay} if replay else {}
+    def replay(
+        self,
+        event_id: str,
+        source: str,
+        event_type: str | None,
+        replay: int = 0,
+        *,
+        ignore_filters: bool = False,
+    ) -> None:
+        """Route the event again (its consumers that succeeded are skipped unless ``replay`` > 0); its
+        consumers' filters decide again, unless ``ignore_filters``."""
+        kwargs: dict[str, Any] = {"replay": replay} if replay else {}
+        if ignore_filters:
+            kwargs["ignore_filters"] = True
         self.dispatch.send_with_options(args=(event_id, source, event_type), kwargs=kwargs)
 
     def resend(self, event_id: str, consumer: str) -> None:
@@ -79,6 +96,11 @@ class Actors:
             self.dispatch.send(event_id, None, None)
         else:
             self.send_to(event_id, consumer)
+
+
+@functools.cache
+def _filtered(consumer: str) -> Any:
+    return metrics.CONSUMER_FILTERED.labels(consumer)
 
 
 @functools.cache
@@ -159,7 +181,8 @@ class Attempts:
         inline: bool = False,
     ) -> str:
         """One attempt; while tracing, a span under ``parent`` (else under the current span). Its outcome:
-        succeeded, skipped, missing, or held (its lane did not start it: the caller holds it)."""
+        succeeded, filtered (the consumer declined the event), skipped, missing, or held (its lane did not
+        start it: the caller holds it)."""
         if self._tracer is None:
             return self._once(event_id, consumer, attempt, replay, inline)
         attributes: dict[str, str | int] = {
@@ -197,6 +220,13 @@ class Attempts:
         started = time.perf_counter()
         try:
             consumer.handler(event)
+        except Declined as declined:
+            self._writer.later(Ledger.filtered_op(event_id, consumer.name, str(declined) or "declined"))
+            if message_id:
+                self._writer.later(Ledger.lane_op(consumer.name, message_id, "neutral"))
+            _filtered(consumer.name).inc()
+            log.info("consumer declined the event", event_id=event_id, consumer=consumer.name)
+            return "filtered"
         except BaseException:
             failed.inc()
             raise
@@ -248,6 +278,7 @@ class Dispatch:
         self,
         events: StoredEvents,
         registry: Registry,
+        filters: Filters,
         outcomes: Outcomes,
         writer: OutcomeWriter,
         attempts: Attempts,
@@ -257,6 +288,7 @@ class Dispatch:
     ) -> None:
         self._events = events
         self._registry = registry
+        self._filters = filters
         self._outcomes = outcomes
         self._writer = writer
         self._attempts = attempts
@@ -265,10 +297,15 @@ class Dispatch:
         self._tracer = tracer
 
     def __call__(
-        self, event_id: str, source: str | None = None, event_type: str | None = None, replay: int = 0
+        self,
+        event_id: str,
+        source: str | None = None,
+        event_type: str | None = None,
+        replay: int = 0,
+        ignore_filters: bool = False,
     ) -> None:
         if self._tracer is None:
-            self._hand_out(event_id, source, event_type, replay)
+            self._hand_out(event_id, source, event_type, replay, ignore_filters)
             return
         with tracing.span(
             self._tracer,
@@ -277,10 +314,14 @@ class Dispatch:
             kind=SpanKind.CONSUMER,
             attributes={tracing.EVENT_ID: event_id},
         ) as span:
-            span.set_attribute(tracing.CONSUMERS, self._hand_out(event_id, source, event_type, replay))
+            consumers = self._hand_out(event_id, source, event_type, replay, ignore_filters)
+            span.set_attribute(tracing.CONSUMERS, consumers)
 
-    def _hand_out(self, event_id: str, source: str | None, event_type: str | None, replay: int) -> list[str]:
-        """Route the event and give it to its consumers; their names (none: unrouted or gone)."""
+    def _hand_out(
+        self, event_id: str, source: str | None, event_type: str | None, replay: int, ignore_filters: bool
+    ) -> list[str]:
+        """Route the event and give it to the consumers that want it; their names (none: unrouted, every
+        consumer declined it, or gone)."""
         if source is None:  # enqueued without routing facts (a replay): read them
             routing = self._outcomes.wait_out(lambda: self._events.routing(event_id))
             if routing is None:
@@ -293,6 +334,10 @@ class Dispatch:
             self._writer.later(Ledger.status_op(event_id, "unrouted"))
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return []
+        if not ignore_filters and self._filters.any(routed):
+            routed = self._filter(event_id, routed)
+            if not routed:
+                return []
         if len(routed) == 1:
             self._first_attempt_inline(event_id, routed[0], replay)
             return [routed[0].name]
@@ -301,6 +346,24 @@ class Dispatch:
         names = [name for name, _ in messages]
         log.info("dispatching", event_id=event_id, source=source, event_type=event_type, consumers=names)
         return names
+
+    def _filter(self, event_id: str, routed: list[Consumer]) -> list[Consumer]:
+        """The routed consumers whose filters want the event; the others are recorded ``filtered``."""
+        request = self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
+        if request is None:
+            log.warning("event not found (expired or purged)", event_id=event_id)
+            return []
+        verdicts = self._filters.split(routed, request)
+        for consumer, reason in verdicts.declined:
+            self._writer.later(Ledger.filtered_op(event_id, consumer.name, reason))
+            _filtered(consumer.name).inc()
+        if verdicts.declined:
+            log.info(
+                "filtered",
+                event_id=event_id,
+                declined=[consumer.name for consumer, _ in verdicts.declined],
+            )
+        return verdicts.wanted
 
     def _first_attempt_inline(self, event_id: str, consumer: Consumer, replay: int) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
@@ -379,7 +442,8 @@ def declare_actors(
     deliver = _declare(
         broker, Deliver(registry, attempts, writer, tracer), keys.DELIVER_ACTOR, throws=(Reject,)
     )
-    dispatch = Dispatch(events, registry, outcomes, writer, attempts, failure_path, deliver, tracer)
+    filters = Filters(registry)
+    dispatch = Dispatch(events, registry, filters, outcomes, writer, attempts, failure_path, deliver, tracer)
     return Actors(dispatch=_declare(broker, dispatch, keys.DISPATCH_ACTOR), deliver=deliver)
 
 

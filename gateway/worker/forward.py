@@ -8,6 +8,10 @@
 A 429/5xx with a usable ``Retry-After`` raises ``RetryLater``. Messages name the method, the URL (without
 userinfo or query) and the status, never a header value: headers may carry secrets. While tracing, the
 request is a client span and carries that span's ``traceparent``.
+
+With a transformation (``gateway/worker/transforms.py``) the forward sends what it returns: its body, its
+headers instead of the original ones when it gives some, its path on the forward URL's host and its
+method; None declines the event (``Declined``: recorded ``filtered``). A signed forward signs what it sends.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from opentelemetry.trace import SpanKind
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 import signatures
-from consumers.errors import ConsumerConfigError, ConsumersError, Reject, RetryLater
+from consumers.errors import ConsumerConfigError, ConsumersError, Declined, Reject, RetryLater
 from consumers.event import Event
 from gateway.platform import tracing
+from gateway.worker.transforms import Outgoing, Transformation
 
 __all__ = ["ForwardFailed", "ForwardRejected", "Forwarder"]
 
@@ -76,6 +81,7 @@ class Forwarder:
         headers: Mapping[str, str] | None = None,
         sign_secret: str | None = None,
         client: httpx.Client | None = None,
+        transform: Transformation | None = None,
     ) -> None:
         try:
             parsed = httpx.URL(url)
@@ -91,7 +97,7 @@ class Forwarder:
         self._owns_client = client is None
         # httpx.Client is thread-safe and pools connections across Dramatiq's worker threads.
         self._client = client or httpx.Client(timeout=self._timeout, follow_redirects=False)
-        self._where = f"POST {self._shown_url}"  # how errors name the request
+        self._transform = transform
         self._tracer = tracing.tracer()
         self._span_attributes: dict[str, str | int] = {
             "http.request.method": "POST",
@@ -103,21 +109,51 @@ class Forwarder:
     def __call__(self, event: Event) -> None:
         """Forward one event: return on a 2xx, raise what tells Dramatiq to retry or dead-letter otherwise.
         While tracing, the request is a client span and carries its ``traceparent``."""
+        outgoing = self.outgoing(event)
+        url, where = self._target(outgoing)
         if self._tracer is None:
-            self._judge(*self._post(event.body, self._headers(event)))
+            self._judge(where, *self._send(outgoing, url, where, self._headers(event, outgoing)))
             return
-        with tracing.span(
-            self._tracer, "POST", kind=SpanKind.CLIENT, attributes=self._span_attributes
-        ) as span:
-            status, retry_after = self._post(event.body, self._headers(event, tracing.current_headers()))
+        attributes = {**self._span_attributes, "http.request.method": outgoing.method}
+        with tracing.span(self._tracer, outgoing.method, kind=SpanKind.CLIENT, attributes=attributes) as span:
+            headers = self._headers(event, outgoing, tracing.current_headers())
+            status, retry_after = self._send(outgoing, url, where, headers)
             span.set_attribute("http.response.status_code", status)
-            self._judge(status, retry_after)
+            self._judge(where, status, retry_after)
 
-    def _post(self, body: bytes, headers: _Headers) -> tuple[int, str | None]:
+    def outgoing(self, event: Event) -> Outgoing:
+        """What is sent for ``event``: its own body, or what the transformation made of it (``Declined``
+        when the transformation returned None)."""
+        if self._transform is None:
+            return Outgoing(event.body)
+        outgoing = self._transform(event)
+        if outgoing is None:
+            raise Declined(f"transformation {self._transform.name} returned None")
+        return outgoing
+
+    def request(self, event: Event, outgoing: Outgoing) -> tuple[str, str, _Headers]:
+        """The method, URL and headers ``outgoing`` is sent with, as ``route test`` shows them: the values
+        of configured headers and of the signature (secrets, or made with one) are redacted."""
+        url, _ = self._target(outgoing)
+        hidden = set(self._extra) | ({"webhook-signature"} if self._signer is not None else set())
+        headers = [
+            (name, _REDACTED.encode() if name.decode("latin-1").lower() in hidden else value)
+            for name, value in self._headers(event, outgoing)
+        ]
+        return outgoing.method, url, headers
+
+    def _target(self, outgoing: Outgoing) -> tuple[str, str]:
+        """The URL to send ``outgoing`` to, and how errors name the request (no userinfo or query)."""
+        if outgoing.path is None:
+            return self.url, f"{outgoing.method} {self._shown_url}"
+        url = httpx.URL(self.url).join(outgoing.path)
+        shown = url.copy_with(userinfo=b"", query=None, fragment=None)
+        return str(url), f"{outgoing.method} {shown}"
+
+    def _send(self, outgoing: Outgoing, url: str, where: str, headers: _Headers) -> tuple[int, str | None]:
         """The status and Retry-After of the target's answer; a request that fails raises what it means."""
-        where = self._where
         try:
-            return _send(self._client, self.url, body, headers, self._timeout)
+            return _send(self._client, outgoing.method, url, outgoing.body, headers, self._timeout)
         except httpx.TimeoutException as exc:
             raise ForwardFailed(f"{where} timed out ({type(exc).__name__})") from exc
         except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
@@ -126,9 +162,9 @@ class Forwarder:
         except httpx.HTTPError as exc:
             raise ForwardFailed(f"{where} failed ({type(exc).__name__})") from exc
 
-    def _judge(self, status: int, retry_after: str | None) -> None:
+    @staticmethod
+    def _judge(where: str, status: int, retry_after: str | None) -> None:
         """Return on a 2xx; raise what tells Dramatiq to retry or dead-letter otherwise."""
-        where = self._where
         if 200 <= status < 300:
             return
         if status == 429 or 500 <= status < 600:
@@ -154,22 +190,23 @@ class Forwarder:
     def __repr__(self) -> str:
         return f"<Forwarder POST {self._shown_url}>"
 
-    def _headers(self, event: Event, trace: Mapping[str, str] | None = None) -> _Headers:
-        """The original headers minus hop-by-hop and redacted ones, with hookgate's own headers added;
-        ``trace``, while tracing, is the request's own W3C context (the sender's then travels on as
-        ``X-Hookgate-Original-Traceparent``)."""
+    def _headers(self, event: Event, outgoing: Outgoing, trace: Mapping[str, str] | None = None) -> _Headers:
+        """The original headers (or the transformation's) minus hop-by-hop and redacted ones, with
+        hookgate's own headers added; ``trace``, while tracing, is the request's own W3C context (the
+        sender's then travels on as ``X-Hookgate-Original-Traceparent``)."""
         added = {name.lower(): (name, value) for name, value in self._own_headers(event)}
         added.update(self._extra)
         if self._signer is not None:
-            signed = self._signer.sign(event.body, delivery_id=event.id)
+            signed = self._signer.sign(outgoing.body, delivery_id=event.id)
             added.update({name.lower(): (name, value) for name, value in signed.items()})
         reserved = added.keys() | {name.lower() for name in _OWN_NAMES}
         if trace:
             added.update({name: (name, value) for name, value in trace.items()})
             reserved |= tracing.TRACE_HEADERS
-        dropped = _HOP_BY_HOP | _connection_tokens(event.headers)
+        given = event.headers if outgoing.headers is None else list(outgoing.headers.items())
+        dropped = _HOP_BY_HOP | _connection_tokens(given)
         headers: _Headers = []
-        for name, value in event.headers:
+        for name, value in given:
             key = name.lower()
             if key in dropped or value == _REDACTED:
                 continue
@@ -197,11 +234,11 @@ class Forwarder:
     reraise=True,
 )
 def _send(
-    client: httpx.Client, url: str, body: bytes, headers: _Headers, timeout: httpx.Timeout
+    client: httpx.Client, method: str, url: str, body: bytes, headers: _Headers, timeout: httpx.Timeout
 ) -> tuple[int, str | None]:
-    """POST once; the status and Retry-After of the answer."""
+    """Send once; the status and Retry-After of the answer."""
     with client.stream(
-        "POST", url, content=body, headers=headers, timeout=timeout, follow_redirects=False
+        method, url, content=body, headers=headers, timeout=timeout, follow_redirects=False
     ) as response:
         _drain(response, deadline=time.monotonic() + (timeout.read or 0))
         return response.status_code, response.headers.get("retry-after")

@@ -23,6 +23,7 @@ from consumers.errors import Reject, RetryLater
 from gateway.store import keys
 from gateway.store.dlq import dead_letter_op
 from gateway.store.ledger import Ledger, Operation
+from gateway.worker.transforms import TransformFailed
 
 log = structlog.get_logger("hookgate.worker")
 
@@ -127,9 +128,10 @@ class DeadLetterMiddleware(Middleware):
 
 def lane_outcome(consumer: str, message: MessageProxy, exception: BaseException) -> Operation:
     """What a failed attempt tells the consumer's lane: a ``Reject`` is the destination's verdict on this
-    event (neutral); anything else counts against its breaker, and a ``RetryLater`` (a 429 or 503 with
-    Retry-After) says how long the destination wants to be left alone."""
-    if isinstance(exception, Reject):
+    event and a ``TransformFailed`` the forward's own bug (neutral); anything else counts against its
+    breaker, and a ``RetryLater`` (a 429 or 503 with Retry-After) says how long the destination wants to be
+    left alone."""
+    if isinstance(exception, Reject | TransformFailed):
         return Ledger.lane_op(consumer, message.options["redis_message_id"], "neutral")
     retry_after_ms = int(exception.delay_seconds * 1000) if isinstance(exception, RetryLater) else 0
     return Ledger.lane_op(

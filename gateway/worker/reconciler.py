@@ -34,7 +34,7 @@ from gateway.worker.actors import Actors
 log = structlog.get_logger("hookgate.reconciler")
 
 _UNSETTLED_STATES = {"queued", "processing", "retrying"}
-_SETTLED_STATUSES = {"processed", "dead", "unrouted"}
+_SETTLED_STATUSES = {"processed", "dead", "unrouted", "filtered"}
 _MESSAGE_HASHES = (
     keys.dramatiq_messages(keys.DISPATCH_QUEUE),
     keys.dramatiq_messages(keys.DELIVER_QUEUE),

@@ -155,7 +155,7 @@ async def test_when_off_the_script_gets_todays_arguments_and_writes_todays_messa
     )
 
     [args] = calls
-    assert len(args) == 8
+    assert len(args) == 9 and args[8] == "", "the query string (none), and no traceparent"
     fields, raw = stored(server, result.event_id)
     assert b"traceparent" not in fields
     received_ms = json.loads(raw)["message_timestamp"]

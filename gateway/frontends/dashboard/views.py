@@ -37,7 +37,7 @@ PAGE_SIZE = 50
 #: Bodies longer than this are cut in the event page (the API and CLI give the whole body).
 BODY_DISPLAY_LIMIT = 256 * 1024
 #: The overview's order: the way through, then the ends.
-STATUS_ORDER = ("queued", "processing", "retrying", "dead", "processed", "unrouted")
+STATUS_ORDER = ("queued", "processing", "retrying", "dead", "processed", "filtered", "unrouted")
 #: The overview counts statuses over at most this many of the hour's newest events (every 5 s per tab).
 STATUS_SAMPLE = 10_000
 DLQ_FILTERS = ("source", "consumer", "q", "since", "until")

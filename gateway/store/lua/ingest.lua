@@ -5,7 +5,8 @@
 -- KEYS: 1 dedupe key, 2 event hash, 3 index of the source's events
 -- ARGV: 1 event id, 2 received at (unix seconds), 3 source, 4 delivery id, 5 event type,
 --       6 headers (JSON), 7 body, 8 dedupe basis: delivery_id | body_sha256 | none,
---       9 (only while tracing) the receive span's W3C traceparent: the event's `traceparent` field and
+--       9 the request's query string ('' for none: not stored), for filters on `query`,
+--       10 (only while tracing) the receive span's W3C traceparent: the event's `traceparent` field and
 --         the message's "traceparent" option, so the worker's spans join the trace
 -- Returns {1, event id} for a new event, {0, first event id} for a duplicate.
 -- The Dramatiq message is written in Dramatiq's own JSON format (dramatiq.Message.encode), with the
@@ -36,9 +37,12 @@ redis.call('HSET', KEYS[2],
   'received_at', ARGV[2], 'headers', ARGV[6], 'body', ARGV[7],
   'dedupe_basis', ARGV[8], 'status', 'queued', 'deliveries', 1)
 local trace_option = ''
-if ARGV[9] then
-  redis.call('HSET', KEYS[2], 'traceparent', ARGV[9])
-  trace_option = ',"traceparent":' .. cjson.encode(ARGV[9])
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[2], 'query', ARGV[9])
+end
+if ARGV[10] then
+  redis.call('HSET', KEYS[2], 'traceparent', ARGV[10])
+  trace_option = ',"traceparent":' .. cjson.encode(ARGV[10])
 end
 redis.call('EXPIRE', KEYS[2], event_ttl)
 if RECORD then

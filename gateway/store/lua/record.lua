@@ -8,11 +8,12 @@
 --   event_key(event)             hash   the stored event (and its `traceparent` while tracing); its
 --                                       `status` is the worst consumer state
 --   states_key(event)            hash   consumer -> queued | processing | processed | retrying | dead | discarded
+--                                       | filtered (its filter or transformation declined the event)
 --   attempts_key(event)          list   attempt records (JSON), oldest first
 --   done_key(event, consumer)    string the idempotency ledger: this consumer succeeded
 --   carriers_key(event)          hash   slot (a consumer, or "dispatch") -> the id of the message carrying it
 -- Shared:
---   UNSETTLED                    zset   events not yet processed, dead or unrouted, by last change (unix s)
+--   UNSETTLED                    zset   events not yet settled (processed, dead, unrouted, filtered), by last change
 --   status_index_key(status)     zset   events in that status, by received time (counted with ZCOUNT)
 --   WAITING, WAITING_MESSAGES    zset + hash   waiting messages by due time (unix ms), and their data
 --   DLQ_INDEX, dlq_entry_key(id), dlq_by_consumer_key(consumer), DLQ_CONSUMERS   dead letters
@@ -32,7 +33,7 @@ local COUNTER_TTL_SECONDS = 86460
 --- An issue remembers its newest affected events, up to this many.
 local ISSUE_EVENTS = 1000
 
-local SETTLED = {processed = true, dead = true, unrouted = true}
+local SETTLED = {processed = true, dead = true, unrouted = true, filtered = true}
 
 --- With the record on (``gateway/record``), note that the event changed so the writer copies it again.
 --- The score is the change's time in ms, above the previous one so the writer can tell a change that
@@ -85,9 +86,10 @@ local function set_event_status(id, status, now)
   return true
 end
 
---- The event's status is the worst of its consumers' states; a discarded dead letter counts as settled.
+--- The event's status is the worst of its consumers' states; a discarded dead letter counts as settled;
+--- an event every consumer declined is ``filtered`` (one that any consumer processed is ``processed``).
 local function roll_up(id, now)
-  local rank = {processed = 1, discarded = 1, queued = 2, processing = 3, retrying = 4, dead = 5}
+  local rank = {filtered = 1, processed = 2, discarded = 2, queued = 3, processing = 4, retrying = 5, dead = 6}
   local worst, worst_rank = 'processed', 0
   for _, state in ipairs(redis.call('HVALS', states_key(id))) do
     local r = rank[state] or 0
