@@ -3,6 +3,7 @@
 from signatures.base import Clock, Handshake, Verifier
 from signatures.delivery import Delivery
 from signatures.errors import (
+    CertificateRefused,
     ConfigurationError,
     MalformedHeader,
     MissingHeader,
@@ -16,6 +17,7 @@ from signatures.locator import Locator
 from signatures.registry import build, get_provider, provider_names, register, verify
 
 __all__ = [
+    "CertificateRefused",
     "Clock",
     "ConfigurationError",
     "Delivery",

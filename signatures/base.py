@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from signatures.delivery import Delivery
@@ -20,11 +20,15 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True, slots=True)
 class Handshake:
-    """The answer a provider's endpoint-verification request requires."""
+    """The answer a provider's endpoint-verification request requires; ``headers`` are sent with it
+    (Asana's echoed ``X-Hook-Secret``). ``store``: whether the request is also kept as an event (False for
+    a pure check that carries no event: Meta's GET, Asana's handshake, a confirmed SNS subscription)."""
 
     status: int
     body: bytes
     content_type: str
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)  # may echo a secret
+    store: bool = True
 
 
 class Verifier(ABC):
@@ -44,6 +48,12 @@ class Verifier(ABC):
     credential_headers: frozenset[str] = frozenset()
     #: True for providers whose endpoint check is a GET (Okta): the gateway then routes GET to ``handshake``.
     answers_get: ClassVar[bool] = False
+    #: True for providers whose ``verify`` or ``handshake`` may wait on the network (a certificate to
+    #: fetch, a subscription to confirm): the gateway then runs them on a thread, off its event loop.
+    blocking: ClassVar[bool] = False
+    #: True for providers that check a new endpoint with an unsigned HEAD that must answer 200 (Trello):
+    #: the gateway answers it, storing nothing.
+    answers_head: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -5,7 +5,8 @@ SignaturesError(Exception)
 │   ├── MissingHeader            # "missing_header"
 │   ├── MalformedHeader          # "malformed_header"
 │   ├── SignatureMismatch        # "signature_mismatch"
-│   └── TimestampOutOfTolerance  # "timestamp_out_of_tolerance"
+│   ├── TimestampOutOfTolerance  # "timestamp_out_of_tolerance"
+│   └── CertificateRefused       # "certificate_refused": foreign URL, fetch failed, expired, wrong name
 ├── ConfigurationError(SignaturesError, ValueError)  # bad verifier config
 └── SigningNotSupported          # sign() where we cannot hold the private key
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "CertificateRefused",
     "ConfigurationError",
     "MalformedHeader",
     "MissingHeader",
@@ -60,6 +62,13 @@ class TimestampOutOfTolerance(VerificationError):
     """The signed timestamp is too old or too far in the future."""
 
     reason = "timestamp_out_of_tolerance"
+
+
+class CertificateRefused(VerificationError):
+    """The signing certificate's URL, download or contents cannot be trusted; no request is made to a
+    URL outside the provider's own hosts."""
+
+    reason = "certificate_refused"
 
 
 class ConfigurationError(SignaturesError, ValueError):

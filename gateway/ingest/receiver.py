@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio.to_thread
 import structlog
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, head, post
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
@@ -72,6 +73,15 @@ def _facts(
         return None, None, None
 
 
+def _handshake_answer(handshake: signatures.Handshake) -> Response[Any]:
+    return Response(
+        handshake.body,
+        status_code=handshake.status,
+        media_type=handshake.content_type,
+        headers=dict(handshake.headers),
+    )
+
+
 class Receiver:
     """Everything the receivers share: the store, the rate limiter and how to find the client address."""
 
@@ -90,7 +100,8 @@ class Receiver:
         self.signature_failures = signature_failures
 
     def routes_for(self, source: SourceConfig) -> list[HTTPRouteHandler]:
-        """The POST route for a source, and a GET route for providers whose endpoint check is a GET."""
+        """The POST route for a source, a GET route for providers whose endpoint check is a GET, and a HEAD
+        route answering 200 (storing nothing) for those that check with an unsigned HEAD."""
         receive = self._handler(source)
         receive.__name__ = f"receive_{source.name}"
         options: dict[str, Any] = {"request_max_body_size": source.body_limit, "include_in_schema": False}
@@ -98,6 +109,17 @@ class Receiver:
         if source.verifier.answers_get:
             routes.append(
                 get(f"/webhooks/{source.name}", name=f"webhook-check:{source.name}", **options)(receive)
+            )
+        if source.verifier.answers_head:
+
+            async def reachable() -> None:
+                return None
+
+            reachable.__name__ = f"reachable_{source.name}"
+            routes.append(
+                head(f"/webhooks/{source.name}", name=f"webhook-head:{source.name}", include_in_schema=False)(
+                    reachable
+                )
             )
         return routes
 
@@ -180,8 +202,17 @@ class SourceReceiver:
     ) -> Response[Any]:
         """Verify the signature, then store and enqueue: what the receive span covers."""
         delivery = await self._verify(request, pairs, body)
-        # From here on the delivery is genuine: it is stored, or the sender is told to retry.
-        delivery_id, event_type, handshake = _facts(self._source, delivery)
+        # From here on the delivery is genuine: it is stored (unless it is a pure handshake), or the sender
+        # is told to retry.
+        if self._verifier.blocking:  # a handshake may wait on the network (SNS's confirmation)
+            delivery_id, event_type, handshake = await anyio.to_thread.run_sync(
+                _facts, self._source, delivery
+            )
+        else:
+            delivery_id, event_type, handshake = _facts(self._source, delivery)
+        if handshake is not None and not handshake.store:  # a check that carries no event
+            log.info("answered the provider's handshake", source=self._source.name, stored=False)
+            return _handshake_answer(handshake)
         query = request.scope.get("query_string", b"").decode("latin-1")
         stored = await self._store(self._incoming(pairs, body, delivery_id, event_type, query))
         return self._answer(stored, bounded(delivery_id), bounded(event_type), handshake, started)
@@ -192,7 +223,10 @@ class SourceReceiver:
         url = _signed_url(self._source.public_url, request) if self._verifier.signs_url else ""
         delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
         try:
-            self._verifier.verify(delivery)
+            if self._verifier.blocking:  # a certificate to fetch must not stall every other request
+                await anyio.to_thread.run_sync(self._verifier.verify, delivery)
+            else:
+                self._verifier.verify(delivery)
         except signatures.VerificationError as exc:
             slug = exc.reason.replace("_", "-")
             await self._shared.signature_failures.count(self._source.name)  # for when = "signature_failures"
@@ -279,7 +313,7 @@ class SourceReceiver:
         )
         if handshake is not None:
             log.info("answered the provider's handshake", source=self._source.name, event_id=stored.event_id)
-            return Response(handshake.body, status_code=handshake.status, media_type=handshake.content_type)
+            return _handshake_answer(handshake)
         return Response(
             {"event_id": stored.event_id, "duplicate": stored.duplicate},
             status_code=200 if stored.duplicate else 202,

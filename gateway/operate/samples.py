@@ -18,6 +18,7 @@ _DEFAULT_EVENT = {
     "stripe": "payment_intent.succeeded",
     "shopify": "orders/create",
     "mailgun": "delivered",
+    "adyen": "AUTHORISATION",
 }
 
 
@@ -66,6 +67,7 @@ def signed_sample(
 
     Raises ``signatures.SigningNotSupported`` for providers that sign with a private key.
     """
+    from signatures.providers.adyen import AdyenVerifier
     from signatures.providers.mailgun import MailgunVerifier
     from signatures.providers.twilio import with_body_hash
 
@@ -78,6 +80,17 @@ def signed_sample(
     if isinstance(verifier, MailgunVerifier) and body is None:
         event = {"id": delivery_id, "event": event_type, "timestamp": time.time()}
         return SampleRequest(target, verifier.sign_body(event), json_type, event_type)
+    if isinstance(verifier, AdyenVerifier) and body is None:  # a standard webhook signs each item's fields
+        item = {
+            "pspReference": delivery_id,
+            "merchantAccountCode": "HookgateSendTest",
+            "merchantReference": "send-test",
+            "amount": {"value": 1000, "currency": "EUR"},
+            "eventCode": event_type,
+            "success": "true",
+            "eventDate": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        }
+        return SampleRequest(target, verifier.sign_body(item), json_type, event_type)
     if provider == "twilio" and body is None:
         form = urlencode(
             {"MessageSid": "SM" + os.urandom(16).hex(), "Body": "a test from hookgate send-test"}

@@ -9,6 +9,7 @@ import json
 import os
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from gateway.config import Settings
 from gateway.ingest.sources import build_sources
 from gateway.operate.samples import signed_sample
 from gateway.processes.app import create_app
-from tests.integration.test_providers import DISCORD_KEY, SENDGRID_KEY, SOURCES
+from tests.integration.test_providers import DISCORD_KEY, SENDGRID_KEY, SOURCES, TELNYX_KEY
+from tests.signatures.pki import Authority, FakeFetch, pem
 
 EXAMPLES = int(os.environ.get("FUZZ_SCALE", "1")) * 40
 FUZZ = settings(
@@ -33,10 +35,27 @@ FUZZ = settings(
 )
 BASE = "http://testserver.local"
 
+# PayPal and SNS name their signing certificate by URL: the fuzzed gateway fetches it from this fake.
+_CA, _TODAY = Authority.root(), datetime.now(UTC)
+PAYPAL_LEAF, SNS_LEAF = (
+    _CA.leaf(name, not_before=_TODAY - timedelta(days=1), not_after=_TODAY + timedelta(days=2))
+    for name in ("messageverificationcerts.paypal.com", "sns.amazonaws.com")
+)
+PAYPAL_CERT = "https://api.paypal.com/v1/notifications/certs/CERT-fuzz"
+SNS_CERT = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-fuzz.pem"
+OFFLINE = {
+    "fetch": FakeFetch({PAYPAL_CERT: pem(PAYPAL_LEAF.certificate), SNS_CERT: pem(SNS_LEAF.certificate)})
+}
+
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return {"sources": {f"p-{name}": {"provider": name, **keys} for name, keys in SOURCES.items()}}
+    offline = {"paypal": OFFLINE, "aws-sns": OFFLINE}
+    return {
+        "sources": {
+            f"p-{name}": {"provider": name, **keys, **offline.get(name, {})} for name, keys in SOURCES.items()
+        }
+    }
 
 
 @pytest.fixture
@@ -97,7 +116,7 @@ def _sign(
     source: Any, provider: str, url: str, body: bytes, delivery_id: str, event_type: str
 ) -> tuple[str, bytes, dict[str, str]]:
     """What a genuine sender would send: the body and its headers (the test holds the private keys for
-    discord and sendgrid; mailgun signs inside a JSON body it builds around the event)."""
+    discord, sendgrid and telnyx; mailgun signs inside a JSON body it builds around the event)."""
     if provider == "mailgun":
         try:
             event = json.loads(body)
@@ -115,6 +134,16 @@ def _sign(
                 "X-Signature-Timestamp": timestamp,
             },
         )
+    if provider == "telnyx":
+        import base64
+
+        timestamp = str(int(time.time()))
+        signature = TELNYX_KEY.sign(f"{timestamp}|".encode() + body)
+        return (
+            url,
+            body,
+            {"telnyx-signature-ed25519": base64.b64encode(signature).decode(), "telnyx-timestamp": timestamp},
+        )
     if provider == "sendgrid":
         import base64
 
@@ -131,8 +160,47 @@ def _sign(
                 "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
             },
         )
+    if provider in ("paypal", "aws-sns"):
+        return _sign_with_certificate(provider, url, body, delivery_id)
     sample = signed_sample(source, url, event_type=event_type, delivery_id=delivery_id, body=body)
     return sample.url, body, sample.headers  # twilio signs a JSON body's hash in the URL
+
+
+def _sign_with_certificate(
+    provider: str, url: str, body: bytes, delivery_id: str
+) -> tuple[str, bytes, dict[str, str]]:
+    """PayPal's headers over the body, or an SNS notification carrying the body as its Message."""
+    from signatures.providers.aws_sns import string_to_sign
+    from signatures.providers.paypal import signed_string
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if provider == "paypal":
+        transmission = "69cd13f0-d67a-11e5-baa3-778b53f4ae55"
+        webhook_id = str(SOURCES["paypal"]["secret"])
+        return (
+            url,
+            body,
+            {
+                "PAYPAL-TRANSMISSION-ID": transmission,
+                "PAYPAL-TRANSMISSION-TIME": now,
+                "PAYPAL-TRANSMISSION-SIG": PAYPAL_LEAF.sign(
+                    signed_string(transmission, now, webhook_id, body)
+                ),
+                "PAYPAL-CERT-URL": PAYPAL_CERT,
+                "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            },
+        )
+    message = {
+        "Type": "Notification",
+        "MessageId": delivery_id,
+        "TopicArn": str(SOURCES["aws-sns"]["secret"]),
+        "Message": body.decode("latin-1"),
+        "Timestamp": now,
+        "SignatureVersion": "2",
+        "SigningCertURL": SNS_CERT,
+    }
+    message["Signature"] = SNS_LEAF.sign(string_to_sign(message))
+    return url, json.dumps(message).encode(), {}
 
 
 def _problem(answer: Any) -> None:

@@ -26,6 +26,10 @@ from tests.helpers import Gateway, cli, launch_gateway, write_config
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 DISCORD_KEY = ed25519.Ed25519PrivateKey.generate()
 SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
+TELNYX_KEY = ed25519.Ed25519PrivateKey.generate()
+TELNYX_PUBLIC = base64.b64encode(
+    TELNYX_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+).decode()
 
 
 def _public(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> str:
@@ -66,6 +70,26 @@ SOURCES: dict[str, dict[str, object]] = {
     "basic-auth": {"secret": "postmark-password", "username": "postmark"},
     "token": {"secret": "shared-token", "header": "X-Webhook-Token"},
     "hmac": {"secret": "partner-secret", "header": "X-Partner-Signature", "prefix": "sha256="},
+    "paypal": {"secret": "1JE4291016473214C"},
+    "aws-sns": {"secret": "arn:aws:sns:us-east-1:123456789012:hookgate"},
+    "docusign": {"secret": "W3tLT0L6Zc4cEuMGYWqS4rlL+3NRPrhaV8FBkx6DeuQ="},
+    "xero": {"secret": "xero-webhook-key"},
+    "asana": {"secret": "asana-hook-secret"},
+    "jira": {"secret": "jira-secret"},
+    "netlify": {"secret": "netlify-jws-secret"},
+    "adyen": {"secret": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"},
+    "razorpay": {"secret": "razorpay-webhook-secret"},
+    "gocardless": {"secret": "gocardless-endpoint-secret"},
+    "telnyx": {"secret": TELNYX_PUBLIC},
+    "woocommerce": {"secret": "woocommerce-secret"},
+    "zendesk": {"secret": "zendesk-signing-secret"},
+    "vercel": {"secret": "vercel-webhook-secret"},
+    "airtable": {"secret": base64.b64encode(b"airtable-mac-secret").decode()},
+    "trello": {"secret": "trello-oauth-secret"},
+    "meta": {"secret": "meta-app-secret", "verify_token": "meta-verify-token"},
+    "bitbucket": {"secret": "bitbucket-secret"},
+    "sentry": {"secret": "sentry-client-secret"},
+    "calendly": {"secret": "calendly-signing-key"},
 }
 
 
@@ -109,11 +133,19 @@ def test_send_test_signs_what_the_gateway_accepts_for_every_provider(gateway, mo
     for source in SOURCES:
         name = f"p-{source}"
         result = cli("send-test", name, "--config", str(config), "--url", server.url)
-        if source in ("discord", "sendgrid"):
+        if source in ("discord", "sendgrid", "paypal", "aws-sns", "telnyx"):
             assert result.returncode == 2, result.stdout + result.stderr
             assert "private key" in result.stderr
             continue
         assert result.returncode == 0, f"{source}: {result.stdout}{result.stderr}"
+        if source == "xero":  # every verified delivery is answered 200 with no body, as Xero requires
+            assert result.stdout.splitlines()[-1] == "200 "
+            assert client.zcard(keys.source_index(name)) >= 1
+            continue
+        if source == "airtable":  # every notification is answered 204 with no body, as Airtable asks
+            assert result.stdout.splitlines()[-1] == "204 "
+            assert client.zcard(keys.source_index(name)) >= 1
+            continue
         event_id = json.loads(result.stdout.splitlines()[-1].split(" ", 1)[1])["event_id"]
         assert client.hget(keys.event(event_id), "source") == name.encode()
 
@@ -219,3 +251,84 @@ def test_okta_one_time_verification_get(gateway):
     assert response.json() == {"verification": "fQwWCyUfUvf6sGm8eGfxaWjLNtYdYE2LHMoIRaZO"}
     refused = httpx.get(f"{server.url}/webhooks/p-okta", headers={**challenge, "Authorization": "wrong"})
     assert refused.status_code == 401
+
+
+def test_trello_creation_head_gets_200_and_nothing_is_stored(gateway, module_redis_url):
+    server, _ = gateway
+    before = redis.Redis.from_url(module_redis_url).zcard(keys.INDEX_ALL)
+    assert httpx.head(f"{server.url}/webhooks/p-trello").status_code == 200
+    assert httpx.head(f"{server.url}/webhooks/p-okta").status_code == 405, "only where the provider asks"
+    assert redis.Redis.from_url(module_redis_url).zcard(keys.INDEX_ALL) == before
+
+
+def test_xero_intent_to_receive_gets_200_with_no_body_or_401(gateway, module_redis_url):
+    server, _ = gateway
+    body = b'{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"S0m3r4Nd0mt3xt"}'
+    good = base64.b64encode(hmac.new(b"xero-webhook-key", body, hashlib.sha256).digest()).decode()
+    client = redis.Redis.from_url(module_redis_url)
+    before = client.zcard(keys.source_index("p-xero"))
+    response = httpx.post(f"{server.url}/webhooks/p-xero", content=body, headers={"x-xero-signature": good})
+    assert (response.status_code, response.content) == (200, b"")
+    assert client.zcard(keys.source_index("p-xero")) == before, "no events: not stored"
+    bad = base64.b64encode(hmac.new(b"not-the-key", body, hashlib.sha256).digest()).decode()
+    response = httpx.post(f"{server.url}/webhooks/p-xero", content=body, headers={"x-xero-signature": bad})
+    assert response.status_code == 401
+
+
+def test_asana_handshake_echoes_the_secret_and_stores_nothing(gateway, module_redis_url):
+    server, _ = gateway
+    secret = "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
+    client = redis.Redis.from_url(module_redis_url)
+    before = client.zcard(keys.INDEX_ALL)
+    response = httpx.post(f"{server.url}/webhooks/p-asana", content=b"", headers={"X-Hook-Secret": secret})
+    assert (response.status_code, response.content) == (200, b"")
+    assert response.headers["x-hook-secret"] == secret
+    assert client.zcard(keys.INDEX_ALL) == before
+    smuggled = httpx.post(
+        f"{server.url}/webhooks/p-asana",
+        content=b'{"events": [{"action": "added"}]}',
+        headers={"X-Hook-Secret": secret},
+    )
+    assert smuggled.status_code == 401
+
+
+def test_meta_verification_get_is_answered_with_the_challenge(gateway, module_redis_url):
+    server, _ = gateway
+    params = {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "meta-verify-token"}
+    client = redis.Redis.from_url(module_redis_url)
+    before = client.zcard(keys.source_index("p-meta"))
+    response = httpx.get(f"{server.url}/webhooks/p-meta", params=params)
+    assert (response.status_code, response.text) == (200, "1158201444")
+    assert response.headers["content-type"].startswith("text/plain")
+    guessed = httpx.get(f"{server.url}/webhooks/p-meta", params={**params, "hub.verify_token": "guess"})
+    assert guessed.status_code == 401
+    assert client.zcard(keys.source_index("p-meta")) == before, "nothing stored"
+
+
+def test_woocommerce_activation_ping_gets_200_and_nothing_else_goes_unsigned(gateway, module_redis_url):
+    server, _ = gateway
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    client = redis.Redis.from_url(module_redis_url)
+    before = client.zcard(keys.source_index("p-woocommerce"))
+    ping = httpx.post(f"{server.url}/webhooks/p-woocommerce", content=b"webhook_id=3", headers=form)
+    assert ping.status_code == 200
+    unsigned = httpx.post(f"{server.url}/webhooks/p-woocommerce", content=b"webhook_id=3&x=1", headers=form)
+    assert unsigned.status_code == 401
+    assert client.zcard(keys.source_index("p-woocommerce")) == before, "the unsigned ping is not stored"
+
+
+def test_telnyx_deliveries_signed_with_the_account_key_are_stored(gateway, module_redis_url):
+    server, _ = gateway
+    body = json.dumps({"data": {"event_type": "message.received", "id": "b301ed3f", "payload": {}}}).encode()
+    timestamp = str(int(time.time()))
+    signature = TELNYX_KEY.sign(f"{timestamp}|".encode() + body)
+    headers = {
+        "telnyx-signature-ed25519": base64.b64encode(signature).decode(),
+        "telnyx-timestamp": timestamp,
+    }
+    response = httpx.post(f"{server.url}/webhooks/p-telnyx", content=body, headers=headers)
+    assert response.status_code == 202
+    stored = redis.Redis.from_url(module_redis_url).hgetall(keys.event(response.json()["event_id"]))
+    assert stored[b"source"] == b"p-telnyx"
+    forged = httpx.post(f"{server.url}/webhooks/p-telnyx", content=body + b" ", headers=headers)
+    assert forged.status_code == 401

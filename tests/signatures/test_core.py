@@ -30,6 +30,7 @@ def test_error_tree_and_reasons() -> None:
         "MalformedHeader": "malformed_header",
         "SignatureMismatch": "signature_mismatch",
         "TimestampOutOfTolerance": "timestamp_out_of_tolerance",
+        "CertificateRefused": "certificate_refused",
     }
 
 
