@@ -78,6 +78,7 @@ typecheck: $(BIN)/hookgate
 bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
 	$(BIN)/python tests/bench/processing.py
+	$(BIN)/python tests/bench/filters.py
 	$(BIN)/python tests/bench/outage.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/stats.py

@@ -32,7 +32,7 @@ class ForwardSettings(LaneSettings):
     max_retries: int | None = Field(default=None, ge=0)
     min_backoff_ms: int | None = Field(default=None, ge=0)
     max_backoff_ms: int | None = Field(default=None, ge=0)
-    #: Which events it wants, on their body, headers, query or path (``gateway/config/filtering.py``).
+    #: Which events it wants, on their body, headers, query or path (``gateway/config/filtering``).
     filter: dict[str, Any] | None = None
     #: ``"module:function"``: called with the event, returns what to send or None to decline it.
     transform: str | None = None

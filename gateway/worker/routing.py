@@ -1,5 +1,5 @@
 """Which consumers want an event: the registry routes on its source and type, then each consumer's
-filter looks at its body, headers, query and path (``gateway/config/filtering.py``).
+filter looks at its body, headers, query and path (``gateway/config/filtering``).
 
 Filters run in ``dispatch``, before any delivery is queued, so an event a filter declines never enters its
 destination's lane: it is recorded ``filtered`` for that consumer. The body is parsed once per event,
