@@ -97,7 +97,7 @@ def events_show(config_file: Path | None, event_id: str, as_json: bool) -> None:
 
     from gateway.frontends.display import pretty_body
 
-    console = Console()
+    console = Console(emoji=False)  # a body's ":moneybag:" is text, shown as received
     for key in ("event_id", "source", "event_type", "delivery_id", "status", "received_at", "deliveries"):
         console.print(f"[bold]{key}[/bold]: {escape(str(record[key]))}")
     console.print("[bold]headers[/bold]:")

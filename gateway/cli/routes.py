@@ -77,7 +77,7 @@ def route_test(
 
     from gateway.frontends.display import pretty_body
 
-    console = Console()
+    console = Console(emoji=False)  # a body's ":moneybag:" is text, shown as sent
     for verdict in verdicts:
         if verdict.request is None:
             continue
