@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from consumers import ConsumerConfigError
 from gateway import operate
 from gateway.alerts.issues import ACTIONS
 from gateway.frontends.api_models import (
@@ -23,6 +25,7 @@ from gateway.frontends.api_models import (
     DeadLettered,
     DeadLetterPage,
     DeadLetterSelection,
+    DescribedDelivery,
     Destination,
     DestinationPage,
     Event,
@@ -40,12 +43,14 @@ from gateway.frontends.api_models import (
     ReplayProgress,
     ReplayStarted,
     Retried,
+    RouteVerdict,
+    RouteVerdictPage,
     Stats,
 )
 from gateway.frontends.operators import Operators
 from gateway.frontends.tokens import audit, requires
 from gateway.ingest.problems import problem, unavailable
-from gateway.operate import BadRequest, Context, filters, jobs
+from gateway.operate import BadRequest, Context, filters, jobs, routing
 from gateway.platform.connections import is_store_outage
 from gateway.store.dlq import DeadLetterFilter
 
@@ -69,20 +74,28 @@ _ERRORS = {
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
     """The problem answers a route may give: 400, 401, 403, 422 and 503 for every route (a GET's 400 is a
     request its parameters could not be read from), plus ``statuses``."""
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            description=_ERRORS[status],
-            media_type="application/problem+json",
-            generate_examples=False,
-        )
-        for status in sorted({400, 401, 403, 422, 503, *statuses})
-    }
+    return {status: _problem(_ERRORS[status]) for status in sorted({400, 401, 403, 422, 503, *statuses})}
+
+
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type="application/problem+json",
+        generate_examples=False,
+    )
 
 
 _ONE = _errors(404)
 _BODY = _errors(413)
 _ONE_WITH_BODY = _errors(404, 413)
+#: A route test's 422 is also a configuration whose consumers the web process cannot load.
+_UNLOADABLE = _problem(
+    "A field cannot be used (the detail names it), or the configuration's consumers cannot be loaded "
+    "(the detail says why)."
+)
+_ROUTES_ONE = {**_ONE, 422: _UNLOADABLE}
+_ROUTES_BODY = {**_BODY, 422: _UNLOADABLE}
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,17 @@ class Backend:
     @property
     def writer(self) -> Context:
         return self.services.writer
+
+    @property
+    def routes(self) -> routing.RouteTable:
+        """The route table, built on first use (it imports the consumer and transformation modules): a
+        configuration whose consumers cannot be loaded is a 422 that says why, as ``hookgate route test``
+        exits 2."""
+        try:
+            return self.services.routes
+        except ConsumerConfigError as exc:
+            log.warning("route test: the consumers cannot be loaded", error=str(exc))
+            raise problem(422, f"the consumers cannot be loaded: {exc}") from None
 
     def run(self, call: Callable[[], T]) -> T:
         """Run an operation: unusable input is a 422, an unreachable store a 503 with Retry-After; any
@@ -178,6 +202,34 @@ class AdminAPI(Controller):
         if record is None:
             raise problem(404, f"no event {event_id!r}")
         return msgspec.convert(record, EventDetail)
+
+    @get(
+        "/events/{event_id:str}/routes", guards=[requires("read")], sync_to_thread=True, responses=_ROUTES_ONE
+    )
+    def event_routes(self, backend: NamedDependency[Backend], event_id: FromPath[str]) -> RouteVerdictPage:
+        """Each consumer's verdict on a stored event as the configuration stands: routed or not, the first
+        clause of its filter that declined, and the request a forward would send after its
+        transformation (run here, under its time limit). Nothing is sent or written."""
+        routes = backend.routes
+        found = backend.run(lambda: routes.check_stored(backend.reader, event_id))
+        if found is None:
+            raise problem(404, f"no event {event_id!r}")
+        return _verdict_page(found)
+
+    @post(
+        "/routes/test",
+        guards=[requires("read")],
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        responses=_ROUTES_BODY,
+    )
+    def route_test(
+        self, backend: NamedDependency[Backend], data: JSONBody[DescribedDelivery]
+    ) -> RouteVerdictPage:
+        """Each consumer's verdict on a delivery described in the body, as for a stored event. Nothing is
+        sent or written."""
+        routes = backend.routes
+        return _verdict_page(backend.run(lambda: _check_described(routes, data)))
 
     @post(
         "/events/{event_id:str}/replay",
@@ -531,3 +583,27 @@ def _dead_letter_filter(data: DeadLetterSelection) -> DeadLetterFilter:
         since=data.since,
         until=data.until,
     )
+
+
+def _check_described(routes: routing.RouteTable, data: DescribedDelivery) -> list[routing.RouteVerdict]:
+    """The verdicts on the delivery ``data`` describes; ``BadRequest`` names a field that cannot be used."""
+    if data.body is not None and data.body_base64 is not None:
+        raise BadRequest("body_base64", "give body or body_base64, not both")
+    if data.body_base64 is None:
+        body = (data.body or "").encode("utf-8")
+    else:
+        try:
+            body = base64.b64decode(data.body_base64, validate=True)
+        except ValueError:  # binascii.Error, or a character that is not ASCII
+            raise BadRequest("body_base64", "not valid base64") from None
+    try:
+        return routes.check_given(data.source, body, data.headers, data.event_type, data.query)
+    except BadRequest as exc:
+        if exc.field != "header":
+            raise
+        raise BadRequest("headers", exc.reason) from None  # the CLI's --header is this body's headers
+
+
+def _verdict_page(verdicts: list[routing.RouteVerdict]) -> RouteVerdictPage:
+    items = msgspec.convert([verdict.record() for verdict in verdicts], list[RouteVerdict])
+    return RouteVerdictPage(items=items, next_cursor=None)

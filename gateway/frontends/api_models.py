@@ -5,7 +5,7 @@ left out when empty (an attempt's ``error``, ``duration_ms``, ``traceback``) are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -17,6 +17,7 @@ __all__ = [
     "DeadLetterPage",
     "DeadLetterSelection",
     "DeadLettered",
+    "DescribedDelivery",
     "Destination",
     "DestinationPage",
     "Event",
@@ -34,6 +35,9 @@ __all__ = [
     "ReplayStarted",
     "Replayed",
     "Retried",
+    "RouteVerdict",
+    "RouteVerdictPage",
+    "SentRequest",
     "Stats",
 ]
 
@@ -73,6 +77,20 @@ class DeadLetterSelection:
     since: str | None = None
     until: str | None = None
     older_than: str | None = None
+
+
+@dataclass
+class DescribedDelivery:
+    """A delivery to test the routes with: the source it arrives on, its event type, its body (``body`` as
+    text or ``body_base64``; neither is an empty body), its headers as ``Name: value`` lines and its query
+    string (without the ``?``)."""
+
+    source: str
+    event_type: str | None = None
+    body: str | None = None
+    body_base64: str | None = None
+    headers: list[str] = field(default_factory=list)
+    query: str = ""
 
 
 # Responses
@@ -283,3 +301,34 @@ class Retried(Struct, kw_only=True):
 
 class Purged(Struct, kw_only=True):
     purged: int
+
+
+class SentRequest(Struct, kw_only=True):
+    """What a forward would send: its method, URL and headers (``[name, value]``; configured values and
+    the signature are ``[redacted]``), the body as text when it is UTF-8 (else null, and ``body_base64``
+    has it; the other is null) cut at 4096 characters, and its full ``size`` in bytes."""
+
+    method: str
+    url: str
+    headers: Annotated[list[tuple[str, str]], _PAIRS]
+    body: str | None
+    body_base64: str | None
+    size: int
+
+
+class RouteVerdict(Struct, kw_only=True):
+    """One consumer's verdict on an event: ``not routed`` (another source or event type), ``filtered``
+    (its filter or transformation declined; ``reason`` says why), ``delivered`` (``request`` is what a
+    forward would send) or ``error`` (its transformation failed; ``reason`` says how)."""
+
+    consumer: str
+    outcome: Literal["delivered", "filtered", "not routed", "error"]
+    reason: str | None
+    request: SentRequest | None
+
+
+class RouteVerdictPage(Struct, kw_only=True):
+    """Every consumer's verdict, in name order (one page: ``next_cursor`` is null)."""
+
+    items: list[RouteVerdict]
+    next_cursor: str | None

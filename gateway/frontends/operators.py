@@ -1,11 +1,15 @@
-"""What the admin API and the dashboard work through: an operators' context that reads, and one that can
-also enqueue. The web process provides them (``gateway.processes.operators``); tests may pass their own."""
+"""What the admin API and the dashboard work through: an operators' context that reads, one that can
+also enqueue, and the route table ``route test`` checks events against. The web process provides them
+(``gateway.processes.operators``); tests may pass their own."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.operate import Context
+
+if TYPE_CHECKING:
+    from gateway.operate.routing import RouteTable
 
 
 class Operators(Protocol):
@@ -14,3 +18,9 @@ class Operators(Protocol):
 
     @property
     def writer(self) -> Context: ...
+
+    @property
+    def routes(self) -> RouteTable:
+        """Every consumer a worker would load, for ``route test``; ``ConsumerConfigError`` when the
+        configuration's consumers cannot be loaded."""
+        ...

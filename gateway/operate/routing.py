@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,11 +62,13 @@ class RouteVerdict:
 
 
 class RouteTable:
-    """Every consumer a worker would load, with their filters compiled, for ``check``."""
+    """Every consumer a worker would load, with their filters compiled, for ``check``; with ``sources``
+    (the configured ones), ``check_given`` refuses any other source."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, sources: Collection[str] | None = None) -> None:
         self._registry = registry
         self._filters = Filters(registry)
+        self._sources = None if sources is None else frozenset(sources)
 
     def check(self, event: Event, request: Request) -> list[RouteVerdict]:
         """Each consumer's verdict on ``event`` (``request``: what its filters see), in name order."""
@@ -96,6 +98,8 @@ class RouteTable:
         self, source: str, body: bytes, headers: Iterable[str], event_type: str | None = None, query: str = ""
     ) -> list[RouteVerdict]:
         """The verdicts on a delivery an operator describes: a body and ``Name: value`` header lines."""
+        if self._sources is not None and source not in self._sources:
+            raise BadRequest("source", f"no source named {source!r}")
         pairs = [_header(line) for line in headers]
         event = Event("evt_route_test", source, event_type, None, time.time(), body, pairs)
         return self.check(event, Request(body, pairs, query, f"/webhooks/{source}"))
@@ -116,12 +120,13 @@ class RouteTable:
         event = Event(**{**asdict(event), "consumer": consumer.name})
         try:
             outgoing = handler.outgoing(event)
+            # What a transformation returned may still make no request (a header that cannot be encoded).
+            method, url, raw = handler.request(event, outgoing)
         except Declined as declined:
             return RouteVerdict(consumer.name, "filtered", str(declined))
         except Exception as exc:
             lines = traceback.format_exception_only(type(exc), exc)
             return RouteVerdict(consumer.name, "error", "".join(lines).strip())
-        method, url, raw = handler.request(event, outgoing)
         return RouteVerdict(consumer.name, "delivered", request=_sent(method, url, raw, outgoing.body))
 
 

@@ -271,3 +271,43 @@ def test_destinations_page_pauses_and_resumes_a_destination(
     expect(viewer.locator("main button")).to_have_count(0)
     viewer.context.close()
     assert seen["csp"] == [] and seen["dialogs"] == []
+
+
+def test_the_event_page_tests_the_routes(tmp_path, redis_url, sink, start_gateway, start_worker, page):
+    """A read token clicks "Test the routes": each consumer's verdict, and what a forward would send."""
+    main_only = forward("main-only", sink.url("/main")) + 'filter = { body = { ref = "refs/heads/main" } }\n'
+    everything = (
+        forward("everything", sink.url("/all")) + 'headers = { Authorization = "Bearer e2e-secret" }\n'
+    )
+    config = write_config(tmp_path, admin_config(main_only + everything))
+    gateway = start_gateway(redis_url, config=config)
+    start_worker(redis_url, config=config)
+    push = json.dumps({"ref": "refs/heads/dev", "comment": XSS[0]}).encode()
+    event_id = post(gateway.url, "github", GITHUB_SECRET, push, headers={"X-Comment": XSS[1]})
+    wait_for(lambda: len(sink.to("/all")) == 1, message="the delivery to everything")
+    seen = watch(page)
+
+    log_in(page, gateway.url, TOKENS["viewer"])
+    page.goto(f"{gateway.url}/dashboard/events/{event_id}")
+    state = page.locator(".consumer", has_text="main-only").locator("h3 .status")
+    expect(state).to_have_text("filtered")  # recorded in dispatch, before everything's delivery
+    assert state.evaluate("badge => getComputedStyle(badge).borderTopStyle") == "dashed"
+    expect(page.locator("#route-verdicts")).to_have_count(0)
+
+    page.get_by_role("button", name="Test the routes").click()
+    verdicts = page.locator("#route-verdicts")
+    declined = verdicts.locator('[data-consumer="main-only"]')
+    expect(declined.locator(".status")).to_have_text("filtered")
+    expect(declined).to_contain_text('body.ref: "refs/heads/dev" is not "refs/heads/main"')
+    delivered = verdicts.locator('[data-consumer="everything"]')
+    expect(delivered.locator(".status")).to_have_text("delivered")
+    expect(delivered.locator(".request-line")).to_have_text(f"POST {sink.url('/all')}")
+    expect(delivered.locator(".sent-headers")).to_contain_text("[redacted]")
+    expect(delivered.locator(".sent-headers")).to_contain_text(XSS[1])
+    expect(delivered.locator(".sent-body")).to_contain_text(f'"comment": "{XSS[0]}"')
+    expect(verdicts.locator('[data-consumer="test.recorder"] .status')).to_have_text("delivered")
+    expect(verdicts.locator('[data-consumer="test.slow"] .status')).to_have_text("not routed")
+    assert "e2e-secret" not in verdicts.inner_text()
+    assert page.locator("img").count() == 0 and verdicts.locator("script").count() == 0
+    assert len(sink.to("/all")) == 1 and sink.to("/main") == [], "a route test sends nothing"
+    assert seen["csp"] == [] and seen["dialogs"] == []

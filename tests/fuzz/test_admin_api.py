@@ -36,9 +36,10 @@ CHECKS = [
 
 
 def admin_schema(redis_url: str) -> tuple[schemathesis.schemas.BaseSchema, list[str], list[str]]:
-    """The document of an app with three events, each with a dead letter (and so an issue), and a
-    destination (``billing``, paused, holding a delivery of the first event): the schema, the events'
-    ids and the dead letters' ids."""
+    """The document of an app with three events, each with a dead letter (and so an issue), a
+    destination (``billing``, paused, holding a delivery of the first event) and two forwards for route
+    tests, one with a filter and a transformation (nothing is sent to them): the schema, the events' ids
+    and the dead letters' ids."""
     config = Settings.model_validate(
         {
             "redis": {"url": redis_url},
@@ -47,6 +48,17 @@ def admin_schema(redis_url: str) -> tuple[schemathesis.schemas.BaseSchema, list[
                 "session_secret": "a-fuzzing-session-secret-of-length",
                 "tokens": [{"name": "fuzz", "scopes": ["admin"], "token": "sha256:" + DIGEST}],
             },
+            "forward": [
+                {
+                    "name": "mirror",
+                    "source": "github",
+                    "url": "http://127.0.0.1:9/mirror",
+                    "filter": {"body": {"n": {"$gte": 1}}},
+                    "transform": "tests.integration.shapes:declines",
+                    "headers": {"Authorization": "Bearer fuzz-forward-secret"},
+                },
+                {"name": "plain", "source": "github", "url": "http://127.0.0.1:9/plain"},
+            ],
         }
     )
     app = create_app(config)
@@ -93,6 +105,14 @@ def test_every_operation_answers_its_documented_success(redis_url):
     call("GET", "/api/v1/events", 200, query={"limit": 2})
     call("GET", "/api/v1/events/{event_id}", 200, path_parameters=event)
     call("POST", "/api/v1/events/{event_id}/replay", 202, path_parameters=event, body={})
+    # mirror's filter declines the first event ({"n": 0}); its transformation declines {"n": 2}.
+    routes = call("GET", "/api/v1/events/{event_id}/routes", 200, path_parameters=event)["items"]
+    outcomes = {verdict["consumer"]: verdict["outcome"] for verdict in routes}
+    assert outcomes["mirror"] == "filtered" and outcomes["plain"] == "delivered"
+    described = {"source": "github", "body": '{"n": 2}', "headers": ["X-GitHub-Event: push"], "query": "a=1"}
+    routes = call("POST", "/api/v1/routes/test", 200, body=described)["items"]
+    outcomes = {verdict["consumer"]: verdict["outcome"] for verdict in routes}
+    assert outcomes["mirror"] == "filtered" and outcomes["plain"] == "delivered"
     started = call("POST", "/api/v1/replays", 202, body={"source": "github", "dry_run": True})
     replay = {"replay_id": started["replay_id"]}
     call("GET", "/api/v1/replays/{replay_id}", 200, path_parameters=replay)

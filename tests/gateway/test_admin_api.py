@@ -1,7 +1,9 @@
-"""The admin API over a real redis-server: tokens and scopes, every route's 200/401/403/404/422."""
+"""The admin API over a real redis-server: tokens and scopes, every route's 200/401/403/404/422, and
+the route test on a configuration with filters and transformations."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -17,12 +19,12 @@ from gateway.processes.app import create_app
 from gateway.store import keys
 from gateway.store.dlq import DeadLetterFilter
 from gateway.store.events import EventFilter
-from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver, destination
+from tests.helpers import GITHUB_SECRET, TOKENS, bearer, dead_letter, deliver, destination, github_signature
 
 
-@pytest.fixture
-def client(redis_url):
-    settings = Settings.model_validate(
+def admin_settings(redis_url: str, **more: Any) -> Settings:
+    """A ``github`` source and the three tokens of ``TOKENS`` (read, replay, admin), plus ``more``."""
+    return Settings.model_validate(
         {
             "redis": {"url": redis_url},
             "sources": {"github": {"provider": "github", "secret": GITHUB_SECRET}},
@@ -36,15 +38,22 @@ def client(redis_url):
                     for (name, secret), scope in zip(TOKENS.items(), ["read", "replay", "admin"], strict=True)
                 ]
             },
+            **more,
         }
     )
-    with TestClient(create_app(settings)) as test_client:
+
+
+@pytest.fixture
+def client(redis_url):
+    with TestClient(create_app(admin_settings(redis_url))) as test_client:
         yield test_client
 
 
 ROUTES = [
     ("GET", "/api/v1/events", "read"),
     ("GET", "/api/v1/events/evt_x", "read"),
+    ("GET", "/api/v1/events/evt_x/routes", "read"),
+    ("POST", "/api/v1/routes/test", "read"),
     ("POST", "/api/v1/events/evt_x/replay", "replay"),
     ("POST", "/api/v1/replays", "replay"),
     ("GET", "/api/v1/replays/rpl_x", "replay"),
@@ -239,7 +248,7 @@ def test_every_operation_names_a_schema_for_each_answer():
         for path, item in document["paths"].items()
         for method, operation in item.items()
     ]
-    assert len(operations) == 21  # ROUTES (where an issue's ack and retry are one operation) + cancel
+    assert len(operations) == 23  # ROUTES (where an issue's ack and retry are one operation) + cancel
     for method, path, operation in operations:
         answers = operation["responses"]
         assert any(status.startswith("2") for status in answers), (method, path)
@@ -293,3 +302,184 @@ def test_answers_carry_the_operator_records_unchanged(client, redis_url):
     assert listed == {"items": wire(operate.destinations.list_all(context)), "next_cursor": None}
     shown = answer("/api/v1/destinations/billing")
     assert shown == wire(operate.destinations.show(context, "billing")) and shown["paused_at"]
+
+
+# route test
+
+#: Never called: a route test sends nothing.
+NOWHERE = "http://127.0.0.1:9"
+SIGN_SECRET = "whsec_" + base64.b64encode(b"route-test-signing-key-0123").decode()
+ROUTED = {
+    "sources": {
+        "github": {"provider": "github", "secret": GITHUB_SECRET},
+        "stripe": {"provider": "stripe", "secrets": ["whsec_route_test"]},
+    },
+    "forward": [
+        {  # a filter and a transformation (Stripe invoice to a Slack message) with a secret header
+            "name": "slack",
+            "source": "stripe",
+            "events": ["invoice.*"],
+            "url": f"{NOWHERE}/hooks",
+            "filter": {"body": {"data": {"object": {"amount_paid": {"$gte": 1000}}}}},
+            "transform": "tests.integration.shapes:stripe_to_slack",
+            "headers": {"Authorization": "Bearer slack-route-secret"},
+        },
+        {
+            "name": "broken",
+            "source": "stripe",
+            "url": NOWHERE,
+            "transform": "tests.integration.shapes:raises",
+        },
+        {
+            "name": "stuck",
+            "source": "stripe",
+            "url": NOWHERE,
+            "transform": "tests.integration.shapes:loops",
+            "transform_timeout_seconds": 0.3,
+        },
+        {
+            "name": "ci",
+            "source": "github",
+            "url": f"{NOWHERE}/ci",
+            "filter": {"body": {"ref": "refs/heads/main"}},
+            "headers": {"X-Api-Key": "ci-route-secret"},
+            "sign_secret": SIGN_SECRET,
+        },
+    ],
+}
+MINE = {"slack", "broken", "stuck", "ci"}
+
+
+def invoice(amount: int) -> dict[str, Any]:
+    return {
+        "source": "stripe",
+        "event_type": "invoice.paid",
+        "body": json.dumps({"data": {"object": {"id": "in_1", "amount_paid": amount, "currency": "usd"}}}),
+        "headers": ["Content-Type: application/json", "Stripe-Signature: t=1,v1=abc"],
+    }
+
+
+def verdicts(answer: Any) -> dict[str, dict[str, Any]]:
+    """The configured forwards' verdicts by name (a test process may have registered other consumers)."""
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["next_cursor"] is None
+    found = {verdict["consumer"]: verdict for verdict in body["items"]}
+    assert found.keys() >= MINE
+    return {name: found[name] for name in MINE}
+
+
+@pytest.fixture
+def routed(redis_url):
+    with TestClient(create_app(admin_settings(redis_url, **ROUTED))) as test_client:
+        yield test_client
+
+
+def test_route_test_of_a_described_delivery_gives_each_consumers_verdict(routed):
+    started = time.monotonic()
+    answer = routed.post("/api/v1/routes/test", json=invoice(1500), headers=bearer("reader"))
+    found = verdicts(answer)
+    assert time.monotonic() - started < 5, "the looping transformation was stopped at its limit"
+    slack = found["slack"]
+    assert slack["outcome"] == "delivered" and slack["reason"] is None
+    sent = slack["request"]
+    assert sent["method"] == "POST" and sent["url"] == f"{NOWHERE}/slack"
+    assert json.loads(sent["body"]) == {"text": "Invoice in_1 paid: 15.00 USD"}
+    assert sent["body_base64"] is None and sent["size"] == len(sent["body"].encode())
+    assert ["Authorization", "[redacted]"] in sent["headers"]
+    assert ["Content-Type", "application/json"] in sent["headers"]
+    assert ["X-Hookgate-Source", "stripe"] in sent["headers"]
+    assert "slack-route-secret" not in answer.text, "a configured header's value is never shown"
+    assert found["broken"]["outcome"] == "error" and "KeyError" in found["broken"]["reason"]
+    assert found["broken"]["request"] is None
+    assert found["stuck"]["outcome"] == "error" and "ran past its 0.3 s limit" in found["stuck"]["reason"]
+    assert found["ci"] == {
+        "consumer": "ci",
+        "outcome": "not routed",
+        "reason": "wants source 'github' (any type)",
+        "request": None,
+    }
+
+    small = verdicts(routed.post("/api/v1/routes/test", json=invoice(500), headers=bearer("reader")))
+    assert small["slack"]["outcome"] == "filtered" and small["slack"]["request"] is None
+    assert small["slack"]["reason"] == "body.data.object.amount_paid: 500 is not >= 1000"
+    other = verdicts(
+        routed.post(
+            "/api/v1/routes/test",
+            json={**invoice(1500), "event_type": "charge.failed"},
+            headers=bearer("reader"),
+        )
+    )
+    assert other["slack"]["outcome"] == "not routed" and "invoice.*" in other["slack"]["reason"]
+
+    binary = {"source": "github", "body_base64": base64.b64encode(b"\xff\x00 not json").decode()}
+    ci = verdicts(routed.post("/api/v1/routes/test", json=binary, headers=bearer("reader")))["ci"]
+    assert ci["outcome"] == "filtered", "a body that is not JSON declines a filter that looks into it"
+
+
+def test_route_test_of_a_stored_event_shows_what_a_forward_would_send_with_its_secrets_redacted(routed):
+    main = json.dumps({"ref": "refs/heads/main", "commits": []}).encode()
+    headers = {
+        "X-Hub-Signature-256": github_signature(main),
+        "X-GitHub-Delivery": "d-main",
+        "X-GitHub-Event": "push",
+    }
+    event_id = routed.post("/webhooks/github?team=api", content=main, headers=headers).json()["event_id"]
+    answer = routed.get(f"/api/v1/events/{event_id}/routes", headers=bearer("reader"))
+    found = verdicts(answer)
+    assert {name: v["outcome"] for name, v in found.items()} == {
+        "ci": "delivered",
+        "slack": "not routed",
+        "broken": "not routed",
+        "stuck": "not routed",
+    }
+    sent = found["ci"]["request"]
+    assert sent["url"] == f"{NOWHERE}/ci" and sent["body"] == main.decode() and sent["size"] == len(main)
+    shown = dict(sent["headers"])
+    assert shown["X-Api-Key"] == "[redacted]" and shown["webhook-signature"] == "[redacted]"
+    assert shown["X-Hookgate-Event-Id"] == event_id and shown["x-github-event"] == "push"
+    assert "ci-route-secret" not in answer.text and SIGN_SECRET not in answer.text
+
+    declined = verdicts(routed.get(f"/api/v1/events/{deliver(routed, 1)}/routes", headers=bearer("reader")))
+    assert declined["ci"]["outcome"] == "filtered" and declined["ci"]["reason"] == "body.ref: missing"
+    missing = routed.get("/api/v1/events/evt_missing/routes", headers=bearer("reader"))
+    assert missing.status_code == 404 and missing.json()["detail"] == "no event 'evt_missing'"
+    assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"source": "gitlab"}, "source"),
+        ({"body": None, "body_base64": "not base64!"}, "body_base64"),
+        ({"body_base64": "e30="}, "body_base64"),  # and body: one or the other
+        ({"headers": ["Content-Type: application/json", "no colon here"]}, "headers"),
+        ({"headers": [": empty name"]}, "headers"),
+    ],
+)
+def test_route_test_refuses_a_delivery_it_cannot_describe_naming_the_field(routed, change, field):
+    answer = routed.post("/api/v1/routes/test", json={**invoice(1500), **change}, headers=bearer("reader"))
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["detail"].startswith(f"{field}: ")
+
+
+def test_route_test_without_a_source_is_refused(routed):
+    answer = routed.post("/api/v1/routes/test", json={"body": "{}"}, headers=bearer("reader"))
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_configuration_whose_consumers_cannot_load_is_a_422_saying_why(redis_url, capsys):
+    broken = [{"name": "gone", "source": "github", "url": NOWHERE, "transform": "tests.nowhere:shape"}]
+    with TestClient(create_app(admin_settings(redis_url, forward=broken))) as client:
+        event_id = deliver(client, 1)
+        for answer in (
+            client.get(f"/api/v1/events/{event_id}/routes", headers=bearer("reader")),
+            client.post("/api/v1/routes/test", json={"source": "github"}, headers=bearer("reader")),
+        ):
+            assert answer.status_code == 422, answer.text
+            detail = answer.json()["detail"]
+            assert detail.startswith("the consumers cannot be loaded: forward 'gone': transform")
+            assert "tests.nowhere" in detail and "Traceback" not in answer.text
+        assert client.get(f"/api/v1/events/{event_id}", headers=bearer("reader")).status_code == 200
+    assert "route test: the consumers cannot be loaded" in capsys.readouterr().out

@@ -13,6 +13,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
+from gateway.config import Settings
+from gateway.config.forwards import ForwardSettings
 from gateway.frontends.dashboard import CONTENT_SECURITY_POLICY
 from gateway.frontends.dashboard.charts import stacked_bars
 from gateway.processes.app import create_app
@@ -37,6 +39,7 @@ PAGES = [
     "/dashboard/events",
     "/dashboard/events/evt_x",
     "/dashboard/destinations",
+    "/dashboard/events/evt_x/routes",
 ]
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "javascript:alert(3)"]
 
@@ -424,3 +427,91 @@ def test_a_static_path_that_cannot_name_a_file_is_not_found(name):
         assert missing.status_code == 404
         assert missing.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert offline.get("/dashboard/static/htmx-2.0.11.min.js").status_code == 200
+
+
+# The event page's route test
+
+
+def with_forwards(settings: Settings, *forwards: dict[str, object]) -> Settings:
+    return settings.model_copy(update={"forward": [ForwardSettings.model_validate(f) for f in forwards]})
+
+
+def test_the_route_test_shows_each_consumers_verdict_and_the_request_escaped(redis_url):
+    settings = with_forwards(
+        settings_for(redis_url),
+        {  # passes the sender's headers and body on
+            "name": "mirror",
+            "source": "github",
+            "url": "http://127.0.0.1:9/mirror",
+            "headers": {"Authorization": "Bearer dashboard-route-secret"},
+        },
+        {
+            "name": "main-only",
+            "source": "github",
+            "url": "http://127.0.0.1:9/main",
+            "filter": {"body": {"ref": "refs/heads/main"}},
+        },
+        {"name": "stripe-only", "source": "stripe", "url": "http://127.0.0.1:9/stripe"},
+    )
+    body = json.dumps({"ref": XSS[0], "html": XSS[1]}).encode()
+    headers = {
+        "X-Hub-Signature-256": github_signature(body),
+        "X-GitHub-Delivery": "d-routes",
+        "X-GitHub-Event": "push",
+        "X-Evil": XSS[1],
+        "X-Link": XSS[2],
+    }
+    with TestClient(create_app(settings)) as client:
+        event_id = client.post("/webhooks/github", content=body, headers=headers).json()["event_id"]
+        log_in(client, "reader")
+        page = client.get(f"/dashboard/events/{event_id}").text
+        assert f'hx-get="/dashboard/events/{event_id}/routes"' in page and "Test the routes" in page
+
+        answer = client.get(f"/dashboard/events/{event_id}/routes", headers={"HX-Request": "true"})
+        assert answer.status_code == 200
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        fragment = answer.text
+        assert not fragment.lstrip().startswith("<!doctype") and "<script" not in fragment
+        missing = client.get("/dashboard/events/evt_missing/routes", headers={"HX-Request": "true"})
+        assert "No event <code>evt_missing</code> is stored any more." in missing.text
+
+    def verdict(name: str) -> str:
+        found = re.search(rf'data-consumer="{name}">(.*?)</article>', fragment, re.S)
+        assert found, name
+        return found.group(1)
+
+    mirror = verdict("mirror")
+    assert '<span class="status processed">delivered</span>' in mirror
+    assert "POST http://127.0.0.1:9/mirror" in mirror
+    assert "Authorization" in mirror and "[redacted]" in mirror and "dashboard-route-secret" not in fragment
+    # The body pretty-printed, and every attacker-controlled string escaped.
+    assert "&#34;ref&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;" in mirror
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in mirror and "javascript:alert(3)" in mirror
+    assert "<img" not in fragment and 'href="javascript:' not in fragment
+    main_only = verdict("main-only")
+    assert '<span class="status filtered">filtered</span>' in main_only and "would send" not in main_only
+    assert (
+        "body.ref: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34; is not &#34;refs/heads/main&#34;"
+        in main_only
+    )
+    stripe_only = verdict("stripe-only")
+    assert '<span class="status unrouted">not routed</span>' in stripe_only
+    assert "wants source &#39;stripe&#39; (any type)" in stripe_only
+
+
+def test_the_route_test_says_why_it_cannot_run(redis_url):
+    """A configuration whose consumers the web process cannot load (a transformation's module is not
+    installed there): the fragment says so (``PAGES`` checks it needs a session)."""
+    broken = {
+        "name": "gone",
+        "source": "github",
+        "url": "http://127.0.0.1:9/",
+        "transform": "tests.nowhere:shape",
+    }
+    with TestClient(create_app(with_forwards(settings_for(redis_url), broken))) as client:
+        event_id = deliver(client, 1)
+        log_in(client, "reader")
+        failed = client.get(f"/dashboard/events/{event_id}/routes", headers={"HX-Request": "true"})
+        assert failed.status_code == 200, "htmx shows only a 2xx answer"
+        assert "The consumers cannot be loaded: forward &#39;gone&#39;: transform" in failed.text
+        assert "Traceback" not in failed.text

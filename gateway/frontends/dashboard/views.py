@@ -1,5 +1,5 @@
-"""The dashboard's pages and actions: overview, dead letters, issues, destinations, events, login and
-logout.
+"""The dashboard's pages and actions: overview, dead letters, issues, destinations, events (with their
+route test), login and logout.
 
 Pages read through the operations service (the same one the CLI and the admin API use), in Litestar's
 thread pool. Every action is a POST from a form with the CSRF token, checks the viewer's scope before
@@ -20,6 +20,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from consumers import ConsumerConfigError
 from gateway import operate
 from gateway.alerts.issues import ACTIONS as ISSUE_ACTIONS
 from gateway.alerts.issues import STATUSES as ISSUE_STATUSES
@@ -28,7 +29,9 @@ from gateway.frontends.dashboard.charts import stacked_bars
 from gateway.frontends.display import pretty_body
 from gateway.frontends.operators import Operators
 from gateway.frontends.tokens import TokenBook, audit
+from gateway.ingest.problems import UNAVAILABLE
 from gateway.operate import BadRequest, filters
+from gateway.platform.connections import is_store_outage
 from gateway.store.events import STATUSES
 
 T = TypeVar("T")
@@ -419,6 +422,34 @@ class Pages(Controller):
             dead=found["dead"],
         )
 
+    @get("/events/{event_id:str}/routes", include_in_schema=False)
+    async def event_routes(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        viewer: NamedDependency[Viewer],
+        event_id: FromPath[str],
+    ) -> Template:
+        """The event page's route test, a fragment htmx loads: each consumer's verdict on the event as the
+        configuration stands, and the request a forward would send. Nothing is sent or written. Every
+        answer is a 200 that says what happened, since htmx swaps in nothing else."""
+        services = _services(state)
+
+        def check() -> list[dict[str, Any]] | None:
+            found = services.routes.check_stored(services.reader, event_id)
+            return None if found is None else [_shown_verdict(verdict.record()) for verdict in found]
+
+        verdicts, error = None, None
+        try:
+            verdicts = await _run(check)
+        except ConsumerConfigError as exc:
+            error = f"The consumers cannot be loaded: {exc}"
+        except Exception as exc:
+            if not is_store_outage(exc):
+                raise
+            error = UNAVAILABLE.capitalize() + "."
+        return _page(request, viewer, "_routes.html", verdicts=verdicts, error=error, event_id=event_id)
+
     @post("/events/{event_id:str}/replay", include_in_schema=False, status_code=303)
     async def replay(
         self,
@@ -466,6 +497,15 @@ async def _each_selected(
     else:
         _flash(request, "Nothing selected.")
     return Redirect(_back(form, f"{PREFIX}/dlq"), status_code=303)
+
+
+def _shown_verdict(verdict: dict[str, Any]) -> dict[str, Any]:
+    """A verdict's record with the body a forward would send pretty-printed (``shown_body``)."""
+    sent = verdict["request"]
+    if sent is not None:
+        sent["shown_body"], sent["body_is_json"] = pretty_body(sent["body"])
+        sent["cut"] = sent["body"] is not None and len(sent["body"].encode("utf-8")) < sent["size"]
+    return verdict
 
 
 def _display_body(text: str | None) -> tuple[str | None, bool]:
