@@ -27,6 +27,15 @@ def verify(value: str, secrets: list[str] | None = None) -> None:
     verifier(secrets).verify(Delivery(BODY, {"Authorization": value}))
 
 
+def test_the_rfc_example() -> None:
+    # https://www.rfc-editor.org/rfc/rfc7617#section-2: user "Aladdin", password "open sesame".
+    rfc = signatures.build("basic-auth", ["open sesame"], username="Aladdin")
+    assert_accepts(rfc, Delivery(BODY, {"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}))
+    assert rfc.sign(BODY) == {"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}
+    with pytest.raises(SignatureMismatch):
+        rfc.verify(Delivery(BODY, {"Authorization": "Basic QWxhZGRpbjpPcGVuU2VzYW1l"}))
+
+
 def test_accepts_the_credentials() -> None:
     assert_accepts(verify, basic())
     assert_accepts(verify, basic().replace("Basic", "basic"))

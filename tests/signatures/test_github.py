@@ -8,6 +8,8 @@ import signatures
 from signatures import Delivery, MalformedHeader, MissingHeader, SignatureMismatch
 from tests.signatures.assertions import assert_accepts
 
+# The test values of https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+# ("Testing the webhook payload validation"): this secret and payload give this signature.
 SECRET = "It's a Secret to Everybody"
 BODY = b"Hello, World!"
 DOCUMENTED = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"

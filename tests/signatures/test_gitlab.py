@@ -23,7 +23,8 @@ from tests.signatures.assertions import assert_accepts
 TOKEN = "gitlab-secret-token"
 # GitLab's signing token follows the Standard Webhooks spec (gitlab-org/gitlab MR 230944: HMAC-SHA256
 # of "{webhook-id}.{webhook-timestamp}.{body}", "v1,<base64>", a whsec_<base64> token), so the
-# spec's shared vector applies: github.com/standard-webhooks/standard-webhooks libraries' tests.
+# spec's shared vector applies: github.com/standard-webhooks/standard-webhooks libraries' tests, as
+# published in https://docs.svix.com/receiving/verifying-payloads/how
 SIGNING = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 TIMESTAMP = 1614265330

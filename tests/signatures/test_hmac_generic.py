@@ -14,6 +14,22 @@ from tests.signatures.assertions import assert_accepts
 SECRET = "partner-secret"
 BODY = b'{"id": "dlv_1", "type": "order.created"}'
 CONFIG = {"header": "X-Partner-Signature", "prefix": "sha256="}
+# Known answers for the keyed hash itself, copied from the RFCs: test case 2 (key "Jefe", data "what do ya
+# want for nothing?") of https://www.rfc-editor.org/rfc/rfc4231#section-4.3 (SHA-2) and of
+# https://www.rfc-editor.org/rfc/rfc2202#section-3 (SHA-1).
+RFC_KEY = "Jefe"
+RFC_DATA = b"what do ya want for nothing?"
+RFC_DIGESTS = {
+    "sha1": "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+    "sha256": "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    "sha384": (
+        "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"
+    ),
+    "sha512": (
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+        "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+    ),
+}
 
 
 def expected(secret: str = SECRET, body: bytes = BODY, algorithm: str = "sha256") -> bytes:
@@ -24,6 +40,18 @@ def verify(value: str, body: bytes = BODY, secrets: list[str] | None = None, **c
     merged = {**CONFIG, **config}
     verifier = signatures.build("hmac", secrets or [SECRET], **merged)
     verifier.verify(Delivery(body, {merged["header"]: value}))
+
+
+@pytest.mark.parametrize(("algorithm", "digest"), RFC_DIGESTS.items())
+def test_rfc_known_answers(algorithm: str, digest: str) -> None:
+    rfc = signatures.build("hmac", [RFC_KEY], header="X-Sig", algorithm=algorithm, prefix="")
+    assert_accepts(rfc, Delivery(RFC_DATA, {"X-Sig": digest}))
+    assert rfc.sign(RFC_DATA) == {"X-Sig": digest}
+    as_base64 = base64.b64encode(bytes.fromhex(digest)).decode()
+    in_base64 = signatures.build("hmac", [RFC_KEY], header="X-Sig", algorithm=algorithm, encoding="base64")
+    assert_accepts(in_base64, Delivery(RFC_DATA, {"X-Sig": as_base64}))
+    with pytest.raises(SignatureMismatch):
+        rfc.verify(Delivery(RFC_DATA + b" ", {"X-Sig": digest}))
 
 
 def test_hex_with_prefix() -> None:

@@ -1,4 +1,8 @@
-"""Intercom: X-Hub-Signature sha1=<hex> HMAC-SHA1 of the body under the client secret."""
+"""Intercom: X-Hub-Signature sha1=<hex> HMAC-SHA1 of the body under the client secret.
+
+No SDK of Intercom's verifies notifications and its docs sign no example: the expected signatures are
+computed here as https://developers.intercom.com/docs/references/webhooks/webhook-models describes them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Linear: hex HMAC-SHA256 of the body in Linear-Signature, webhookTimestamp (ms) within 60 s."""
+"""Linear: hex HMAC-SHA256 of the body in Linear-Signature, webhookTimestamp (ms) within 60 s.
+
+Linear's SDK is JavaScript only and neither it nor its docs fix a signature: the expected signatures are
+computed here as https://linear.app/developers/webhooks describes them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Mux: Mux-Signature t=<unix>,v1=<hex>, HMAC-SHA256 over "{t}." + body, five minutes of tolerance."""
+"""Mux: Mux-Signature t=<unix>,v1=<hex>, HMAC-SHA256 over "{t}." + body, five minutes of tolerance.
+
+The scheme of https://www.mux.com/docs/core/verify-webhook-signatures; Mux's Python SDK (mux-python) verifies
+no webhooks, so the known answer is the vector of Mux's own Node SDK,
+https://github.com/muxinc/mux-node-sdk/blob/HEAD/tests/api-resources/webhooks.test.ts
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,13 @@ BODY = json.dumps(
 ).encode()
 
 
+# mux-node-sdk's webhooks test: its secret, payload, timestamp and the signature its verifySignature accepts.
+SDK_SECRET = "SuperSecret123"
+SDK_TIMESTAMP = 1565125718
+SDK_BODY = b'{"test":"body"}'
+SDK_SIGNATURE = "854ece4c22acef7c66b57d4e504153bc512595e8e9c772ece2a68150548c19a7"
+
+
 def mux_header(raw: bytes = BODY, secret: str = SECRET, timestamp: int = NOW) -> str:
     """As Mux's docs describe it: hex HMAC-SHA256 of "<t>.<body>" under the signing secret."""
     signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
@@ -31,6 +43,24 @@ def verifier(secrets: list[str] | None = None, **config: object) -> signatures.V
 
 def verify(header: str, raw: bytes = BODY, **config: object) -> None:
     verifier(**config).verify(Delivery(raw, {"Mux-Signature": header}))
+
+
+def test_the_node_sdks_vector() -> None:
+    def sdk_verify(header: str, now: int = SDK_TIMESTAMP) -> None:
+        mux = signatures.build("mux", [SDK_SECRET], clock=lambda: float(now))
+        mux.verify(Delivery(SDK_BODY, {"Mux-Signature": header}))
+
+    assert_accepts(sdk_verify, f"t={SDK_TIMESTAMP},v1={SDK_SIGNATURE}")
+    # As the SDK's test: one of several v1 signatures may match, other versions are ignored ...
+    assert_accepts(sdk_verify, f"t={SDK_TIMESTAMP},v1=invalid-sig,v1={SDK_SIGNATURE}")
+    assert_accepts(sdk_verify, f"t={SDK_TIMESTAMP},v2={SDK_SIGNATURE},v1={SDK_SIGNATURE}")
+    # ... and six minutes later the same delivery is too old.
+    with pytest.raises(TimestampOutOfTolerance):
+        sdk_verify(f"t={SDK_TIMESTAMP},v1={SDK_SIGNATURE}", now=SDK_TIMESTAMP + 360)
+    sdk_signer = signatures.build("mux", [SDK_SECRET])
+    assert sdk_signer.sign(SDK_BODY, timestamp=SDK_TIMESTAMP) == {
+        "Mux-Signature": f"t={SDK_TIMESTAMP},v1={SDK_SIGNATURE}"
+    }
 
 
 def test_accepts_mux_signature() -> None:

@@ -76,6 +76,30 @@ def test_verification_get_is_authenticated_and_answered() -> None:
     assert json.loads(answer.body) == {"verification": CHALLENGE}
 
 
+def test_the_documented_verification_exchange() -> None:
+    # The request and answer of https://support.okta.com/help/s/article/Unable-to-verify-event-hook-Hook-hook-name-execution-failed
+    # (the "one-time verification request" of https://developer.okta.com/docs/concepts/event-hooks/).
+    documented = Delivery(
+        b"",
+        {
+            "User-Agent": "Okta-Integrations",
+            "Accept": "application/json",
+            "X-Okta-Request-Id": "XOZfPkReFFZ10KWyGkzAMwAAADA",
+            "X-Okta-Verification-Challenge": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg",
+            "x-any-key": "my-header-value",
+            "Authorization": "my-shared-secret",
+        },
+        method="GET",
+    )
+    okta = verifier(["my-shared-secret"])
+    assert_accepts(okta, documented)
+    answer = okta.handshake(documented)
+    assert answer is not None and answer.status == 200
+    assert json.loads(answer.body) == json.loads(
+        '{"verification":"Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}'
+    )
+
+
 def test_verification_get_without_the_secret_is_refused() -> None:
     check = Delivery(b"", {"X-Okta-Verification-Challenge": CHALLENGE}, method="GET")
     with pytest.raises(MissingHeader):

@@ -1,4 +1,9 @@
-"""PagerDuty v3: X-PagerDuty-Signature v1=<hex>[,v1=<hex>...], HMAC-SHA256 of the body."""
+"""PagerDuty v3: X-PagerDuty-Signature v1=<hex>[,v1=<hex>...], HMAC-SHA256 of the body.
+
+The scheme of https://github.com/PagerDuty/developer-docs/blob/main/docs/webhooks/04-Signatures.md, whose
+example signatures come without their secret; the known answer is the test vector of the client library
+those docs point to, https://github.com/PagerDuty/go-pagerduty/blob/master/webhookv3/webhookv3_test.go
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,33 @@ BODY = json.dumps(
 ).encode()
 
 
+# go-pagerduty's webhookv3 test: its secret, its body and the signature it accepts (and one it refuses).
+LIBRARY_SECRET = "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK"
+LIBRARY_BODY = (
+    b'{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.priority_updated",'
+    b'"resource_type":"incident","occurred_at":"2021-04-26T17:36:27.458Z","agent":{"html_url":'
+    b'"https://acme.pagerduty.com/users/PLH1HKV","id":"PLH1HKV","self":"https://api.pagerduty.com/users/PLH1HKV",'
+    b'"summary":"Tenex Engineer","type":"user_reference"},"client":null,'
+    b'"data":{"id":"PGR0VU2","type":"incident",'
+    b'"self":"https://api.pagerduty.com/incidents/PGR0VU2","html_url":"https://acme.pagerduty.com/incidents/PGR0VU2",'
+    b'"number":2,"status":"triggered","title":"A little bump in the road","service":{"html_url":'
+    b'"https://acme.pagerduty.com/services/PF9KMXH","id":"PF9KMXH","self":"https://api.pagerduty.com/services/PF9KMXH",'
+    b'"summary":"API Service","type":"service_reference"},"assignees":[{"html_url":'
+    b'"https://acme.pagerduty.com/users/PTUXL6G","id":"PTUXL6G","self":"https://api.pagerduty.com/users/PTUXL6G",'
+    b'"summary":"User 123","type":"user_reference"}],"escalation_policy":{"html_url":'
+    b'"https://acme.pagerduty.com/escalation_policies/PUS0KTE","id":"PUS0KTE",'
+    b'"self":"https://api.pagerduty.com/escalation_policies/PUS0KTE","summary":"Default",'
+    b'"type":"escalation_policy_reference"},"teams":[{"html_url":"https://acme.pagerduty.com/teams/PFCVPS0",'
+    b'"id":"PFCVPS0","self":"https://api.pagerduty.com/teams/PFCVPS0","summary":"Engineering",'
+    b'"type":"team_reference"}],"priority":{"html_url":"https://acme.pagerduty.com/account/incident_priorities",'
+    b'"id":"PSO75BM","self":"https://api.pagerduty.com/priorities/PSO75BM","summary":"P1",'
+    b'"type":"priority_reference"},"urgency":"high","conference_bridge":{"conference_number":1000,'
+    b'"conference_url":"https://example.com"},"resolve_reason":null}}}'
+)
+LIBRARY_SIGNATURE = "v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd"
+LIBRARY_MISMATCH = "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5"
+
+
 def pagerduty_signature(raw: bytes = BODY, secret: str = SECRET) -> str:
     """As PagerDuty's docs compute it: v1= and the hex HMAC-SHA256 of the raw body."""
     return "v1=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
@@ -39,6 +71,13 @@ def verifier(secrets: list[str] | None = None) -> signatures.Verifier:
 
 def verify(header: str, raw: bytes = BODY, secrets: list[str] | None = None) -> None:
     verifier(secrets).verify(Delivery(raw, {"X-PagerDuty-Signature": header}))
+
+
+def test_the_client_librarys_vector() -> None:
+    assert_accepts(verify, LIBRARY_SIGNATURE, LIBRARY_BODY, secrets=[LIBRARY_SECRET])
+    assert verifier([LIBRARY_SECRET]).sign(LIBRARY_BODY) == {"X-PagerDuty-Signature": LIBRARY_SIGNATURE}
+    with pytest.raises(SignatureMismatch):
+        verify(LIBRARY_MISMATCH, LIBRARY_BODY, secrets=[LIBRARY_SECRET])
 
 
 def test_accepts_pagerduty_signature() -> None:

@@ -18,6 +18,9 @@ from signatures import (
 )
 from tests.signatures.assertions import assert_accepts
 
+# The scheme of https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+# and the vector its libraries test against, as published in
+# https://docs.svix.com/receiving/verifying-payloads/how
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 TIMESTAMP = 1614265330

@@ -8,6 +8,7 @@ import signatures
 from signatures import Delivery, MissingHeader, SignatureMismatch, TimestampOutOfTolerance
 from tests.signatures.assertions import assert_accepts
 
+# The example of https://docs.svix.com/receiving/verifying-payloads/how (secret, headers and payload).
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 TIMESTAMP = 1614265330

@@ -20,6 +20,15 @@ def test_accepts_the_token() -> None:
     assert_accepts(verifier(), Delivery(BODY, {"x-webhook-token": TOKEN}))
 
 
+def test_the_rfc_bearer_example() -> None:
+    # https://www.rfc-editor.org/rfc/rfc6750#section-2.1: "Authorization: Bearer mF_9.B5f-4.1JqM".
+    bearer = signatures.build("token", ["mF_9.B5f-4.1JqM"], header="Authorization", prefix="Bearer ")
+    assert_accepts(bearer, Delivery(BODY, {"Authorization": "Bearer mF_9.B5f-4.1JqM"}))
+    assert bearer.sign(BODY) == {"Authorization": "Bearer mF_9.B5f-4.1JqM"}
+    with pytest.raises(SignatureMismatch):
+        bearer.verify(Delivery(BODY, {"Authorization": "Bearer mF_9.B5f-4.1JqN"}))
+
+
 def test_prefix() -> None:
     bearer = verifier(header="Authorization", prefix="Bearer ")
     assert_accepts(bearer, Delivery(BODY, {"Authorization": f"Bearer {TOKEN}"}))

@@ -1,4 +1,8 @@
-"""Twitch EventSub: sha256=<hex> HMAC over message id + timestamp + body, ten minutes, challenge handshake."""
+"""Twitch EventSub: sha256=<hex> HMAC over message id + timestamp + body, ten minutes, challenge handshake.
+
+Twitch has no Python SDK and its docs sign no example: the expected signatures are computed here as
+https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message describes them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Typeform: Typeform-Signature sha256=<base64> HMAC-SHA256 of the body."""
+"""Typeform: Typeform-Signature sha256=<base64> HMAC-SHA256 of the body.
+
+No SDK of Typeform's verifies webhooks and its docs sign no example: the expected signatures are computed
+here as https://www.typeform.com/developers/webhooks/secure-your-webhooks/ describes them.
+"""
 
 from __future__ import annotations
 
