@@ -68,7 +68,7 @@ def test_malformed_handshake_secret(secret: str) -> None:
         verifier().verify(Delivery(b"", {"X-Hook-Secret": secret}))
 
 
-def test_docs_vector() -> None:
+def test_a_vector_computed_from_the_documented_algorithm() -> None:
     assert_accepts(verify, SIGNATURE)
     assert_accepts(verify, SIGNATURE.upper())
     assert verifier().sign(BODY) == {"X-Hook-Signature": SIGNATURE}

@@ -31,7 +31,7 @@ def verify(headers: dict[str, str], body: bytes = BODY, secrets: list[str] | Non
     verifier(secrets).verify(Delivery(body, headers))
 
 
-def test_docs_vector() -> None:
+def test_a_vector_computed_from_the_documented_algorithm() -> None:
     assert_accepts(verify, {"X-DocuSign-Signature-1": SIGNATURE, "X-Authorization-Digest": "HMACSHA256"})
 
 

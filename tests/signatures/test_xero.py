@@ -39,7 +39,7 @@ def verify(signature: str, body: bytes = INTENT_TO_RECEIVE, secrets: list[str] |
     verifier(secrets).verify(Delivery(body, {"x-xero-signature": signature}))
 
 
-def test_docs_vector_and_its_answer() -> None:
+def test_a_vector_from_the_documented_algorithm_and_its_answer() -> None:
     assert_accepts(verify, SIGNATURE)
     assert verifier().sign(INTENT_TO_RECEIVE) == {"x-xero-signature": SIGNATURE}
     delivery = Delivery(INTENT_TO_RECEIVE, {"x-xero-signature": SIGNATURE})
