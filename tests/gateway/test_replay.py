@@ -24,7 +24,15 @@ class Sent:
     def send_to(self, event_id: str, consumer: str, replay: int = 0) -> None:
         self.to.append((event_id, consumer, replay))
 
-    def replay(self, event_id: str, source: str, event_type: str | None, replay: int = 0) -> None:
+    def replay(
+        self,
+        event_id: str,
+        source: str,
+        event_type: str | None,
+        replay: int = 0,
+        *,
+        ignore_filters: bool = False,
+    ) -> None:
         self.routed.append(event_id)
 
     def resend(self, event_id: str, consumer: str) -> None:
