@@ -80,6 +80,7 @@ bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/processing.py
 	$(BIN)/python tests/bench/filters.py
 	$(BIN)/python tests/bench/outage.py
+	$(BIN)/python tests/bench/ordering.py
 	$(BIN)/python tests/bench/replay.py
 	$(BIN)/python tests/bench/stats.py
 	$(BIN)/python tests/bench/record.py

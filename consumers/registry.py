@@ -21,7 +21,8 @@ class Consumer:
     """A named handler for the events of one source whose type matches one of ``events`` (all when empty).
 
     ``max_retries``, ``min_backoff_ms`` and ``max_backoff_ms`` override ``[retries]`` for this consumer;
-    ``lane`` holds its destination settings (``max_in_flight``, ``rate_limit``, ``breaker``), which
+    ``lane`` holds its destination settings (``max_in_flight``, ``rate_limit``, ``breaker``, ``ordering``,
+    ``on_dead``), which
     ``[destinations.NAME]`` overrides; ``filter`` which of its events it wants (``gateway/config/filtering``,
     checked when a worker loads it).
     """
@@ -94,6 +95,8 @@ def consumer(
     rate_limit: str | None = None,
     breaker: bool | Mapping[str, Any] | None = None,
     filter: Mapping[str, Any] | None = None,
+    ordering: str | None = None,
+    on_dead: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a function as a consumer of ``source``'s events whose type matches ``events`` (globs).
 
@@ -102,9 +105,18 @@ def consumer(
     ``"600/m"``) and ``breaker`` (``False``, or ``{"failures": 5, "cooldown": "30s"}``...); the worker
     checks them when it loads the consumer, and ``[destinations.NAME]`` overrides them. ``filter``: which
     events it wants, on their body, headers, query or path (``{"body": {"ref": "refs/heads/main"}}``); an
-    event it declines is recorded ``filtered`` and never reaches its lane.
+    event it declines is recorded ``filtered`` and never reaches its lane. ``ordering``: events with the
+    same key (``"body:data.object.customer"``, ``"header:X-Name"``, ``"stripe:customer"``...) are handled
+    one at a time, in the order the gateway stored them; ``on_dead`` (``"hold"``, the default, or
+    ``"skip"``) says whether a dead-lettered one blocks its key until an operator acts.
     """
-    lane = {"max_in_flight": max_in_flight, "rate_limit": rate_limit, "breaker": breaker}
+    lane = {
+        "max_in_flight": max_in_flight,
+        "rate_limit": rate_limit,
+        "breaker": breaker,
+        "ordering": ordering,
+        "on_dead": on_dead,
+    }
 
     def register(handler: Handler) -> Handler:
         default = f"{handler.__module__}.{handler.__qualname__}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from signatures.delivery import Delivery
 from signatures.errors import ConfigurationError
@@ -40,7 +40,10 @@ class Locator:
         """The value as text, or None when absent, the body is not JSON, or the value is not a scalar."""
         if self.kind == "header":
             return delivery.header(self.path)
-        value = delivery.json()
+        return self.in_json(delivery.json())
+
+    def in_json(self, value: Any) -> str | None:
+        """A "json" locator's value in a body already parsed (``json.loads``), as ``find`` gives it."""
         for segment in self.path.split("."):
             if isinstance(value, dict):
                 value = value.get(segment)

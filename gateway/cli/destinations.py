@@ -34,6 +34,7 @@ def destinations_list(config_file: Path | None, as_json: bool) -> None:
             d["consumer"],
             d["state"],
             d["held"],
+            d["blocked_keys"] if d["ordering"] else "—",
             _in_flight(d),
             d["rate_limit"] or "—",
             d["last_error"],
@@ -46,6 +47,7 @@ def destinations_list(config_file: Path | None, as_json: bool) -> None:
         "destination",
         "state",
         "held",
+        "blocked keys",
         "in flight",
         "rate",
         "last error",
@@ -60,7 +62,8 @@ def destinations_list(config_file: Path | None, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def destinations_show(config_file: Path | None, name: str, as_json: bool) -> None:
-    """One destination: state, held and in-flight deliveries, breaker, rate and last failure."""
+    """One destination: state, held and in-flight deliveries, breaker, rate and last failure; an ordered
+    one's blocked keys, each with the event holding it."""
     from gateway.operate import destinations as use_destinations
 
     settings = load(config_file)
@@ -131,5 +134,14 @@ def _print(record: dict[str, Any] | None, name: str, as_json: bool) -> None:
     for key, value in record.items():
         if key == "in_flight":
             click.echo(f"in_flight: {_in_flight(record)}")
-        elif key != "max_in_flight" and value is not None:
+        elif key == "blocked":
+            for blocked in value:
+                held_by = f"{blocked['event_id']} ({blocked['state']}) since {blocked['since']}"
+                waiting = f"{blocked['waiting']} waiting behind it"
+                click.echo(f"blocked key {blocked['key']!r}: held by {held_by}, {waiting}")
+            if len(value) < record["blocked_keys"]:
+                click.echo(f"... and {record['blocked_keys'] - len(value)} more blocked keys")
+        elif key == "max_in_flight" or (key in ("blocked_keys", "parked") and not record["ordering"]):
+            continue  # shown with in_flight; an unordered destination blocks and parks nothing
+        elif value is not None:
             click.echo(f"{key}: {value}")

@@ -1,6 +1,6 @@
-"""A destination's lane: how many worker threads it may hold, how fast it may be called, and its circuit
-breaker. Set on a ``[[forward]]`` table, in ``@consumer(...)``, or for any consumer by name under
-``[destinations.NAME]`` (which wins).
+"""A destination's lane: how many worker threads it may hold, how fast it may be called, its circuit
+breaker, and whether its deliveries are ordered per key. Set on a ``[[forward]]`` table, in
+``@consumer(...)``, or for any consumer by name under ``[destinations.NAME]`` (which wins).
 
 A lane's settings are shared by every worker process (they live in Redis, ``gateway/store/lanes.py``):
 ``max_in_flight`` bounds the deliveries of this destination running at once across all of them, and
@@ -9,9 +9,12 @@ A lane's settings are shared by every worker process (they live in Redis, ``gate
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from gateway.config.alerts import duration_seconds
+from gateway.config.ordering import parse_ordering
 from gateway.config.section import Section
 from gateway.config.values import RateLimit
 
@@ -52,6 +55,19 @@ class LaneSettings(Section):
     rate_limit: str | None = None
     #: On by default; ``false`` turns it off, a table tunes it.
     breaker: bool | BreakerSettings = True
+    #: Deliveries with the same key go one at a time, in the order stored: ``"body:data.object.customer"``,
+    #: ``"header:X-Name"`` or a provider preset (``gateway/config/ordering.py``).
+    ordering: str | None = None
+    #: An ordered key whose delivery is dead-lettered: ``hold`` blocks it until an operator retries or
+    #: discards the dead letter; ``skip`` moves on to its next delivery.
+    on_dead: Literal["hold", "skip"] = "hold"
+
+    @field_validator("ordering")
+    @classmethod
+    def _ordering(cls, spec: str | None) -> str | None:
+        if spec is not None:
+            parse_ordering(spec)
+        return spec
 
     @field_validator("rate_limit")
     @classmethod

@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 __all__ = [
     "Attempt",
+    "BlockedKey",
     "DeadLetter",
     "DeadLetterDetail",
     "DeadLetterPage",
@@ -219,9 +220,22 @@ class IssuePage(Struct, kw_only=True):
     next_cursor: str | None
 
 
+class BlockedKey(Struct, kw_only=True):
+    """A key of an ordered destination whose delivery failed: the event holding it, that event's state
+    for the destination (retrying, dead...), since when, and how many deliveries wait behind it."""
+
+    key: str
+    event_id: str
+    state: str | None
+    since: str
+    waiting: int
+
+
 class Destination(Struct, kw_only=True):
     """A consumer's lane: ``state`` is closed (normal), open (breaker tripped: held), half-open (one
-    probe) or paused (by hand: held); ``breaker_state`` is the breaker's own, also while paused."""
+    probe) or paused (by hand: held); ``breaker_state`` is the breaker's own, also while paused. An
+    ordered one (``ordering``, null when not) has ``blocked_keys``, the longest blocked listed in
+    ``blocked`` (10 in a list, 100 for one destination), and ``parked`` deliveries waiting for their key."""
 
     consumer: str
     state: Literal["closed", "open", "half-open", "paused"]
@@ -239,6 +253,11 @@ class Destination(Struct, kw_only=True):
     opened_at: str | None
     reopen_at: str | None
     paused_at: str | None
+    ordering: str | None = None
+    on_dead: Literal["hold", "skip"] | None = None
+    blocked_keys: int = 0
+    parked: int = 0
+    blocked: list[BlockedKey] = []
 
 
 class DestinationPage(Struct, kw_only=True):

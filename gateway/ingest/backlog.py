@@ -1,7 +1,7 @@
 """Backlog gauges, read from Redis when ``/metrics`` is scraped: dead letters per consumer, each
-destination's state, held and in-flight deliveries, the age of the oldest queued message and the events
-not yet in the record. Three round trips on the async client (the names, one pipeline of counts, the
-queues' oldest messages), bounded by the Redis timeout."""
+destination's state, held and in-flight deliveries (and an ordered one's blocked keys), the age of the
+oldest queued message and the events not yet in the record. Three round trips on the async client (the
+names, one pipeline of counts, the queues' oldest messages), bounded by the Redis timeout."""
 
 from __future__ import annotations
 
@@ -48,9 +48,10 @@ class Backlog:
                 pipe.zremrangebyscore(keys.dlq_by_consumer(consumer), "-inf", now - self._retention)
                 pipe.zcard(keys.dlq_by_consumer(consumer))
             for lane in lanes:
-                pipe.hmget(keys.lane(lane), "state", "paused")
+                pipe.hmget(keys.lane(lane), "state", "paused", "ordered")
                 pipe.zcard(keys.lane_held(lane))
                 pipe.zcard(keys.lane_in_flight(lane))
+                pipe.zcard(keys.ordering_blocked(lane))
             for queue in _QUEUES:
                 pipe.lindex(keys.dramatiq_queue(queue), 0)
             pipe.zcard(keys.RECORD_PENDING)
@@ -60,9 +61,11 @@ class Backlog:
             metrics.DLQ_ENTRIES.labels(consumer).set(replies[index * 2 + 1])
         replies = replies[len(consumers) * 2 :]
         for index, lane in enumerate(lanes):
-            (state, paused), held, in_flight = replies[index * 3 : index * 3 + 3]
+            (state, paused, ordered), held, in_flight, blocked = replies[index * 4 : index * 4 + 4]
             _set_destination(lane, _state(state, paused), held, in_flight)
-        heads = replies[len(lanes) * 3 :]
+            if ordered is not None and _text(ordered) == "1":
+                _set_ordering(lane, blocked)
+        heads = replies[len(lanes) * 4 :]
         async with self._client.pipeline(transaction=False) as pipe:
             for queue, head in zip(_QUEUES, heads, strict=True):
                 pipe.hget(keys.dramatiq_messages(queue), head or b"-")
@@ -88,3 +91,7 @@ def _set_destination(consumer: str, state: str, held: int, in_flight: int) -> No
         metrics.DESTINATION_STATE.labels(consumer, each).set(1 if each == state else 0)
     metrics.DESTINATION_HELD.labels(consumer).set(held)
     metrics.DESTINATION_IN_FLIGHT.labels(consumer).set(in_flight)
+
+
+def _set_ordering(consumer: str, blocked: int) -> None:
+    metrics.ORDERING_BLOCKED_KEYS.labels(consumer).set(blocked)

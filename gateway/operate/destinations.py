@@ -1,6 +1,7 @@
 """Destinations (every consumer's lane) as operators work them: list, show, pause, resume, and move
-the deliveries a lane holds to the dead-letter queue. A name no worker has announced is no destination:
-each call answers None for it, which every front end shows as not found."""
+the deliveries a lane holds to the dead-letter queue. An ordered destination also shows its blocked keys,
+each with the event holding it. A name no worker has announced is no destination: each call answers
+None for it, which every front end shows as not found."""
 
 from __future__ import annotations
 
@@ -8,23 +9,34 @@ from typing import Any
 
 from gateway.operate.context import Context
 from gateway.platform.timeparse import rfc3339
-from gateway.store.lanes import LaneStatus, UnknownLane
+from gateway.store.lanes import BlockedKey, LaneStatus, UnknownLane
 
 #: The times of a destination's record, given as RFC 3339 (None stays None).
 _TIMES = ("last_failure_at", "last_success_at", "opened_at", "reopen_at", "paused_at")
+#: Blocked keys listed per destination in a list of them, and for one destination.
+LISTED_BLOCKED = 10
+SHOWN_BLOCKED = 100
 
 
 def list_all(ctx: Context) -> list[dict[str, Any]]:
-    """Every destination a worker has announced, by name."""
-    return [record(status) for status in ctx.lanes.statuses()]
+    """Every destination a worker has announced, by name (an ordered one with its longest blocked
+    keys)."""
+    return [
+        record(
+            status, ctx.lanes.blocked(status.consumer, limit=LISTED_BLOCKED) if status.blocked_keys else []
+        )
+        for status in ctx.lanes.statuses()
+    ]
 
 
 def show(ctx: Context, name: str) -> dict[str, Any] | None:
-    """One destination: its state, held and in-flight deliveries, settings and last failure."""
+    """One destination: its state, held and in-flight deliveries, settings and last failure, and for an
+    ordered one its blocked keys, longest blocked first."""
     try:
-        return record(ctx.lanes.status(name))
+        status = ctx.lanes.status(name)
     except UnknownLane:
         return None
+    return record(status, ctx.lanes.blocked(name, limit=SHOWN_BLOCKED) if status.blocked_keys else [])
 
 
 def pause(ctx: Context, name: str) -> dict[str, Any] | None:
@@ -54,10 +66,21 @@ def dead_letter_held(ctx: Context, name: str) -> int | None:
         return None
 
 
-def record(status: LaneStatus) -> dict[str, Any]:
-    """A destination's one JSON shape (CLI ``--json``, the API, the dashboard): times as RFC 3339."""
+def record(status: LaneStatus, blocked: list[BlockedKey] | None = None) -> dict[str, Any]:
+    """A destination's one JSON shape (CLI ``--json``, the API, the dashboard): times as RFC 3339;
+    ``blocked`` the blocked keys listed (``blocked_keys`` counts them all)."""
     fields = status.as_dict()
     for name in _TIMES:
         if fields[name] is not None:
             fields[name] = rfc3339(fields[name])
+    fields["blocked"] = [
+        {
+            "key": key.key,
+            "event_id": key.event_id,
+            "state": key.state,
+            "since": rfc3339(key.since),
+            "waiting": key.waiting,
+        }
+        for key in blocked or []
+    ]
     return fields

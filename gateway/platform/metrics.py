@@ -120,6 +120,13 @@ DESTINATION_IN_FLIGHT = Gauge(
     ["consumer"],
     multiprocess_mode="mostrecent",
 )
+ORDERING_BLOCKED_KEYS = Gauge(
+    "hookgate_ordering_blocked_keys",
+    "Keys of an ordered destination whose delivery failed (retrying, or dead-lettered with on_dead = "
+    "hold): their later deliveries wait, by consumer.",
+    ["consumer"],
+    multiprocess_mode="mostrecent",
+)
 
 RECORD_BACKLOG = Gauge(
     "hookgate_record_backlog",

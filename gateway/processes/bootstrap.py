@@ -29,6 +29,7 @@ from gateway.store.events import EventStore
 from gateway.store.ledger import Ledger
 from gateway.worker.actors import Actors, declare_actors
 from gateway.worker.broker import HookgateBroker, build_broker
+from gateway.worker.lanes import orderings as lane_orderings
 
 Role = Literal["worker", "web", "cli"]
 
@@ -60,13 +61,15 @@ def build(settings: Settings, role: Role, *, enqueue: bool = True) -> Parts:
         context = Context.build(client, settings, record=record)
         return Parts(role, client, consumers.Registry(), context)
     broker = build_broker(settings, client)
+    orderings = None
     if role == "worker":
         dramatiq.set_broker(broker)  # before the consumer modules are imported
         registry = build_registry(settings)
+        orderings = lane_orderings(settings, registry)
     else:
         registry = consumers.Registry()  # operators enqueue by consumer name; workers run them
     events = EventStore(client, settings.retention.events_seconds)
-    actors = declare_actors(broker, events, registry, Ledger(client), broker)
+    actors = declare_actors(broker, events, registry, Ledger(client), broker, orderings)
     context = Context.build(client, settings, actors=actors, record=record)
     context.replay_job = declare_replay_job(broker, context)
     return Parts(role, client, registry, context, broker, actors, context.replay_job)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
-import threading
 
 import dramatiq
 import structlog
@@ -59,15 +59,32 @@ def run_worker(settings: Settings, *, processes: int, threads: int | None, argv:
     if processes > 1:
         return _run_children(processes, argv)
     worker = start_worker(settings, threads=threads)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    _wait_for_a_stop_signal()
     log.info("worker stopping: finishing or requeueing in-flight messages")
     worker.stop()
     worker.broker.close()
     tracing.stop()
     return 0
+
+
+def _wait_for_a_stop_signal() -> None:
+    """Block until SIGINT or SIGTERM. The handlers do nothing: the interpreter writes each signal to a
+    wake-up pipe, which is read here. A handler that set a ``threading.Event`` could deadlock when a
+    second signal (a process-group kill and a parent's forward) ran it again while the first held the
+    Event's lock."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    wanted = {int(signal.SIGINT), int(signal.SIGTERM)}
+    try:
+        while os.read(read_end, 1)[0] not in wanted:  # another signal with a Python handler: not ours
+            pass
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def _run_children(processes: int, argv: list[str]) -> int:

@@ -7,7 +7,8 @@ namespace), for Python and, as generated Lua locals, for the scripts (``scripts`
 event's retention (``[retention] events_days``), set when it is stored.
 
 hg:evt:{event}                hash    TTL event. source, delivery_id, event_type, received_at, headers,
-                                      body, dedupe_basis, status, deliveries, traceparent (tracing on).
+                                      body, dedupe_basis, status, deliveries, traceparent (tracing on),
+                                      ord (its source has an ordered consumer: its place, µs).
                                       W: lua/ingest.lua; status: lua/record.lua. R: events, lua/begin.lua
 hg:dedupe:{source}:{id}       string  TTL dedupe window (body-sha256:{hex} for the body hash).
                                       W/R: lua/ingest.lua
@@ -61,4 +62,18 @@ hg:mq:{queue}, .msgs          list + hash   Dramatiq's queues (dispatch, deliver
 hg:mq:__acks__.{worker}.{q}   set     what a worker holds (Dramatiq). W: Dramatiq, lua/settle.lua (the
                                       ack), lua/give_back.lua. R: holdings (give-back)
 hg:mq:__heartbeats__          zset    workers' heartbeats (Dramatiq, housekeeping). R: alerts
+hg:ord:sources                hash    sources with an ordered consumer -> the last ord given. W: workers
+                                      at start (lanes), lua/ingest.lua. R: lua/ingest.lua, lua/ordering.lua
+hg:undispatched:{source}      zset    the source's events whose dispatch is on its way, by ord: the
+                                      watermark ordered deliveries wait for. Gone events are dropped when
+                                      met. W: lua/ingest.lua, lua/ordering.lua (via record.lua). R: the same
+hg:ord:{consumer}:q:{key}     zset    an ordered consumer's deliveries of one key not yet released, by ord.
+                                      W/R: lua/ordering.lua. R: gateway.store.lanes (waiting behind a key)
+hg:ord:{consumer}:keys        hash    event -> its key; :holders key -> the event holding it; :parked
+                                      event -> its parked message's id (data in hg:lane:held:msgs).
+                                      W/R: lua/ordering.lua. R: gateway.store.lanes
+hg:ord:{consumer}:blocked     zset    keys whose holder failed, by since when (ms); :due keys waiting for
+                                      the watermark, by ord. W/R: lua/ordering.lua. R: lanes, backlog
+hg:ord:waiting                zset    ordered consumers to look at again, by when (ms). W/R: lua/ordering.lua,
+                                      lua/promote.lua
 """

@@ -233,3 +233,49 @@ HELD_MESSAGES = f"{PREFIX}:lane:held:msgs"
 LANES_WAITING = f"{PREFIX}:lanes:waiting"
 #: Every lane a worker has announced (destinations lists them).
 LANES = f"{PREFIX}:lanes"
+
+
+# Ordered delivery per key (``gateway/store/lua/ordering.lua``): an ordered consumer's deliveries that
+# share a key go one at a time, in the order the gateway stored their events.
+
+#: The deliver message option that carries a delivery's ordering key (set by dispatch).
+ORDER_KEY_OPTION = "hg_order_key"
+#: Sources with an ordered consumer -> the last order (``ord``, µs) given to one of their events.
+ORDERED_SOURCES = f"{PREFIX}:ord:sources"
+#: Ordered consumers to look at again (keys waiting for the watermark, blocked keys to sweep), by when.
+ORDERING_WAITING = f"{PREFIX}:ord:waiting"
+
+
+def undispatched(source: str) -> str:
+    """A source's events whose dispatch is on its way, by order: the lowest is its watermark."""
+    return f"{PREFIX}:undispatched:{source}"
+
+
+def ordering_pending(consumer: str, key: str) -> str:
+    """An ordered consumer's deliveries of one key not yet released: event ids by order."""
+    return f"{PREFIX}:ord:{consumer}:q:{key}"
+
+
+def ordering_keys(consumer: str) -> str:
+    """Event id -> the key of its pending delivery (a release needs only the event)."""
+    return f"{PREFIX}:ord:{consumer}:keys"
+
+
+def ordering_holders(consumer: str) -> str:
+    """Key -> the event holding it (its delivery went into the lane and is not yet released)."""
+    return f"{PREFIX}:ord:{consumer}:holders"
+
+
+def ordering_parked(consumer: str) -> str:
+    """Event id -> the id of its parked deliver message (the data is in ``HELD_MESSAGES``)."""
+    return f"{PREFIX}:ord:{consumer}:parked"
+
+
+def ordering_blocked(consumer: str) -> str:
+    """Keys whose holder failed (retrying, or dead with ``on_dead = "hold"``), by since when (unix ms)."""
+    return f"{PREFIX}:ord:{consumer}:blocked"
+
+
+def ordering_due(consumer: str) -> str:
+    """Keys whose next delivery waits only for the watermark, by that delivery's order."""
+    return f"{PREFIX}:ord:{consumer}:due"

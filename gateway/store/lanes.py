@@ -1,8 +1,10 @@
 """Destination lanes as Python sees them: the settings each worker announces, a lane's state for the
-front ends, and the operator's actions (pause, resume, moving held deliveries to the dead-letter queue).
+front ends (with an ordered lane's blocked keys), and the operator's actions (pause, resume, moving held
+deliveries to the dead-letter queue).
 
-The lane itself runs in Lua (``lua/lanes.lua``), inside the scripts that queue, start and settle
-deliveries, so deciding whether a delivery starts and recording it are one atomic step.
+The lane itself runs in Lua (``lua/lanes.lua``, and ``lua/ordering.lua`` for ordered ones), inside the
+scripts that queue, start and settle deliveries, so deciding whether a delivery starts and recording it
+are one atomic step.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ class LaneConfig:
     min_requests: int = 10
     cooldown_ms: int = 30_000
     max_cooldown_ms: int = 600_000
+    ordering: str | None = None  # as configured ("body:data.object.customer"): ordered per key
+    on_dead: str = "hold"
+    source: str = ""  # the consumer's source, whose watermark an ordered lane waits for
+
+    @property
+    def ordered(self) -> bool:
+        return self.ordering is not None
 
     def fields(self) -> dict[Any, str | int | float]:
         return {
@@ -50,6 +59,10 @@ class LaneConfig:
             "min_requests": self.min_requests,
             "cooldown_ms": self.cooldown_ms,
             "max_cooldown_ms": self.max_cooldown_ms,
+            "ordered": "1" if self.ordered else "0",
+            "ordering": self.ordering or "",
+            "on_dead": self.on_dead,
+            "source": self.source,
         }
 
 
@@ -73,9 +86,25 @@ class LaneStatus:
     opened_at: float | None
     reopen_at: float | None
     paused_at: float | None
+    ordering: str | None = None  # None: not ordered
+    on_dead: str | None = None
+    blocked_keys: int = 0  # keys whose holder failed: their later deliveries wait
+    parked: int = 0  # deliveries waiting for their key's turn (not yet in the lane)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class BlockedKey:
+    """A key of an ordered destination whose holder failed: the event holding it, that event's state
+    for the destination (retrying, dead...), since when it blocks, and how many deliveries wait behind."""
+
+    key: str
+    event_id: str
+    state: str | None
+    since: float
+    waiting: int
 
 
 class UnknownLane(LookupError):
@@ -90,14 +119,25 @@ class Lanes:
         self._ledger = ledger or Ledger(client)
 
     def announce(self, configs: dict[str, LaneConfig]) -> None:
-        """Write each lane's settings (a worker at boot); a lane whose breaker is off is closed."""
+        """Write each lane's settings (a worker at boot); a lane whose breaker is off is closed. The
+        source of an ordered lane orders its events from now on; a lane no longer ordered lets what it
+        parked go on."""
         with self._client.pipeline(transaction=True) as pipe:
             for name, config in configs.items():
                 pipe.hset(keys.lane(name), mapping=config.fields())
                 if not config.breaker:
                     pipe.hset(keys.lane(name), "state", "closed")
                 pipe.sadd(keys.LANES, name)
+                if config.ordered and config.source:
+                    pipe.hsetnx(keys.ORDERED_SOURCES, config.source, 0)
             pipe.execute()
+        unordered = [name for name, config in configs.items() if not config.ordered]
+        with self._client.pipeline(transaction=False) as pipe:
+            for name in unordered:
+                pipe.exists(keys.ordering_keys(name))
+            leftovers = [name for name, found in zip(unordered, pipe.execute(), strict=True) if found]
+        if leftovers:
+            self._ledger.apply([{"op": "unorder", "consumer": name} for name in leftovers])
 
     def names(self) -> list[str]:
         return sorted(name.decode() for name in self._client.smembers(keys.LANES))  # type: ignore[union-attr]
@@ -115,12 +155,45 @@ class Lanes:
                 pipe.hgetall(keys.lane(name))
                 pipe.zcard(keys.lane_held(name))
                 pipe.zcard(keys.lane_in_flight(name))
+                pipe.zcard(keys.ordering_blocked(name))
+                pipe.hlen(keys.ordering_parked(name))
             replies = pipe.execute()
         found = []
         for i, name in enumerate(names):
-            raw, held, in_flight = replies[3 * i : 3 * i + 3]
-            found.append(_status(name, {k.decode(): v.decode() for k, v in raw.items()}, held, in_flight))
+            raw, held, in_flight, blocked, parked = replies[5 * i : 5 * i + 5]
+            fields = {k.decode(): v.decode() for k, v in raw.items()}
+            found.append(_status(name, fields, held, in_flight, blocked, parked))
         return found
+
+    def blocked(self, name: str, *, limit: int = 100) -> list[BlockedKey]:
+        """An ordered lane's blocked keys, longest blocked first, each with the event holding it."""
+        found: list[tuple[bytes, float]] = self._client.zrange(  # type: ignore[assignment]
+            keys.ordering_blocked(name), 0, limit - 1, withscores=True
+        )
+        blocked = [(raw.decode(), since) for raw, since in found]  # keys are text (dispatch made them)
+        if not blocked:
+            return []
+        holders: list[bytes | None] = self._client.hmget(  # type: ignore[assignment]
+            keys.ordering_holders(name), [key for key, _ in blocked]
+        )
+        with self._client.pipeline(transaction=False) as pipe:
+            for (key, _), holder in zip(blocked, holders, strict=True):
+                pipe.hget(keys.consumer_states((holder or b"-").decode()), name)
+                pipe.zcard(keys.ordering_pending(name, key))
+            replies = pipe.execute()
+        return [
+            BlockedKey(
+                key=key,
+                event_id=holder.decode(),
+                state=state.decode() if state else None,
+                since=since / 1000,
+                waiting=max(int(pending) - 1, 0),
+            )
+            for (key, since), holder, state, pending in zip(
+                blocked, holders, replies[::2], replies[1::2], strict=True
+            )
+            if holder is not None
+        ]
 
     def pause(self, name: str) -> None:
         """Hold every delivery of the lane until ``resume``."""
@@ -179,8 +252,11 @@ def _number(fields: dict[str, str], name: str) -> float | None:
         return None
 
 
-def _status(name: str, fields: dict[str, str], held: int, in_flight: int) -> LaneStatus:
+def _status(
+    name: str, fields: dict[str, str], held: int, in_flight: int, blocked: int = 0, parked: int = 0
+) -> LaneStatus:
     breaker_state = fields.get("state") or "closed"
+    ordered = fields.get("ordered") == "1"
     paused = fields.get("paused") == "1"
     max_in_flight = _number(fields, "max_in_flight")
     return LaneStatus(
@@ -200,6 +276,10 @@ def _status(name: str, fields: dict[str, str], held: int, in_flight: int) -> Lan
         opened_at=_seconds(_number(fields, "opened_at")),
         reopen_at=_seconds(_number(fields, "reopen_at")),
         paused_at=_number(fields, "paused_at") if paused else None,
+        ordering=fields.get("ordering") or None if ordered else None,
+        on_dead=fields.get("on_dead") or "hold" if ordered else None,
+        blocked_keys=int(blocked),
+        parked=int(parked),
     )
 
 

@@ -50,9 +50,11 @@ class Attempt:
 @dataclass(frozen=True)
 class Start:
     """What starting an attempt found: the consumer is now ``processing`` with the event's stored
-    ``fields``; or the ledger says it already ``succeeded``; or the event is ``gone`` (expired, purged)."""
+    ``fields``; or the ledger says it already ``succeeded``; or the event is ``gone`` (expired, purged);
+    or its lane does not start it now (``held``); or, inline, its ordering key is not its yet
+    (``parked``)."""
 
-    outcome: Literal["started", "succeeded", "gone", "held"]
+    outcome: Literal["started", "succeeded", "gone", "held", "parked"]
     fields: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -83,11 +85,13 @@ class Ledger:
         force: bool = False,
         message_id: str = "",
         inline: bool = False,
+        order_key: str | None = None,
     ) -> Start:
         """Start an attempt, unless the ledger says it already succeeded (a forced replay runs anyway)
         or the event is gone; with the ``message_id`` carrying it (in a worker), only when the consumer's
         lane lets it start now ("held" otherwise: ``hold_op`` keeps it in the lane). ``inline``: it did not
-        come through the lane's queue (dispatch's first attempt of a single consumer)."""
+        come through the lane's queue (dispatch's first attempt of a single consumer); with the ordering
+        ``order_key`` of an ordered consumer, only when it may take that key now ("parked" otherwise)."""
         now = self.clock()
         result = self._begin(
             args=[
@@ -98,8 +102,11 @@ class Ledger:
                 repr(now),
                 message_id,
                 "1" if inline else "",
+                order_key or "",
             ],
         )
+        if result == -3:
+            return Start("parked")
         if result == -2:
             return Start("held")
         if result == -1:
@@ -189,6 +196,12 @@ class Ledger:
             "force": force,
             "messages": [[name, m.options["redis_message_id"], m.encode().decode()] for name, m in messages],
         }
+
+    @staticmethod
+    def dispatched_op(event_id: str, source: str | None = None) -> Operation:
+        """The event's dispatch is over: ordered deliveries of its source stop waiting for it (the
+        watermark, ``lua/ordering.lua``)."""
+        return {"op": "dispatched", "event": event_id, "source": source or ""}
 
     @staticmethod
     def status_op(event_id: str, status: str) -> Operation:

@@ -5,8 +5,9 @@ definitions in front of it. The keys are generated from ``gateway.store.keys`` (
 returns what ``keys.event(id)`` does), so a key is spelled only there; a script that takes constants from
 the settings (``ingest.lua``'s TTLs) gets them the same way. Nothing is substituted inside a script.
 
-The worker-side scripts share ``lanes.lua`` (destination lanes) and ``record.lua`` (the processing record
-of events), loaded before their own text so each stays one atomic step. redis-py's ``Script`` loads a
+The worker-side scripts share ``lanes.lua`` (destination lanes), ``ordering.lua`` (ordered delivery per
+key) and ``record.lua`` (the processing record of events), loaded before their own text so each stays
+one atomic step. redis-py's ``Script`` loads a
 script again by itself when Redis has forgotten it (a restart, ``SCRIPT FLUSH``).
 """
 
@@ -31,6 +32,8 @@ RECORD_SCRIPTS = ("settle", "begin", "promote", "give_back", "repair", "archived
 #: The scripts that stand alone: the hot path's store step, the rate limiter, leases, issues, the outbox.
 STANDALONE_SCRIPTS = ("ingest", "rate_limit", "lease_take", "lease_release", "issue_status", "outbox_claim")
 NAMES = RECORD_SCRIPTS + STANDALONE_SCRIPTS
+#: What the processing record's scripts share, in the order each needs the one before.
+_SHARED = ("lanes", "ordering", "record")
 
 Constant = str | int | bool
 Key = str | Callable[..., str]
@@ -77,6 +80,16 @@ LUA_KEYS: dict[str, Key] = {
     "HELD_MESSAGES": keys.HELD_MESSAGES,
     "LANES_WAITING": keys.LANES_WAITING,
     "LANES": keys.LANES,
+    "ORDER_KEY_OPTION": keys.ORDER_KEY_OPTION,
+    "ORDERED_SOURCES": keys.ORDERED_SOURCES,
+    "ORDERING_WAITING": keys.ORDERING_WAITING,
+    "undispatched_key": keys.undispatched,
+    "ordering_pending_key": keys.ordering_pending,
+    "ordering_keys_key": keys.ordering_keys,
+    "ordering_holders_key": keys.ordering_holders,
+    "ordering_parked_key": keys.ordering_parked,
+    "ordering_blocked_key": keys.ordering_blocked,
+    "ordering_due_key": keys.ordering_due,
 }
 
 
@@ -113,7 +126,7 @@ def source(name: str, **constants: Constant) -> str:
     it runs on the processing record, then the script itself."""
     if name not in NAMES:
         raise ValueError(f"no script named {name!r}")
-    shared = _read("lanes") + "\n" + _read("record") + "\n" if name in RECORD_SCRIPTS else ""
+    shared = "".join(_read(part) + "\n" for part in _SHARED) if name in RECORD_SCRIPTS else ""
     body = shared + _read(name)
     code = re.sub(r"--[^\n]*", "", body)  # a name in a comment is not a use
     named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))

@@ -5,7 +5,9 @@ never bind to Dramatiq's fallback broker on a default local port).
 consumer retries on its own and a failing one never holds back the others. A consumer whose filter
 declines the event (``routing.Filters``) gets no message: it is recorded ``filtered`` there and then.
 An event with a single routed consumer has its first attempt run inside ``dispatch`` (one message
-instead of two); only a failure hands it over to a ``deliver`` message.
+instead of two); only a failure hands it over to a ``deliver`` message. An ordered consumer's message
+carries its key (``ordering``), and its delivery waits its key's turn in Redis; run inline, its first
+attempt starts only if it can take its key at once, else it is handed over to wait its turn.
 
 While tracing, ``dispatch`` and every attempt are spans of the event's trace: a message carries the
 context it was sent in (``traceparent`` in its options), and a retry keeps its message's options.
@@ -37,8 +39,9 @@ from consumers.registry import Consumer, Registry
 from gateway.config.filtering import Request
 from gateway.platform import metrics, tracing
 from gateway.store import keys
-from gateway.store.ledger import Ledger, Operation
+from gateway.store.ledger import Ledger, Operation, Start
 from gateway.worker.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
+from gateway.worker.ordering import Orderings
 from gateway.worker.routing import Filters
 
 log = structlog.get_logger("hookgate.worker")
@@ -131,15 +134,22 @@ def _carried_context() -> Context | None:
 
 
 def _deliver_message(
-    deliver: dramatiq.Actor[..., None], event_id: str, consumer: Consumer, replay: int = 0
+    deliver: dramatiq.Actor[..., None],
+    event_id: str,
+    consumer: Consumer,
+    replay: int = 0,
+    order_key: str | None = None,
 ) -> dramatiq.Message[None]:
     """A deliver message with the consumer's own retry settings, ready for the Redis broker; while
-    tracing, it (and so each of its retries) carries the current span's context."""
+    tracing, it (and so each of its retries) carries the current span's context; for an ordered
+    consumer, its key."""
     options = consumer.retry_options()
     kwargs = {"replay": replay} if replay else {}
     message = deliver.message_with_options(args=(event_id, consumer.name), kwargs=kwargs, **options)
     traceparent = tracing.current_traceparent()
-    extra = {"traceparent": traceparent} if traceparent else {}
+    extra: dict[str, str] = {"traceparent": traceparent} if traceparent else {}
+    if order_key is not None:
+        extra[keys.ORDER_KEY_OPTION] = order_key
     return message.copy(options={"redis_message_id": str(uuid.uuid4()), **extra})
 
 
@@ -179,12 +189,14 @@ class Attempts:
         parent: Context | None = None,
         *,
         inline: bool = False,
+        order_key: str | None = None,
     ) -> str:
         """One attempt; while tracing, a span under ``parent`` (else under the current span). Its outcome:
-        succeeded, filtered (the consumer declined the event), skipped, missing, or held (its lane did not
-        start it: the caller holds it)."""
+        succeeded, filtered (the consumer declined the event), skipped, missing, held (its lane did not
+        start it: the caller holds it) or, inline with an ``order_key``, parked (not its key's turn yet:
+        the caller hands it over)."""
         if self._tracer is None:
-            return self._once(event_id, consumer, attempt, replay, inline)
+            return self._once(event_id, consumer, attempt, replay, inline, order_key)
         attributes: dict[str, str | int] = {
             tracing.EVENT_ID: event_id,
             tracing.CONSUMER: consumer.name,
@@ -193,20 +205,36 @@ class Attempts:
         with tracing.span(
             self._tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes
         ) as span:
-            outcome = self._once(event_id, consumer, attempt, replay, inline)
+            outcome = self._once(event_id, consumer, attempt, replay, inline, order_key)
             span.set_attribute(tracing.OUTCOME, outcome)
             return outcome
 
-    def _once(self, event_id: str, consumer: Consumer, attempt: int, replay: int, inline: bool) -> str:
+    def _once(
+        self,
+        event_id: str,
+        consumer: Consumer,
+        attempt: int,
+        replay: int,
+        inline: bool,
+        order_key: str | None = None,
+    ) -> str:
         """The attempt's outcome (a failure raises)."""
         message_id = _current_id()
-        start = self._outcomes.wait_out(
-            lambda: self._ledger.begin(
-                event_id, consumer.name, attempt, force=replay > 0, message_id=message_id, inline=inline
+
+        def begin() -> Start:
+            return self._ledger.begin(
+                event_id,
+                consumer.name,
+                attempt,
+                force=replay > 0,
+                message_id=message_id,
+                inline=inline,
+                order_key=order_key,
             )
-        )
-        if start.outcome == "held":
-            return "held"
+
+        start = self._outcomes.wait_out(begin)
+        if start.outcome in ("held", "parked"):
+            return start.outcome
         if start.outcome != "started" and message_id and not inline:  # a probe's turn goes on
             self._writer.later(Ledger.lane_op(consumer.name, message_id, "neutral"))
         if start.outcome == "succeeded":
@@ -285,10 +313,12 @@ class Dispatch:
         failure_path: FailurePath,
         deliver: dramatiq.Actor[..., None],
         tracer: Tracer | None,
+        orderings: Orderings | None = None,
     ) -> None:
         self._events = events
         self._registry = registry
         self._filters = filters
+        self._orderings = orderings or Orderings()
         self._outcomes = outcomes
         self._writer = writer
         self._attempts = attempts
@@ -321,7 +351,15 @@ class Dispatch:
         self, event_id: str, source: str | None, event_type: str | None, replay: int, ignore_filters: bool
     ) -> list[str]:
         """Route the event and give it to the consumers that want it; their names (none: unrouted, every
-        consumer declined it, or gone)."""
+        consumer declined it, or gone). Whatever the outcome, the event is then dispatched: ordered
+        deliveries of its source stop waiting for it."""
+        consumers = self._route(event_id, source, event_type, replay, ignore_filters)
+        self._writer.later(Ledger.dispatched_op(event_id, source))
+        return consumers
+
+    def _route(
+        self, event_id: str, source: str | None, event_type: str | None, replay: int, ignore_filters: bool
+    ) -> list[str]:
         if source is None:  # enqueued without routing facts (a replay): read them
             routing = self._outcomes.wait_out(lambda: self._events.routing(event_id))
             if routing is None:
@@ -334,25 +372,34 @@ class Dispatch:
             self._writer.later(Ledger.status_op(event_id, "unrouted"))
             log.info("no consumer wants this event", event_id=event_id, source=source, event_type=event_type)
             return []
-        if not ignore_filters and self._filters.any(routed):
-            routed = self._filter(event_id, routed)
-            if not routed:
+        filtering = not ignore_filters and self._filters.any(routed)
+        request = None
+        if filtering or self._orderings.any(routed):  # one read, for the filters and the keys
+            request = self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
+            if request is None:
+                log.warning("event not found (expired or purged)", event_id=event_id)
                 return []
+            if filtering:
+                routed = self._filter(event_id, routed, request)
+                if not routed:
+                    return []
+        keys_of = (
+            {c.name: self._orderings.key(c.name, request) for c in routed} if request is not None else {}
+        )
         if len(routed) == 1:
-            self._first_attempt_inline(event_id, routed[0], replay)
+            self._first_attempt_inline(event_id, routed[0], replay, keys_of.get(routed[0].name))
             return [routed[0].name]
-        messages = [(c.name, _deliver_message(self._deliver, event_id, c, replay)) for c in routed]
+        messages = [
+            (c.name, _deliver_message(self._deliver, event_id, c, replay, keys_of.get(c.name)))
+            for c in routed
+        ]
         self._writer.later(Ledger.fan_out_op(event_id, messages, force=replay > 0))
         names = [name for name, _ in messages]
         log.info("dispatching", event_id=event_id, source=source, event_type=event_type, consumers=names)
         return names
 
-    def _filter(self, event_id: str, routed: list[Consumer]) -> list[Consumer]:
+    def _filter(self, event_id: str, routed: list[Consumer], request: Request) -> list[Consumer]:
         """The routed consumers whose filters want the event; the others are recorded ``filtered``."""
-        request = self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
-        if request is None:
-            log.warning("event not found (expired or purged)", event_id=event_id)
-            return []
         verdicts = self._filters.split(routed, request)
         for consumer, reason in verdicts.declined:
             self._writer.later(Ledger.filtered_op(event_id, consumer.name, reason))
@@ -365,22 +412,28 @@ class Dispatch:
             )
         return verdicts.wanted
 
-    def _first_attempt_inline(self, event_id: str, consumer: Consumer, replay: int) -> None:
+    def _first_attempt_inline(
+        self, event_id: str, consumer: Consumer, replay: int, order_key: str | None = None
+    ) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
         dispatch, saving a message. A failure then takes the path of every other attempt's: it is the
         first attempt of a deliver message, handed to the ``FailurePath``. What it writes goes with the
-        dispatch message's acknowledgement."""
+        dispatch message's acknowledgement. An ordered consumer's attempt runs here only if it can take
+        its key at once; else it is fanned out, to wait its turn."""
         try:
-            outcome = self._attempts.run(event_id, consumer, 1, replay, inline=True)
+            outcome = self._attempts.run(event_id, consumer, 1, replay, inline=True, order_key=order_key)
         except Exception as exc:
-            message = _deliver_message(self._deliver, event_id, consumer, replay)
+            message = _deliver_message(self._deliver, event_id, consumer, replay, order_key)
             current = CurrentMessage.get_current_message()
             if current is not None:
                 message = message.copy(options={"redis_message_id": current.options["redis_message_id"]})
             self._failure_path.failed(message, exc)
             return
-        if outcome == "held":  # its lane did not start it: a deliver message waits there instead
-            message = _deliver_message(self._deliver, event_id, consumer, replay)
+        if outcome == "parked":  # not its key's turn: a deliver message waits for it
+            message = _deliver_message(self._deliver, event_id, consumer, replay, order_key)
+            self._writer.later(Ledger.fan_out_op(event_id, [(consumer.name, message)], force=replay > 0))
+        elif outcome == "held":  # its lane did not start it: a deliver message waits there instead
+            message = _deliver_message(self._deliver, event_id, consumer, replay, order_key)
             self._writer.later(
                 Ledger.hold_op(
                     event_id,
@@ -432,9 +485,10 @@ def declare_actors(
     registry: Registry,
     ledger: Ledger,
     outcomes: Outcomes,
+    orderings: Orderings | None = None,
 ) -> Actors:
     """Declare ``dispatch`` and ``deliver`` on ``broker``; what they decide is written through
-    ``outcomes`` with their message's acknowledgement."""
+    ``outcomes`` with their message's acknowledgement. ``orderings``: the ordered consumers' keys."""
     failure_path = FailurePath(broker)
     tracer = tracing.tracer()
     writer = OutcomeWriter(ledger, outcomes)
@@ -443,7 +497,9 @@ def declare_actors(
         broker, Deliver(registry, attempts, writer, tracer), keys.DELIVER_ACTOR, throws=(Reject,)
     )
     filters = Filters(registry)
-    dispatch = Dispatch(events, registry, filters, outcomes, writer, attempts, failure_path, deliver, tracer)
+    dispatch = Dispatch(
+        events, registry, filters, outcomes, writer, attempts, failure_path, deliver, tracer, orderings
+    )
     return Actors(dispatch=_declare(broker, dispatch, keys.DISPATCH_ACTOR), deliver=deliver)
 
 

@@ -1,4 +1,5 @@
-"""Each consumer's lane settings, resolved from where a user may set them, for the worker to announce.
+"""Each consumer's lane settings, resolved from where a user may set them, for the worker to announce
+(and, for ordered consumers, for dispatch to find their keys: ``orderings``).
 
 Later wins: the defaults (``max_in_flight`` half the worker's threads, breaker on with its defaults), then
 the consumer's own (a ``[[forward]]`` table's keys, ``@consumer(...)``'s arguments), then
@@ -8,6 +9,7 @@ the consumer's own (a ``[[forward]]`` table's keys, ``@consumer(...)``'s argumen
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 from consumers import ConsumerConfigError, Registry
 from gateway.config import BreakerSettings, LaneSettings, RateLimit, Settings, duration_seconds
 from gateway.store.lanes import LaneConfig
+from gateway.worker.ordering import Orderings
 
 
 def lane_configs(settings: Settings, registry: Registry, *, threads: int) -> dict[str, LaneConfig]:
@@ -33,8 +36,14 @@ def lane_configs(settings: Settings, registry: Registry, *, threads: int) -> dic
                 raise ConsumerConfigError(f"consumer {consumer.name!r}: {problem}") from None
         if (destination := settings.destinations.get(consumer.name)) is not None:
             layers.append(_given(destination))
-        configs[consumer.name] = resolve(layers, threads=threads)
+        configs[consumer.name] = replace(resolve(layers, threads=threads), source=consumer.source)
     return configs
+
+
+def orderings(settings: Settings, registry: Registry) -> Orderings:
+    """The ordering key of every ordered consumer in ``registry``, as its lane resolves it."""
+    configs = lane_configs(settings, registry, threads=1)
+    return Orderings({name: config.ordering for name, config in configs.items() if config.ordering})
 
 
 def resolve(layers: list[Mapping[str, Any]], *, threads: int) -> LaneConfig:
@@ -56,6 +65,8 @@ def resolve(layers: list[Mapping[str, Any]], *, threads: int) -> LaneConfig:
         min_requests=breaker.min_requests,
         cooldown_ms=duration_seconds(breaker.cooldown) * 1000,
         max_cooldown_ms=duration_seconds(breaker.max_cooldown) * 1000,
+        ordering=lane.ordering,
+        on_dead=lane.on_dead,
     )
 
 

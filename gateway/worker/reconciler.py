@@ -2,11 +2,12 @@
 retrying) for ``[worker] reconcile_after_seconds`` with no message anywhere gets its message back.
 
 Every message that carries an event is recorded as the carrier of a slot (the dispatch, or one consumer;
-``hg:carrier:{event}``), and a message's data stays in Redis while it is queued, held by a worker or
-waiting. So a slot is lost when its carrier's data is gone from all three. Unsettled events are indexed
-by the time of their last change (``hg:unsettled``); each pass looks only at those quiet for longer than
-the bound, and each one it looks at waits another bound before it is looked at again. In a healthy
-system it repairs nothing; every repair is logged as a warning and counted.
+``hg:carrier:{event}``), and a message's data stays in Redis while it is queued, held by a worker,
+waiting, held by its lane or parked until its key's turn. So a slot is lost when its carrier's data is
+gone from all of them. Unsettled events are indexed by the time of their last change (``hg:unsettled``);
+each pass looks only at those quiet for longer than the bound, and each one it looks at waits another
+bound before it is looked at again. In a healthy system it repairs nothing; every repair is logged as a
+warning and counted.
 
 One process at a time runs it: any worker may, a Redis lease elects one, and another takes over within
 a few seconds of its death.
@@ -39,6 +40,7 @@ _MESSAGE_HASHES = (
     keys.dramatiq_messages(keys.DISPATCH_QUEUE),
     keys.dramatiq_messages(keys.DELIVER_QUEUE),
     keys.WAITING_MESSAGES,
+    keys.HELD_MESSAGES,  # held by a lane, or parked until its key's turn
 )
 
 
@@ -116,7 +118,7 @@ class Reconciler:
         return repaired
 
     def _alive(self, message_ids: set[str]) -> set[str]:
-        """Which of these messages exist: queued, held by a worker or waiting."""
+        """Which of these messages exist: queued, held by a worker, waiting, or held (or parked)."""
         ordered = sorted(message_ids)
         with self._client.pipeline(transaction=False) as pipe:
             for message_id in ordered:

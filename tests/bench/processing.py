@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Processing benchmark: events/s through dispatch -> deliver with a no-op consumer in one worker process,
-against a bare Dramatiq no-op actor on the same redis-server in the same run; then the idle pickup latency
-(from the gateway's 202 to the consumer starting). ``make bench`` runs it after the ingest benchmark.
+against a bare Dramatiq no-op actor on the same redis-server in the same run; the same with a filter on
+every consumer (one that every event passes: what filtering costs); then the idle pickup latency (from
+the gateway's 202 to the consumer starting). ``make bench`` runs it after the ingest benchmark.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ provider = "github"
 secret = "bench-secret"
 
 [sources.bench-fanout]
+provider = "github"
+secret = "bench-secret"
+
+[sources.bench-filtered]
+provider = "github"
+secret = "bench-secret"
+
+[sources.bench-filtered-fanout]
 provider = "github"
 secret = "bench-secret"
 
@@ -150,7 +159,7 @@ def hookgate_rate(
         for event_id in ids:
             pipe.hget(keys.event(event_id), "status")
         statuses = pipe.execute()
-    processed = sum(1 for s in statuses if s == b"processed")
+    processed = sum(1 for s in statuses if s == b"processed")  # a filter that declined: "filtered"
     if processed != total:
         raise SystemExit(f"only {processed} of {total} events were processed")
     return rate, worker
@@ -215,6 +224,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=100, help="pickup latency samples")
     args = parser.parse_args()
     rows = []
+    filtered: dict[tuple[int, str], float] = {}
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis", persistent=False)
         server.start()
@@ -226,6 +236,11 @@ def main() -> int:
                 bare = bare_rate(server.url, args.events, threads)
                 fanned, worker = hookgate_rate(server.url, config, args.events, "bench-fanout")
                 stop(worker)
+                for source in ("bench-filtered", "bench-filtered-fanout"):
+                    redis.Redis.from_url(server.url).flushall()
+                    rate, worker = hookgate_rate(server.url, config, args.events, source)
+                    stop(worker)
+                    filtered[threads, source] = rate
                 redis.Redis.from_url(server.url).flushall()
                 ours, worker = hookgate_rate(server.url, config, args.events)
                 if threads == int(args.threads.split(",")[-1]):
@@ -245,6 +260,13 @@ def main() -> int:
         one = f"{ours:7.0f} events/s ({ours / bare:4.2f})"
         two = f"{fanned:7.0f} events/s ({fanned / bare:4.2f})"
         print(f"  {threads:7d}   {one}   {two}   {bare:7.0f} messages/s")
+    print("with a filter on every consumer (a body and a header clause every event passes):")
+    print("  threads   one consumer (vs none)    two consumers (vs none)")
+    for threads, ours, fanned, _ in rows:
+        one_f, two_f = filtered[threads, "bench-filtered"], filtered[threads, "bench-filtered-fanout"]
+        one = f"{one_f:7.0f} events/s ({one_f / ours:4.2f})"
+        two = f"{two_f:7.0f} events/s ({two_f / fanned:4.2f})"
+        print(f"  {threads:7d}   {one}   {two}")
     quantiles = statistics.quantiles(latencies, n=100)
     print(
         f"pickup latency, idle worker, 202 -> consumer start ({len(latencies)} deliveries, "

@@ -9,7 +9,9 @@ restarted, or Redis is shut down or SIGKILLed and restarted from its AOF after a
 load stops and the harness waits until every acked event has reached the target (a 2xx), or gives up.
 
 ``make chaos`` runs each fault several times and prints the table (``tests/chaos/run.py``); the test
-suite runs each once, shorter (``test_chaos.py``).
+suite runs each once, shorter (``test_chaos.py``). The ``ordered-`` faults strike a forward ordered per
+customer (``ordering = "body:customer"``) and check, besides what was lost, that each customer's events
+reached the target one at a time in the order the gateway stored them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gateway.processes.dev import EmbeddedRedis, free_port
 from gateway.store import keys
 from gateway.store.lanes import Lanes
 from tests.helpers import wait_for
+from tests.integration.ordering import Attempt, check_order, stored_order
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"chaos-secret"
@@ -45,7 +48,10 @@ BASE_FAULTS = ("gateway-sigkill", "worker-sigkill", "redis-shutdown", "redis-sig
 #: The target down (every answer a 500) until its breaker opens and deliveries are held, then the fault;
 #: the target comes back with the rest of the stack.
 HELD_FAULTS = ("held-worker-sigkill", "held-redis-sigkill")
-FAULTS = BASE_FAULTS + HELD_FAULTS
+#: The forward ordered per customer (the senders spread their deliveries over ``CUSTOMERS``).
+ORDERED_FAULTS = ("ordered-worker-sigkill", "ordered-redis-sigkill")
+FAULTS = BASE_FAULTS + HELD_FAULTS + ORDERED_FAULTS
+CUSTOMERS = 40
 
 #: The source, its forward to the target, retries and worker: shared with the high-availability stack.
 BODY = """
@@ -94,18 +100,23 @@ class Target:
         self.requests: dict[str, list[tuple[str, int]]] = defaultdict(list)
         #: (time.monotonic(), event id) of every request, in arrival order
         self.arrivals: list[tuple[float, str]] = []
+        #: every request with its customer, for the order per customer
+        self.attempts: list[Attempt] = []
         target = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 event_id = self.headers.get("X-Hookgate-Event-Id", "")
+                customer = json.loads(body).get("customer") if body.startswith(b"{") else None
                 with target._lock:
                     status = 500 if target._random.random() < target.failure_rate else 200
                     target.requests[event_id].append((self.headers.get("Idempotency-Key", ""), status))
-                    target.arrivals.append((time.monotonic(), event_id))
+                    now = time.monotonic()
+                    target.arrivals.append((now, event_id))
+                    target.attempts.append(Attempt(event_id, customer, now, now, status))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -187,6 +198,10 @@ class Result:
     repairs: int = 0
     mixed_keys: int = 0
     lost_ids: list[str] = field(default_factory=list)
+    #: Ordered faults: customers whose events reached the target out of stored order, and attempts that
+    #: came before the customer's previous event had succeeded.
+    out_of_order: int = 0
+    overlaps: int = 0
 
 
 class Senders:
@@ -217,7 +232,7 @@ class Senders:
         while time.monotonic() - started < duration:
             due = started + n / self.rate
             time.sleep(max(0.0, due - time.monotonic()))
-            body = json.dumps({"n": n, "pad": "x" * 200}).encode()
+            body = json.dumps({"n": n, "customer": f"cus_{n % CUSTOMERS}", "pad": "x" * 200}).encode()
             with self._lock:
                 self._pending.append((time.monotonic(), str(uuid.uuid4()), body, 0))
                 self.sent += 1
@@ -295,13 +310,20 @@ def _headers(body: bytes, delivery: str) -> dict[str, str]:
 class Stack:
     """redis-server with AOF, gateway, worker and target, for one run."""
 
-    def __init__(self, workdir: Path, *, failure_rate: float = 0.05, seed: int = 1) -> None:
+    def __init__(
+        self, workdir: Path, *, failure_rate: float = 0.05, seed: int = 1, ordered: bool = False
+    ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(workdir / "redis")
         self.target = Target(failure_rate, seed)
         config = workdir / "hookgate.toml"
-        config.write_text(CONFIG.format(target=self.target.url))
+        text = CONFIG.format(target=self.target.url)
+        if ordered:
+            forward = "timeout_seconds = 5\n"
+            assert forward in text
+            text = text.replace(forward, forward + 'ordering = "body:customer"\n', 1)
+        config.write_text(text)
         self.port = free_port()
         env = {"HOOKGATE_REDIS__URL": self.redis.url, "HOOKGATE_LOGGING__FORMAT": "json"}
         self.gateway = Child(
@@ -347,7 +369,9 @@ class Stack:
 
     def strike(self, fault: str, outage: float) -> None:
         """One fault, then recovery after ``outage`` seconds."""
-        if fault in HELD_FAULTS:
+        if fault in ORDERED_FAULTS:
+            self.strike(fault.removeprefix("ordered-"), outage)
+        elif fault in HELD_FAULTS:
             normal, self.target.failure_rate = self.target.failure_rate, 1.0
             with self.client() as client:
                 lanes = Lanes(client)
@@ -398,7 +422,7 @@ def run_once(
     log: Callable[[str], None] = lambda line: None,
 ) -> Result:
     """One stack, one fault at a third of the load; returns what was acked, delivered and repeated."""
-    stack = Stack(workdir, seed=seed)
+    stack = Stack(workdir, seed=seed, ordered=fault in ORDERED_FAULTS)
     stack.start()
     result = Result(fault)
     try:
@@ -433,6 +457,10 @@ def run_once(
         result.repeats, mixed = stack.target.repeats()
         result.mixed_keys = len(mixed)
         result.repairs = stack.repairs()
+        if fault in ORDERED_FAULTS:
+            with stack.client() as client:
+                check = check_order(stack.target.attempts, stored_order(client, acked))
+            result.out_of_order, result.overlaps = len(check.out_of_order), len(check.overlaps)
     finally:
         stack.stop()
     return result

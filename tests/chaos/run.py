@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """``make chaos``: each fault several times under signed load; prints sent, acked, 503s, lost, repeats
-and the time to settle per run. Exits 1 if any acked delivery was lost."""
+and the time to settle per run (and, for the ordered faults, the customers out of order). Exits 1 if any
+acked delivery was lost or any customer's events arrived out of order."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def main() -> int:
         title=f"chaos: {args.rate:g} deliveries/s for {args.duration:g} s, {args.outage:g} s faults"
     )
     columns = ("fault", "run", "sent", "acked", "503s", "refused", "waiting", "lost", "repeats", "settle s")
-    for column in (*columns, "repairs"):
+    for column in (*columns, "repairs", "disorder"):
         table.add_column(column, justify="left" if column == "fault" else "right")
-    lost = 0
+    failures = 0  # acked deliveries lost, and ordered customers out of order
     with tempfile.TemporaryDirectory(prefix="hookgate-chaos-") as folder:
         for fault in args.faults.split(","):
             for run in range(1, args.runs + 1):
@@ -46,7 +47,7 @@ def main() -> int:
                     seed=run,
                     log=console.log,
                 )
-                lost += result.lost
+                failures += result.lost + result.out_of_order + result.overlaps
                 settle = "-" if result.settle_seconds is None else f"{result.settle_seconds:.1f}"
                 table.add_row(
                     fault,
@@ -60,6 +61,7 @@ def main() -> int:
                     str(result.repeats),
                     settle,
                     str(result.repairs),
+                    f"{result.out_of_order}/{result.overlaps}" if fault.startswith("ordered-") else "-",
                 )
                 if result.lost:
                     console.log(f"lost: {result.lost_ids}")
@@ -67,9 +69,10 @@ def main() -> int:
     console.print(
         "waiting: retries waiting in Redis when the fault struck; repeats: requests to the target after an"
         " event's first 2xx (same Idempotency-Key); settle: seconds from the end of the load until every"
-        " acked event had reached the target."
+        " acked event had reached the target; disorder (ordered faults): customers whose events arrived out"
+        " of stored order / attempts made before the customer's previous event had succeeded."
     )
-    return 1 if lost else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

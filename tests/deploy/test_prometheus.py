@@ -143,6 +143,7 @@ def test_the_contract_metrics_are_exported():
         # DESIGN.md, Contract: destinations, routing, ordering.
         "hookgate_destination_state": {"consumer", "state"},
         "hookgate_destination_held": {"consumer"},
+        "hookgate_ordering_blocked_keys": {"consumer"},
     }
     for name, labels in contract.items():
         assert name in series, f"{name} is contract (DESIGN.md, Observability) but not exported"

@@ -16,7 +16,7 @@ from gateway.store.ingest import script_constants
 def test_every_lua_file_is_a_known_script():
     folder = resources.files("gateway.store").joinpath("lua")
     found = {entry.name.removesuffix(".lua") for entry in folder.iterdir() if entry.name.endswith(".lua")}
-    assert found == {*scripts.NAMES, "record", "lanes"}
+    assert found == {*scripts.NAMES, "record", "lanes", "ordering"}
 
 
 @pytest.mark.parametrize("name", scripts.NAMES)

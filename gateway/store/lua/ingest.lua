@@ -67,4 +67,14 @@ redis.call('HSET', messages_key(DISPATCH_QUEUE), ARGV[1], message)
 redis.call('RPUSH', queue_key(DISPATCH_QUEUE), ARGV[1])
 -- On its way until processed, dead or unrouted: the reconciler's index (the message is its own carrier).
 redis.call('ZADD', UNSETTLED, received, ARGV[1])
+-- A source with an ordered consumer (lua/ordering.lua): the event's place in its source's order, its
+-- receipt in µs raised above the last one given (so it is the order of storing, whatever the gateways'
+-- clocks), and undispatched until its dispatch is over (the watermark ordered deliveries wait for).
+local last = redis.call('HGET', ORDERED_SOURCES, ARGV[3])
+if last then
+  local ord = string.format('%.0f', math.max(math.floor(received * 1000000 + 0.5), (tonumber(last) or 0) + 1))
+  redis.call('HSET', ORDERED_SOURCES, ARGV[3], ord)
+  redis.call('HSET', KEYS[2], 'ord', ord)
+  redis.call('ZADD', undispatched_key(ARGV[3]), ord, ARGV[1])
+end
 return {1, ARGV[1]}

@@ -25,6 +25,8 @@
 --   counter_key(kind, name, minute)  string  per-minute counts for alert windows (fail, dead), a day
 --   RECORD_ON, RECORD_PENDING    string + zset   the record's flag and its pending events
 --   queue_key(queue), messages_key(queue)   list + hash   Dramatiq's queues and their messages
+-- An ordered consumer's deliveries also pass ordering.lua: a consumer's transition releases or blocks its
+-- key, a fan-out is the event's dispatch (the watermark), a delivery joins its key before its lane.
 
 --- A dead letter is kept at least a day, even when its event expires sooner.
 local MIN_DEAD_LETTER_TTL_MS = 86400000
@@ -150,7 +152,10 @@ end
 --- an expired event. Returns false when the event is gone.
 local function transition(id, consumer, state, attempt, done, now)
   local ttl = redis.call('PTTL', event_key(id))
-  if ttl <= 0 then return false end
+  if ttl <= 0 then
+    ordering_transition(consumer, id, state, math.floor(tonumber(now) * 1000), true)
+    return false
+  end
   redis.call('HSET', states_key(id), consumer, state)
   redis.call('PEXPIRE', states_key(id), ttl)
   if attempt and attempt ~= '' then
@@ -159,6 +164,7 @@ local function transition(id, consumer, state, attempt, done, now)
   end
   if done then redis.call('SET', done_key(id, consumer), '1', 'PX', ttl) end
   roll_up(id, now)
+  ordering_transition(consumer, id, state, math.floor(tonumber(now) * 1000), false)
   return true
 end
 
@@ -176,14 +182,18 @@ local function carry(id, slot, message_id)
 end
 
 --- Put a message (Dramatiq's JSON) at the end of its queue; a delivery goes through its consumer's lane
---- (``lanes.lua``), which starts it now or holds it.
+--- (``lanes.lua``), which starts it now or holds it, once its key lets it (``ordering.lua``).
 local function enqueue(queue, message_id, message, now, consumer)
   if queue ~= DELIVER_QUEUE then
     queue_push(queue, message_id, message)
+    if queue == DISPATCH_QUEUE then ordering_undispatched(message) end
     return
   end
   consumer = consumer or cjson.decode(message)['args'][2]
-  lane_push(consumer, message_id, message, math.floor(tonumber(now) * 1000))
+  local now_ms = math.floor(tonumber(now) * 1000)
+  if ordering_admit(consumer, message_id, message, now_ms) then
+    lane_push(consumer, message_id, message, now_ms)
+  end
 end
 
 --- A delivery held by its lane instead of waiting for its retry, with that retry given back: the attempt
@@ -213,7 +223,8 @@ local function schedule(id, slot, message_id, message, due, now)
 end
 
 --- Fan-out: every consumer the ledger has not seen succeed (all of them when forced) is marked queued
---- and its deliver message enqueued. Returns the consumers enqueued.
+--- and its deliver message enqueued; then the event is dispatched (after its deliveries joined their
+--- keys, so a later event's cannot pass them). Returns the consumers enqueued.
 local function fan_out(id, force, messages, now)
   local ttl = redis.call('PTTL', event_key(id))
   if ttl <= 0 then return {} end
@@ -229,6 +240,7 @@ local function fan_out(id, force, messages, now)
   end
   redis.call('PEXPIRE', states_key(id), ttl)
   roll_up(id, now)
+  ordering_dispatched(id, nil, math.floor(tonumber(now) * 1000))
   return pending
 end
 
@@ -255,6 +267,8 @@ local function dead_letter(op, now)
   end
   if op.consumer ~= 'dispatch' then
     transition(op.event, op.consumer, 'dead', op.attempt, false, now)
+  else  -- its dispatch is over: events stored after it stop waiting for it
+    ordering_dispatched(op.event, source, math.floor(tonumber(now) * 1000))
   end
   return op.entry
 end
@@ -278,6 +292,13 @@ local OPERATIONS = {
     return true
   end,
   dead_letter = function(op, now) return dead_letter(op, now) end,
+  -- Dispatch routed the event (to its consumers, or to none): ordered deliveries stop waiting for it.
+  dispatched = function(op, now)
+    ordering_dispatched(op.event, op.source, math.floor(tonumber(now) * 1000))
+    return true
+  end,
+  -- A worker announced a consumer that is not ordered: what it parked goes into its lane. How many.
+  unorder = function(op, now) return ordering_dissolve(op.consumer, math.floor(tonumber(now) * 1000)) end,
   -- An attempt of a lane's delivery settled: success, failure or neutral (``lane_settle``).
   lane = function(op, now)
     lane_settle(op.consumer, op.id, op.outcome, tonumber(op.retry_after_ms) or 0, op.error or '',
