@@ -22,7 +22,7 @@ test: $(BIN)/hookgate chromium prometheus haproxy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not long"
 
 # The unit tests alone, in well under a minute: no redis-server, hookgate processes, browser or promtool.
 test-fast: $(BIN)/hookgate
@@ -94,7 +94,10 @@ fuzz: $(BIN)/hookgate
 	FUZZ_SCALE=20 $(BIN)/python -m pytest tests/fuzz
 
 # Each fault (gateway, worker and Redis killed or shut down) five times under load; a table, exit 1 on loss.
-chaos: $(BIN)/hookgate
+# The long variants of make test's scenarios, then each fault five times with a table.
+chaos: $(BIN)/hookgate haproxy
+	$(BIN)/python -m pytest -m long tests/chaos
+	ROUTING_EVENTS=1000 $(BIN)/python -m pytest tests/integration/test_routing.py
 	$(BIN)/python tests/chaos/run.py
 
 clean:

@@ -1,5 +1,6 @@
-"""The chaos suite, short: each fault once, under signed load with retries waiting. ``make chaos`` runs
-the long version (each fault five times, with a table)."""
+"""The chaos suite, short: each fault once, under signed load with retries waiting; ``make test`` runs
+the worker and Redis SIGKILLs, ``make chaos`` every fault here (``-m long``) and then the long version
+(each fault five times, with a table)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from tests.chaos.harness import BASE_FAULTS, run_once
 from tests.conftest import start_redis
 
 
-@pytest.mark.parametrize("fault", BASE_FAULTS)  # held ones: tests/integration/test_destinations.py
+QUICK = ("worker-sigkill", "redis-sigkill")
+
+
+@pytest.mark.parametrize(  # held ones: tests/integration/test_destinations.py
+    "fault", [f if f in QUICK else pytest.param(f, marks=pytest.mark.long) for f in BASE_FAULTS]
+)
 def test_every_acked_delivery_reaches_the_target(fault, tmp_path):
     start_redis(tmp_path / "probe").stop()  # skips (fails in CI) without a redis-server
     result = run_once(fault, tmp_path, rate=40, duration=7, outage=3, settle_timeout=90)

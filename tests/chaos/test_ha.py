@@ -31,7 +31,7 @@ def report(tmp_path: Path, name: str, **numbers: object) -> None:
     (tmp_path / "result.json").write_text(json.dumps({"name": name, **numbers}, indent=2))
 
 
-@pytest.mark.parametrize("min_replica_acks", [1, 0])
+@pytest.mark.parametrize("min_replica_acks", [1, pytest.param(0, marks=pytest.mark.long)])
 def test_the_primary_killed_under_load_loses_no_acked_event_with_replica_acks(
     tmp_path: Path, min_replica_acks: int
 ) -> None:

@@ -191,7 +191,13 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_u
         text=True,
         stdin=subprocess.DEVNULL,
     )
-    time.sleep(2.5)
+    # No worker runs: each replayed event adds a dispatch message to the 30 the posts queued. Interrupt
+    # once a few went (not after a fixed sleep: the command's start-up time varies with the machine).
+    client = redis.Redis.from_url(redis_url)
+    queue = keys.dramatiq_queue(keys.DISPATCH_QUEUE)
+    deadline = time.monotonic() + 30
+    while client.llen(queue) < 30 + 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     replay.send_signal(signal.SIGINT)
     out, err = replay.communicate(timeout=30)
     assert replay.returncode == 1, out + err

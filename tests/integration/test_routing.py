@@ -3,8 +3,8 @@
 Three forwards on one source with different filters (a GitHub branch, a Stripe amount with ``$gte``, a
 Shopify country with ``$in``) each receive exactly their events from a mixed stream; the declined ones
 show as ``filtered`` in the CLI, the API and the dashboard. Transformations that reshape, raise, loop
-past their limit and decline. ``ROUTING_EVENTS`` scales the stream (``make chaos`` is not needed: the
-default is the acceptance's 1,000).
+past their limit and decline. ``ROUTING_EVENTS`` scales the stream: 300 in ``make test``, the
+acceptance's 1,000 in ``make chaos``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from gateway.store.ledger import Ledger
 from tests.helpers import bearer, cli, forward, log_in, post, settings_for, wait_for, write_config
 from tests.integration.sink import Sink
 
-EVENTS = int(os.environ.get("ROUTING_EVENTS", "1000"))
+EVENTS = int(os.environ.get("ROUTING_EVENTS", "300"))
 WORKER = "\n[worker]\nthreads = 8\nidle_poll_ms = 10\ndelay_poll_ms = 20\n"
 #: A source no test consumer module listens to: what reaches a forward is all that happens to an event.
 MIXED = '\n[sources.mixed]\nprovider = "github"\nsecret = "mixed-secret"\n'
