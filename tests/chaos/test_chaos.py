@@ -9,7 +9,6 @@ import pytest
 from tests.chaos.harness import BASE_FAULTS, run_once
 from tests.conftest import start_redis
 
-
 QUICK = ("worker-sigkill", "redis-sigkill")
 
 
