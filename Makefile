@@ -96,7 +96,7 @@ fuzz: $(BIN)/hookgate
 # Each fault (gateway, worker and Redis killed or shut down) five times under load; a table, exit 1 on loss.
 # The long variants of make test's scenarios, then each fault five times with a table.
 chaos: $(BIN)/hookgate haproxy
-	$(BIN)/python -m pytest -m long tests/chaos
+	$(BIN)/python -m pytest -m long
 	ROUTING_EVENTS=1000 $(BIN)/python -m pytest tests/integration/test_routing.py
 	$(BIN)/python tests/chaos/run.py
 

@@ -39,6 +39,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if folder in INTEGRATION_FOLDERS or fixtures & INTEGRATION_FIXTURES:
             item.add_marker(pytest.mark.integration)
+        if item.nodeid.split("[")[0] in LONG:
+            item.add_marker(pytest.mark.long)
+
+
+#: Scenarios that ``make chaos`` runs (``-m long``) and ``make test`` leaves out, to keep the suite within
+#: its time budget: each is the longer sibling of a test ``make test`` keeps (the same fault, path or
+#: surface, exercised more), by file.
+LONG = {
+    f"tests/{path}::{name}"
+    for path, names in {
+        "chaos/test_ha.py": ["test_a_rolling_restart_fails_no_sender_and_loses_nothing"],
+        "integration/test_record.py": [
+            "test_events_wait_in_redis_while_postgresql_is_down_and_are_written_once"
+        ],
+        "integration/test_destinations.py": [
+            "test_a_throttled_destination_is_called_at_its_rate_by_every_worker_together"
+        ],
+        "integration/test_alerts.py": [
+            "test_killing_the_evaluator_hands_over_without_sending_anything_twice"
+        ],
+        "integration/test_processing.py": [
+            "test_a_consumer_running_longer_than_the_heartbeat_timeout_stays_with_its_worker",
+            "test_a_single_consumer_that_keeps_failing_or_rejects_is_dead_lettered",
+            "test_always_500_ends_in_one_dead_letter_after_max_retries",
+            "test_failing_twice_then_ok_gets_three_identical_posts_with_growing_gaps",
+            "test_redelivering_a_processed_event_calls_no_consumer_twice",
+            "test_a_targets_retry_after_sets_the_next_delay",
+            "test_backlog_metrics_show_dead_letters_per_consumer_and_queue_lag",
+        ],
+        "integration/test_resilience.py": [
+            "test_a_waiting_retry_removed_by_hand_is_repaired_within_the_reconciler_bound",
+            "test_delivery_while_the_worker_is_down_is_handled_when_it_starts",
+        ],
+        "integration/test_operations.py": [
+            "test_replay_default_force_dry_run_and_consumer",
+            "test_issues_list_show_ack_resolve_ignore_and_retry",
+        ],
+        "integration/test_tracing.py": ["test_tracing_off_sends_no_traceparent_and_exports_nothing"],
+        "integration/test_limits.py": ["test_allowlist_and_trusted_proxies"],
+        "integration/test_heads.py": ["test_too_many_headers_are_refused"],
+        "integration/test_ordering.py": [
+            "test_every_key_arrives_in_stored_order_one_at_a_time_and_nothing_is_lost"
+        ],
+        "gateway/test_ties.py": ["test_cli_replay_since_takes_every_tied_event_once"],
+        "e2e/test_dashboard.py": ["test_issues_page_acknowledges_and_retries_an_issues_dead_letters"],
+    }.items()
+    for name in names
+}
 
 
 def need_service(reason: str) -> None:

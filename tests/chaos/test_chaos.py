@@ -1,5 +1,5 @@
 """The chaos suite, short: each fault once, under signed load with retries waiting; ``make test`` runs
-the worker and Redis SIGKILLs, ``make chaos`` every fault here (``-m long``) and then the long version
+the worker SIGKILL, ``make chaos`` every fault here (``-m long``) and then the long version
 (each fault five times, with a table)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from tests.chaos.harness import BASE_FAULTS, run_once
 from tests.conftest import start_redis
 
-QUICK = ("worker-sigkill", "redis-sigkill")
+QUICK = ("worker-sigkill",)
 
 
 @pytest.mark.parametrize(  # held ones: tests/integration/test_destinations.py
