@@ -57,7 +57,8 @@ LONG = {
             "test_a_throttled_destination_is_called_at_its_rate_by_every_worker_together"
         ],
         "integration/test_alerts.py": [
-            "test_killing_the_evaluator_hands_over_without_sending_anything_twice"
+            "test_killing_the_evaluator_hands_over_without_sending_anything_twice",
+            "test_one_issue_one_notification_per_channel_reminders_then_resolved",
         ],
         "integration/test_processing.py": [
             "test_a_consumer_running_longer_than_the_heartbeat_timeout_stays_with_its_worker",
@@ -67,6 +68,7 @@ LONG = {
             "test_redelivering_a_processed_event_calls_no_consumer_twice",
             "test_a_targets_retry_after_sets_the_next_delay",
             "test_backlog_metrics_show_dead_letters_per_consumer_and_queue_lag",
+            "test_a_400_is_dead_lettered_after_one_attempt",
         ],
         "integration/test_resilience.py": [
             "test_a_waiting_retry_removed_by_hand_is_repaired_within_the_reconciler_bound",
@@ -75,14 +77,19 @@ LONG = {
         "integration/test_operations.py": [
             "test_replay_default_force_dry_run_and_consumer",
             "test_issues_list_show_ack_resolve_ignore_and_retry",
+            "test_events_show_prints_bodies_json_cannot_redisplay",
         ],
         "integration/test_tracing.py": ["test_tracing_off_sends_no_traceparent_and_exports_nothing"],
         "integration/test_limits.py": ["test_allowlist_and_trusted_proxies"],
-        "integration/test_heads.py": ["test_too_many_headers_are_refused"],
+        "integration/test_heads.py": [
+            "test_too_many_headers_are_refused",
+            "test_a_head_sent_a_byte_at_a_time_is_dropped_and_silence_too",
+        ],
         "integration/test_ordering.py": [
             "test_every_key_arrives_in_stored_order_one_at_a_time_and_nothing_is_lost"
         ],
         "gateway/test_ties.py": ["test_cli_replay_since_takes_every_tied_event_once"],
+        "gateway/test_ordering.py": ["test_blocked_keys_are_shown_everywhere_an_operator_looks"],
         "e2e/test_dashboard.py": ["test_issues_page_acknowledges_and_retries_an_issues_dead_letters"],
     }.items()
     for name in names
