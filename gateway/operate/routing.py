@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import time
 import traceback
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -145,11 +145,3 @@ def _header(line: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise BadRequest("header", f"{line!r} is not 'Name: value'")
     return name.strip(), value.strip()
-
-
-def describe(verdicts: list[RouteVerdict]) -> Mapping[str, int]:
-    """How many consumers each outcome has (a summary line for the CLI)."""
-    counts: dict[str, int] = {}
-    for verdict in verdicts:
-        counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
-    return counts
