@@ -82,6 +82,48 @@ def push_body(size: int = 4096) -> bytes:
     return json.dumps(doc).encode()
 
 
+def write_load(tmpdir: Path, body: bytes) -> None:
+    """What ``start_gateway`` and ``run_wrk`` read: the config, the body and wrk's script."""
+    (tmpdir / "body.json").write_bytes(body)
+    (tmpdir / "github.lua").write_text(WRK_SCRIPT)
+    (tmpdir / "hookgate.toml").write_text(CONFIG)
+
+
+def start_gateway(
+    redis_url: str, tmpdir: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``hookgate serve`` on a free port with ``tmpdir``'s config, once it answers its health check."""
+    port = free_port()
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--config", str(tmpdir / "hookgate.toml"),
+         "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "HOOKGATE_REDIS__URL": redis_url,
+            "HOOKGATE_LOGGING__LEVEL": "warning",
+            **(env or {}),
+        },
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            return gateway, port
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or gateway.poll() is not None:
+                stop(gateway)
+                raise SystemExit("the gateway did not start") from None
+            time.sleep(0.1)
+
+
+def stop(gateway: subprocess.Popen[bytes]) -> None:
+    if gateway.poll() is None:
+        os.killpg(gateway.pid, signal.SIGTERM)
+    gateway.wait(20)
+
+
 def run_wrk(url: str, seconds: int, connections: int, body_file: Path, signature: str, lua: Path) -> dict:
     env = {**os.environ, "BENCH_BODY": str(body_file), "BENCH_SIGNATURE": signature}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url]
@@ -177,30 +219,12 @@ def main() -> int:
         tmpdir = Path(tmp)
         body = push_body()
         signature = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-        (tmpdir / "body.json").write_bytes(body)
-        (tmpdir / "github.lua").write_text(WRK_SCRIPT)
-        (tmpdir / "hookgate.toml").write_text(CONFIG)
+        write_load(tmpdir, body)
         redis = EmbeddedRedis(tmpdir / "redis", persistent=False)
         redis.start()
-        port = free_port()
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(tmpdir / "hookgate.toml"),
-             "--port", str(port), "--workers", str(args.workers)],
-            cwd=ROOT,
-            env={**os.environ, "HOOKGATE_REDIS__URL": redis.url, "HOOKGATE_LOGGING__LEVEL": "warning"},
-            start_new_session=True,
-        )  # fmt: skip
+        gateway, port = start_gateway(redis.url, tmpdir, workers=args.workers)
         try:
             url = f"http://127.0.0.1:{port}/webhooks/github"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline or gateway.poll() is not None:
-                        raise SystemExit("the gateway did not start") from None
-                    time.sleep(0.1)
             if shutil.which("wrk"):
                 run_wrk(url, 2, args.connections, tmpdir / "body.json", signature, tmpdir / "github.lua")
                 warm = _stored_events(redis.url)
@@ -220,8 +244,7 @@ def main() -> int:
                 result = asyncio.run(load)
             stored = _stored_events(redis.url) - warm
         finally:
-            os.killpg(gateway.pid, signal.SIGTERM)
-            gateway.wait(20)
+            stop(gateway)
             redis.stop()
     result.update(
         body_bytes=len(body), connections=args.connections, workers=args.workers, stored_events=stored
