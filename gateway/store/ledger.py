@@ -56,6 +56,8 @@ class Start:
 
     outcome: Literal["started", "succeeded", "gone", "held", "parked"]
     fields: dict[str, bytes] = field(default_factory=dict)
+    #: The attempt record a start appended (what ``filtered_op(retract=...)`` takes back).
+    record: str = ""
 
 
 class Ledger:
@@ -86,23 +88,28 @@ class Ledger:
         message_id: str = "",
         inline: bool = False,
         order_key: str | None = None,
+        checks: bool = False,
     ) -> Start:
         """Start an attempt, unless the ledger says it already succeeded (a forced replay runs anyway)
         or the event is gone; with the ``message_id`` carrying it (in a worker), only when the consumer's
         lane lets it start now ("held" otherwise: ``hold_op`` keeps it in the lane). ``inline``: it did not
         come through the lane's queue (dispatch's first attempt of a single consumer); with the ordering
-        ``order_key`` of an ordered consumer, only when it may take that key now ("parked" otherwise)."""
+        ``order_key`` of an ordered consumer, only when it may take that key now ("parked" otherwise).
+        ``checks``: the caller checks the consumer's filter on the fields before it runs the attempt, so a
+        held start comes with them too (a declined one is recorded ``filtered`` instead of held)."""
         now = self.clock()
+        record = Attempt(now, consumer, attempt, "started").encode()
         result = self._begin(
             args=[
                 event_id,
                 consumer,
-                Attempt(now, consumer, attempt, "started").encode(),
+                record,
                 "1" if force else "",
                 repr(now),
                 message_id,
                 "1" if inline else "",
                 order_key or "",
+                "1" if checks else "",
             ],
         )
         if result == -3:
@@ -113,7 +120,9 @@ class Ledger:
             return Start("succeeded")
         if not result:
             return Start("gone")
-        return Start("started", {result[i].decode(): result[i + 1] for i in range(0, len(result), 2)})
+        if result[0] == -2:
+            return Start("held", _fields(result[1]))
+        return Start("started", _fields(result), record)
 
     # Operations: built here, written by ``apply`` or with a message's acknowledgement.
 
@@ -157,13 +166,19 @@ class Ledger:
         return _transition(event_id, consumer, "processed", record, done=True)
 
     @staticmethod
-    def filtered_op(event_id: str, consumer: str, reason: str, *, at: float | None = None) -> Operation:
+    def filtered_op(
+        event_id: str, consumer: str, reason: str, *, at: float | None = None, retract: str = ""
+    ) -> Operation:
         """The consumer declined the event (its filter, or its transformation returned None): ``filtered``,
-        an outcome and not a failure; ``reason`` says which clause declined."""
+        an outcome and not a failure; ``reason`` says which clause declined. ``retract``: the record of
+        an attempt that started before its filter declined it (``Start.record``), taken back."""
         when = time.time() if at is None else at
-        return _transition(
+        operation = _transition(
             event_id, consumer, "filtered", Attempt(when, consumer, 0, "filtered", error=text(reason))
         )
+        if retract:
+            operation["retract"] = retract
+        return operation
 
     @staticmethod
     def failure_op(
@@ -310,6 +325,11 @@ def _transition(
         "attempt": record.encode(),
         "done": done,
     }
+
+
+def _fields(flat: list[bytes]) -> dict[str, bytes]:
+    """An ``HGETALL`` reply from a script (a flat list) as a dict."""
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
 
 
 def encode(operations: Sequence[Operation]) -> str:

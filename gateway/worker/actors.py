@@ -42,7 +42,7 @@ from gateway.store import keys
 from gateway.store.ledger import Ledger, Operation, Start
 from gateway.worker.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
 from gateway.worker.ordering import Orderings
-from gateway.worker.routing import Filters
+from gateway.worker.routing import Check, Filters
 
 log = structlog.get_logger("hookgate.worker")
 
@@ -190,13 +190,14 @@ class Attempts:
         *,
         inline: bool = False,
         order_key: str | None = None,
+        check: Check | None = None,
     ) -> str:
         """One attempt; while tracing, a span under ``parent`` (else under the current span). Its outcome:
-        succeeded, filtered (the consumer declined the event), skipped, missing, held (its lane did not
-        start it: the caller holds it) or, inline with an ``order_key``, parked (not its key's turn yet:
-        the caller hands it over)."""
+        succeeded, filtered (the consumer, or ``check`` on the event's stored fields, declined the event),
+        skipped, missing, held (its lane did not start it: the caller holds it) or, inline with an
+        ``order_key``, parked (not its key's turn yet: the caller hands it over)."""
         if self._tracer is None:
-            return self._once(event_id, consumer, attempt, replay, inline, order_key)
+            return self._once(event_id, consumer, attempt, replay, inline, order_key, check)
         attributes: dict[str, str | int] = {
             tracing.EVENT_ID: event_id,
             tracing.CONSUMER: consumer.name,
@@ -205,7 +206,7 @@ class Attempts:
         with tracing.span(
             self._tracer, f"deliver {consumer.name}", parent=parent, attributes=attributes
         ) as span:
-            outcome = self._once(event_id, consumer, attempt, replay, inline, order_key)
+            outcome = self._once(event_id, consumer, attempt, replay, inline, order_key, check)
             span.set_attribute(tracing.OUTCOME, outcome)
             return outcome
 
@@ -217,8 +218,10 @@ class Attempts:
         replay: int,
         inline: bool,
         order_key: str | None = None,
+        check: Check | None = None,
     ) -> str:
-        """The attempt's outcome (a failure raises)."""
+        """The attempt's outcome (a failure raises). With ``check``, the start reads the event for it in
+        the same round trip, and a declined start is taken back: recorded ``filtered``, never held."""
         message_id = _current_id()
 
         def begin() -> Start:
@@ -230,9 +233,21 @@ class Attempts:
                 message_id=message_id,
                 inline=inline,
                 order_key=order_key,
+                checks=check is not None,
             )
 
         start = self._outcomes.wait_out(begin)
+        if check is not None and start.fields:
+            declined = check(start.fields)
+            if declined is not None:
+                self._writer.later(
+                    Ledger.filtered_op(event_id, consumer.name, declined, retract=start.record)
+                )
+                if start.outcome == "started" and message_id:
+                    self._writer.later(Ledger.lane_op(consumer.name, message_id, "neutral"))
+                _filtered(consumer.name).inc()
+                log.info("filtered", event_id=event_id, declined=[consumer.name])
+                return "filtered"
         if start.outcome in ("held", "parked"):
             return start.outcome
         if start.outcome != "started" and message_id and not inline:  # a probe's turn goes on
@@ -374,6 +389,11 @@ class Dispatch:
             return []
         filtering = not ignore_filters and self._filters.any(routed)
         request = None
+        if len(routed) == 1 and not self._orderings.any(routed):
+            # Its first attempt runs here; its filter checks what the attempt's start reads.
+            check = self._filters.check_for(routed[0]) if filtering else None
+            self._first_attempt_inline(event_id, routed[0], replay, check=check)
+            return [routed[0].name]
         if filtering or self._orderings.any(routed):  # one read, for the filters and the keys
             request = self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
             if request is None:
@@ -413,7 +433,13 @@ class Dispatch:
         return verdicts.wanted
 
     def _first_attempt_inline(
-        self, event_id: str, consumer: Consumer, replay: int, order_key: str | None = None
+        self,
+        event_id: str,
+        consumer: Consumer,
+        replay: int,
+        order_key: str | None = None,
+        *,
+        check: Check | None = None,
     ) -> None:
         """With a single routed consumer there is nobody to hold back: its first attempt runs inside
         dispatch, saving a message. A failure then takes the path of every other attempt's: it is the
@@ -421,7 +447,9 @@ class Dispatch:
         dispatch message's acknowledgement. An ordered consumer's attempt runs here only if it can take
         its key at once; else it is fanned out, to wait its turn."""
         try:
-            outcome = self._attempts.run(event_id, consumer, 1, replay, inline=True, order_key=order_key)
+            outcome = self._attempts.run(
+                event_id, consumer, 1, replay, inline=True, order_key=order_key, check=check
+            )
         except Exception as exc:
             message = _deliver_message(self._deliver, event_id, consumer, replay, order_key)
             current = CurrentMessage.get_current_message()

@@ -8,13 +8,17 @@ however many filters look into it, and only when one does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consumers import Consumer, ConsumerConfigError, Registry
 from gateway.config.filtering import Filter, FilterError, Request, compile_filter, parse_body
+from gateway.store.events import request_of
 
-__all__ = ["Filters", "Verdicts"]
+__all__ = ["Check", "Filters", "Verdicts"]
+
+#: A consumer's filter checking an event's stored fields: None when it wants the event, else why not.
+Check = Callable[[dict[str, bytes]], str | None]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,23 @@ class Filters:
         """Whether any of ``consumers`` has a filter (else the event need not be read to route it)."""
         return any(consumer.name in self._filters for consumer in consumers)
 
+    def check_for(self, consumer: Consumer) -> Check | None:
+        """``consumer``'s filter as a ``Check`` of the fields an attempt's start reads (None: it has no
+        filter): what dispatch's inline first attempt uses instead of reading the event first."""
+        found = self._filters.get(consumer.name)
+        if found is None:
+            return None
+
+        def check(fields: dict[str, bytes]) -> str | None:
+            request = request_of(
+                fields.get("source"), fields.get("body"), fields.get("headers"), fields.get("query")
+            )
+            if request is None:  # not a stored event's fields: nothing for the filter to decline
+                return None
+            return _declined(found, request, parse_body(request.body) if found.uses_body else None)
+
+        return check
+
     def split(self, consumers: Sequence[Consumer], request: Request) -> Verdicts:
         """Each of ``consumers`` checked against ``request``, in order."""
         wanted: list[Consumer] = []
@@ -59,9 +80,16 @@ class Filters:
                 continue
             if found.uses_body and not parsed_yet:
                 parsed, parsed_yet = parse_body(request.body), True
-            verdict = found.check(request, parsed) if found.uses_body else found.check(request)
-            if verdict.matched:
+            reason = _declined(found, request, parsed)
+            if reason is None:
                 wanted.append(consumer)
             else:
-                declined.append((consumer, verdict.reason or "declined by its filter"))
+                declined.append((consumer, reason))
         return Verdicts(wanted, declined)
+
+
+def _declined(found: Filter, request: Request, parsed: object) -> str | None:
+    """None when ``found`` matches ``request`` (its body ``parsed`` once, for filters that look into it),
+    else the clause that declined it."""
+    verdict = found.check(request, parsed) if found.uses_body else found.check(request)
+    return None if verdict.matched else (verdict.reason or "declined by its filter")

@@ -137,6 +137,33 @@ def test_one_consumer_with_a_matching_filter_runs_inline(client, broker):
     assert Ledger(client).states("evt_1") == {"main": "processed"}
 
 
+def test_one_consumer_checks_its_filter_on_what_its_start_read_and_takes_the_start_back(client, broker):
+    store(client, "evt_1", PUSH_DEV)
+    Lanes(client).announce({"main": LaneConfig(max_in_flight=2)})
+    seen: list[str] = []
+    dispatch(client, broker, registry_of(("main", MAIN_ONLY), handler=lambda event: seen.append(event.id)))
+    assert seen == []
+    assert Ledger(client).states("evt_1") == {"main": "filtered"}
+    assert [a["outcome"] for a in Ledger(client).attempts("evt_1")] == ["filtered"], "no attempt made"
+    assert client.hget(keys.event("evt_1"), "status") == b"filtered"
+    assert Lanes(client).status("main").in_flight == 0
+    assert queued_to(client) == []
+
+
+def test_one_consumer_on_a_paused_lane_is_held_only_when_its_filter_wants_the_event(client, broker):
+    store(client, "evt_1", PUSH_DEV)
+    store(client, "evt_2", PUSH_MAIN)
+    Lanes(client).announce({"main": LaneConfig(max_in_flight=2)})
+    Lanes(client).pause("main")
+    registry = registry_of(("main", MAIN_ONLY))
+    dispatch(client, broker, registry, "evt_1")
+    dispatch(client, broker, registry, "evt_2")
+    assert Ledger(client).states("evt_1") == {"main": "filtered"}
+    assert Ledger(client).states("evt_2") == {"main": "queued"}
+    assert Lanes(client).status("main").held == 1
+    assert [a["outcome"] for a in Ledger(client).attempts("evt_2")] == [], "held, not attempted"
+
+
 def test_a_replay_may_ignore_filters(client, broker):
     store(client, "evt_1", PUSH_DEV)
     seen: list[str] = []

@@ -7,7 +7,10 @@
 -- delivery waits, or an event stored before it is still being dispatched): the caller hands it over.
 -- ARGV: 1 event id, 2 consumer, 3 attempt record (JSON), 4 '1' to force (a forced replay), 5 now,
 --       6 the id of the message carrying the attempt ('' outside a worker: no lane), 7 '1' when it did not
---       come through the lane's queue (dispatch's inline first attempt), 8 its ordering key ('' for none)
+--       come through the lane's queue (dispatch's inline first attempt), 8 its ordering key ('' for none),
+--       9 '1' when the caller checks the consumer's filter on the fields returned: -2 then comes with
+--       them, {-2, fields}, so a delivery its filter declines is not held (one that started is taken
+--       back with the ``filtered`` transition's ``retract``)
 -- An ordered consumer's delivery that finds its event gone or already succeeded frees its key here (no
 -- attempt follows to release it). An inline attempt's event is dispatched once its delivery holds its key
 -- (or it has none): no delivery of an ordered consumer is left to come from it.
@@ -26,6 +29,7 @@ if ARGV[7] == '1' then
   ordering_dispatched(id, nil, now_ms)
 end
 if (ARGV[6] or '') ~= '' and not lane_start(consumer, ARGV[6], now_ms, ARGV[7] == '1') then
+  if ARGV[9] == '1' then return {-2, redis.call('HGETALL', event_key(id))} end
   return -2
 end
 transition(id, consumer, 'processing', ARGV[3], false, ARGV[5])

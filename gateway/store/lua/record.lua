@@ -276,6 +276,8 @@ end
 --- An outcome is a list of these operations (JSON), applied in order.
 local OPERATIONS = {
   transition = function(op, now)
+    -- An attempt started before its filter was checked, and declined by it: no attempt was made.
+    if op.retract then redis.call('LREM', attempts_key(op.event), -1, op.retract) end
     if op.issue then note_failure(op.issue, now, false) end
     if op.done then note_success(op.consumer, now) end
     return transition(op.event, op.consumer, op.state, op.attempt, op.done, now)
