@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Processing benchmark: events/s through dispatch -> deliver with a no-op consumer in one worker process,
 against a bare Dramatiq no-op actor on the same redis-server in the same run; the same with a filter on
-every consumer (one that every event passes: what filtering costs); then the idle pickup latency (from
-the gateway's 202 to the consumer starting). ``make bench`` runs it after the ingest benchmark.
+every consumer (one that every event passes: what filtering costs), each rate the median of alternating
+runs; then the idle pickup latency (from the gateway's 202 to the consumer starting). ``make bench`` runs
+it after the ingest benchmark.
 """
 
 from __future__ import annotations
@@ -222,9 +223,13 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--threads", default="2,4,8", help="worker threads to compare at, comma-separated")
     parser.add_argument("--samples", type=int, default=100, help="pickup latency samples")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per source (their median is shown)")
     args = parser.parse_args()
     rows = []
     filtered: dict[tuple[int, str], float] = {}
+    # Each source's rate is the median of ``--rounds`` runs, the sources alternating within a round (and
+    # its order reversed every other round): with and without filters compared on the same machine state.
+    sources = ["bench", "bench-filtered", "bench-fanout", "bench-filtered-fanout"]
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis", persistent=False)
         server.start()
@@ -234,26 +239,29 @@ def main() -> int:
                 config.write_text(CONFIG.format(threads=threads))
                 redis.Redis.from_url(server.url).flushall()
                 bare = bare_rate(server.url, args.events, threads)
-                fanned, worker = hookgate_rate(server.url, config, args.events, "bench-fanout")
-                stop(worker)
-                for source in ("bench-filtered", "bench-filtered-fanout"):
-                    redis.Redis.from_url(server.url).flushall()
-                    rate, worker = hookgate_rate(server.url, config, args.events, source)
-                    stop(worker)
-                    filtered[threads, source] = rate
-                redis.Redis.from_url(server.url).flushall()
-                ours, worker = hookgate_rate(server.url, config, args.events)
-                if threads == int(args.threads.split(",")[-1]):
-                    try:
-                        latencies = sorted(pickup_latency(server.url, config, args.samples))
-                    finally:
+                rates: dict[str, list[float]] = {source: [] for source in sources}
+                for round_ in range(args.rounds):
+                    for source in sources if round_ % 2 == 0 else reversed(sources):
+                        redis.Redis.from_url(server.url).flushall()
+                        rate, worker = hookgate_rate(server.url, config, args.events, source)
                         stop(worker)
-                else:
-                    stop(worker)
-                rows.append((threads, ours, fanned, bare))
+                        rates[source].append(rate)
+                median = {source: statistics.median(found) for source, found in rates.items()}
+                filtered[threads, "bench-filtered"] = median["bench-filtered"]
+                filtered[threads, "bench-filtered-fanout"] = median["bench-filtered-fanout"]
+                rows.append((threads, median["bench"], median["bench-fanout"], bare))
+            redis.Redis.from_url(server.url).flushall()
+            _, worker = hookgate_rate(server.url, config, args.events)
+            try:
+                latencies = sorted(pickup_latency(server.url, config, args.samples))
+            finally:
+                stop(worker)
         finally:
             server.stop()
-    print(f"processing ({args.events} events, 1 worker process, no-op consumer):")
+    print(
+        f"processing ({args.events} events, 1 worker process, no-op consumer; "
+        f"median of {args.rounds} alternating runs):"
+    )
     print("  one consumer: first attempt inside dispatch; two consumers: dispatch fans out two delivers")
     print("  threads   one consumer (ratio)      two consumers (ratio)     bare Dramatiq no-op actor")
     for threads, ours, fanned, bare in rows:
