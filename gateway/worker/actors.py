@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,6 +40,8 @@ from gateway.config.filtering import Request
 from gateway.platform import metrics, tracing
 from gateway.store import keys
 from gateway.store.ledger import Ledger, Operation, Start
+from gateway.worker.broker import HookgateBroker
+from gateway.worker.holdings import Fetched
 from gateway.worker.middleware import ATTEMPT, DeadLetterMiddleware, Outcomes
 from gateway.worker.ordering import Orderings
 from gateway.worker.routing import Check, Filters
@@ -54,6 +56,8 @@ class StoredEvents(Protocol):
     def routing(self, event_id: str) -> tuple[str, str | None] | None: ...
 
     def filter_request(self, event_id: str) -> Request | None: ...
+
+    def filter_requests(self, event_ids: Sequence[str]) -> list[Request | None]: ...
 
 
 @dataclass(frozen=True)
@@ -395,7 +399,7 @@ class Dispatch:
             self._first_attempt_inline(event_id, routed[0], replay, check=check)
             return [routed[0].name]
         if filtering or self._orderings.any(routed):  # one read, for the filters and the keys
-            request = self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
+            request = _read_ahead() or self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
             if request is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
                 return []
@@ -473,6 +477,45 @@ class Dispatch:
             )
 
 
+class ReadAhead:
+    """What dispatch reads of an event to route it, read with the fetch of its message: for an event
+    routed to several consumers of which one has a filter, or to an ordered consumer (a single unordered
+    consumer's filter checks what its attempt's start reads). One pipelined read per fetch of dispatch
+    messages, instead of one per event."""
+
+    def __init__(
+        self, events: StoredEvents, registry: Registry, filters: Filters, orderings: Orderings
+    ) -> None:
+        self._events = events
+        self._registry = registry
+        self._filters = filters
+        self._orderings = orderings
+
+    def needs(self, message: Fetched) -> bool:
+        """Whether dispatching ``message`` reads its event."""
+        if len(message.args) < 2 or not message.args[1]:  # a replay without routing facts reads them
+            return False
+        routed = self._registry.routes(
+            message.args[1], (message.args[2] if len(message.args) > 2 else None) or None
+        )
+        if self._orderings.any(routed):
+            return True
+        return len(routed) > 1 and not message.kwargs.get("ignore_filters") and self._filters.any(routed)
+
+    def __call__(self, messages: list[Fetched]) -> None:
+        wanted = [message for message in messages if self.needs(message)]
+        if wanted:
+            found = self._events.filter_requests([message.args[0] for message in wanted])
+            for message, request in zip(wanted, found, strict=True):
+                message.read_ahead = request
+
+
+def _read_ahead() -> Request | None:
+    """What the current message's fetch read for it (None: nothing; the event is read now)."""
+    found = getattr(CurrentMessage.get_current_message(), "read_ahead", None)
+    return found if isinstance(found, Request) else None
+
+
 class Deliver:
     """The ``deliver`` actor: one attempt of one consumer."""
 
@@ -528,6 +571,10 @@ def declare_actors(
     dispatch = Dispatch(
         events, registry, filters, outcomes, writer, attempts, failure_path, deliver, tracer, orderings
     )
+    if isinstance(broker, HookgateBroker):
+        broker.read_ahead[keys.DISPATCH_QUEUE] = ReadAhead(
+            events, registry, filters, orderings or Orderings()
+        )
     return Actors(dispatch=_declare(broker, dispatch, keys.DISPATCH_ACTOR), deliver=deliver)
 
 

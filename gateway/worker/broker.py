@@ -40,7 +40,7 @@ from gateway.config import Settings
 from gateway.platform.connections import is_outage, patiently
 from gateway.store import keys, scripts
 from gateway.store.ledger import Operation, encode
-from gateway.worker.holdings import Holdings, TrackingConsumer
+from gateway.worker.holdings import Fetched, Holdings, TrackingConsumer
 from gateway.worker.housekeeping import Heartbeat, Promoter
 from gateway.worker.middleware import DeadLetterMiddleware
 
@@ -104,6 +104,9 @@ class HookgateBroker(RedisBroker):
             middleware=middleware,
         )
         self.holdings = Holdings()
+        #: Per queue, what to read with each fetch for the messages fetched (``Fetched.read_ahead``): one
+        #: pipelined read per fetch instead of one per message (``declare_actors`` sets dispatch's).
+        self.read_ahead: dict[str, Callable[[list[Fetched]], None]] = {}
         self._outcomes: dict[str, list[Operation]] = {}
         self._unsure: set[str] = set()
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from dramatiq.broker import Consumer, MessageProxy
@@ -56,6 +56,14 @@ class Holdings:
     def snapshot(self, queue: str) -> list[str]:
         with self._lock:
             return list(self._held.get(queue, ()))
+
+
+class Fetched(MessageProxy):
+    """A fetched message, with what its queue's read-ahead read for it (None: nothing, or not yet)."""
+
+    def __init__(self, message: Message[Any]) -> None:
+        super().__init__(message)
+        self.read_ahead: object = None
 
 
 class TrackingConsumer(Consumer):
@@ -104,11 +112,18 @@ class TrackingConsumer(Consumer):
             raise
 
     def _fetch(self, room: int) -> list[MessageProxy]:
+        """Up to ``room`` messages, held, and what the queue's read-ahead reads for them."""
         raw: list[bytes | None] = self.broker.do_fetch(self.queue_name, room)
         # A message whose data is gone (None) stays in the ack set until the next give-back drops it.
-        messages = [MessageProxy(Message.decode(data)) for data in raw if data is not None]
+        messages = [Fetched(Message.decode(data)) for data in raw if data is not None]
         self.broker.holdings.hold(self.queue_name, (m.options["redis_message_id"] for m in messages))
-        return messages
+        read_ahead = self.broker.read_ahead.get(self.queue_name)
+        if read_ahead is not None and messages:
+            try:
+                read_ahead(messages)
+            except Exception as exc:  # only an optimisation: each message's actor reads for itself
+                log.debug("read-ahead failed", queue=self.queue_name, error_type=type(exc).__name__)
+        return list(messages)
 
     def ack(self, message: MessageProxy) -> None:
         self.broker.settle(self.queue_name, message)

@@ -164,6 +164,39 @@ def test_one_consumer_on_a_paused_lane_is_held_only_when_its_filter_wants_the_ev
     assert [a["outcome"] for a in Ledger(client).attempts("evt_2")] == [], "held, not attempted"
 
 
+class CountingStore(EventStore):
+    def __init__(self, client: Any) -> None:
+        super().__init__(client, 86400)
+        self.reads: list[list[str]] = []
+
+    def filter_request(self, event_id: str) -> Any:
+        self.reads.append([event_id])
+        return super().filter_request(event_id)
+
+    def filter_requests(self, event_ids: Any) -> Any:
+        self.reads.append(list(event_ids))
+        return super().filter_requests(event_ids)
+
+
+def test_a_fetch_of_dispatch_messages_reads_their_events_at_once_for_the_filters(client, broker):
+    events = CountingStore(client)
+    registry = registry_of(("main", MAIN_ONLY), ("all", None))
+    actors = declare_actors(broker, events, registry, Ledger(client), broker)
+    for n, body in enumerate([PUSH_MAIN, PUSH_DEV, PUSH_MAIN], start=1):
+        store(client, f"evt_{n}", body)
+        broker.enqueue(actors.dispatch.message(f"evt_{n}", "github", "push"))
+    consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=3, timeout=10)
+    for _ in range(3):
+        message = next(m for m in iter(lambda: next(consumer), object()) if m is not None)
+        broker.emit_before("process_message", message)
+        actors.dispatch(*message.args, **message.kwargs)
+        broker.emit_after("process_message", message, result=None)
+        consumer.ack(message)
+    assert events.reads == [["evt_1", "evt_2", "evt_3"]], "one read for the fetch, none per event"
+    assert Ledger(client).states("evt_2") == {"main": "filtered", "all": "processed"}, "the one left, inline"
+    assert Ledger(client).states("evt_3") == {"main": "queued", "all": "queued"}
+
+
 def test_a_replay_may_ignore_filters(client, broker):
     store(client, "evt_1", PUSH_DEV)
     seen: list[str] = []
