@@ -223,7 +223,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--threads", default="2,4,8", help="worker threads to compare at, comma-separated")
     parser.add_argument("--samples", type=int, default=100, help="pickup latency samples")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per source (their median is shown)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per source (their median is shown)")
     args = parser.parse_args()
     rows = []
     filtered: dict[tuple[int, str], float] = {}
