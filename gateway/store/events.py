@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+import msgspec
 import redis
 
 from gateway.config.filtering import Request
@@ -264,5 +265,5 @@ def request_of(
     """A stored event's fields as filters see them: the path is the source's receiving route."""
     if source is None or body is None:
         return None
-    pairs = [(name, value) for name, value in json.loads(headers or b"[]")]
+    pairs: list[tuple[str, str]] = msgspec.json.decode(headers or b"[]", type=list[tuple[str, str]])
     return Request(body, pairs, (query or b"").decode("latin-1"), f"/webhooks/{source.decode()}")
