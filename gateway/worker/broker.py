@@ -22,9 +22,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dramatiq
+import msgspec
 import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import DecodeError
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -49,12 +51,31 @@ log = structlog.get_logger("hookgate.broker")
 T = TypeVar("T")
 
 
+class MessageEncoder(dramatiq.Encoder):
+    """Dramatiq's JSON messages, written and read by msgspec: the same compact JSON as Dramatiq's own
+    encoder (json.dumps) at a fraction of the cost on every enqueue and fetch."""
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder(dict[str, Any])
+
+    def encode(self, data: dict[str, Any]) -> bytes:
+        return self._encoder.encode(data)
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        try:
+            return self._decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise DecodeError(f"failed to decode message {data!r}", data, exc) from None  # type: ignore[no-untyped-call]
+
+
 def build_broker(settings: Settings, client: redis.Redis) -> HookgateBroker:
     """The broker for the worker and for whatever enqueues (CLI, admin API); call it before declaring
     actors (``declare_actors``). It is not Dramatiq's global broker: the worker's bootstrap makes it so
     (``gateway.processes.bootstrap``), a web or CLI process never does."""
     worker = settings.worker
     retries = settings.retries
+    dramatiq.set_encoder(MessageEncoder())
     broker = HookgateBroker(
         client=client,
         heartbeat_timeout=worker.heartbeat_timeout_ms,
