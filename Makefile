@@ -77,6 +77,7 @@ typecheck: $(BIN)/hookgate
 
 bench: $(BIN)/hookgate
 	$(BIN)/python tests/bench/ingest.py
+	$(BIN)/python tests/bench/floor_vs.py
 	$(BIN)/python tests/bench/processing.py
 	$(BIN)/python tests/bench/filters.py
 	$(BIN)/python tests/bench/outage.py

@@ -35,15 +35,23 @@ from tests.bench import ingest, processing  # noqa: E402
 from tests.bench.tracing import DiscardingCollector  # noqa: E402
 
 
-def record(pid: int, out: Path, rate: int, gil: bool) -> subprocess.Popen[bytes]:
+def record(pid: int, out: Path, rate: int, gil: bool, nonblocking: bool = True) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` and its children into ``out`` (collapsed stacks) until stopped; with
-    ``gil``, only the samples of the thread holding the GIL (CPU), else every thread not asleep (time)."""
+    ``gil``, only the samples of the thread holding the GIL (CPU), else every thread not asleep (time).
+    ``nonblocking``: without stopping the process for each sample (stopping it lands samples in system
+    calls it interrupts: a ``getpid`` looked like 12 % of the worker here)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("py-spy is not installed (make .venv/bin/hookgate installs the dev extras)")
     command = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", str(rate)]
     return subprocess.Popen(
-        [*command, *(["--gil"] if gil else []), "--output", str(out)],
+        [
+            *command,
+            *(["--gil"] if gil else []),
+            *(["--nonblocking"] if nonblocking else []),
+            "--output",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
