@@ -13,11 +13,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 import structlog
-from litestar import Request, Response, get, head, post
+from litestar import Request, get, head, post
 from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
+from litestar.response.base import ASGIResponse
 
 import signatures
 from gateway.alerts.counters import SignatureFailures
@@ -29,6 +31,8 @@ from gateway.platform.connections import REDIS_ERRORS, is_outage
 from gateway.store.ingest import Incoming, Ingestor, NotReplicated, Stored, bounded, usable
 
 log = structlog.get_logger("hookgate.receiver")
+
+_JSON = msgspec.json.Encoder()
 
 REDACTED = "[redacted]"
 
@@ -73,9 +77,9 @@ def _facts(
         return None, None, None
 
 
-def _handshake_answer(handshake: signatures.Handshake) -> Response[Any]:
-    return Response(
-        handshake.body,
+def _handshake_answer(handshake: signatures.Handshake) -> ASGIResponse:
+    return ASGIResponse(
+        body=handshake.body,
         status_code=handshake.status,
         media_type=handshake.content_type,
         headers=dict(handshake.headers),
@@ -125,10 +129,11 @@ class Receiver:
 
     def _handler(
         self, source: SourceConfig
-    ) -> Callable[[Request[Any, Any, Any]], Coroutine[Any, Any, Response[Any]]]:
+    ) -> Callable[[Request[Any, Any, Any]], Coroutine[Any, Any, ASGIResponse]]:
         steps = SourceReceiver(self, source)
 
-        async def handle(request: Request[Any, Any, Any]) -> Response[Any]:
+        # Answers are built as ASGI responses (the JSON encoded here): Litestar sends them as they are.
+        async def handle(request: Request[Any, Any, Any]) -> ASGIResponse:
             return await steps.receive(request)
 
         return handle
@@ -147,7 +152,7 @@ class SourceReceiver:
         self._ingest_seconds = metrics.INGEST_SECONDS.labels(source.name)
         self._tracer = tracing.tracer()
 
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def receive(self, request: Request[Any, Any, Any]) -> ASGIResponse:
         started = time.perf_counter()
         pairs = _raw_headers(request)
         self._check_allowlist(request, pairs)
@@ -199,7 +204,7 @@ class SourceReceiver:
 
     async def _admit(
         self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes, started: float
-    ) -> Response[Any]:
+    ) -> ASGIResponse:
         """Verify the signature, then store and enqueue: what the receive span covers."""
         delivery = await self._verify(request, pairs, body)
         # From here on the delivery is genuine: it is stored (unless it is a pure handshake), or the sender
@@ -300,7 +305,7 @@ class SourceReceiver:
         event_type: str | None,
         handshake: signatures.Handshake | None,
         started: float,
-    ) -> Response[Any]:
+    ) -> ASGIResponse:
         """202 for a new event, 200 for a duplicate, or the answer the provider's handshake requires."""
         self._count("duplicate" if stored.duplicate else "accepted", stored.event_id)
         self._ingest_seconds.observe(time.perf_counter() - started)
@@ -314,9 +319,10 @@ class SourceReceiver:
         if handshake is not None:
             log.info("answered the provider's handshake", source=self._source.name, event_id=stored.event_id)
             return _handshake_answer(handshake)
-        return Response(
-            {"event_id": stored.event_id, "duplicate": stored.duplicate},
+        return ASGIResponse(
+            body=_JSON.encode({"event_id": stored.event_id, "duplicate": stored.duplicate}),
             status_code=200 if stored.duplicate else 202,
+            media_type="application/json",
         )
 
     # Outcomes
