@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import secrets
 import shutil
@@ -17,7 +16,7 @@ import uvicorn
 
 from gateway.config import CONFIG_ENV, Settings
 from gateway.ingest.heads import BoundedHttpToolsProtocol, HeadLimits, use_limits
-from gateway.platform import tracing
+from gateway.platform import heap, tracing
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -34,7 +33,7 @@ def create_from_env() -> object:
     head_limits(settings)
     app = create_app(settings, run_alerts=True)
     app.on_shutdown.append(_stop_tracing)
-    gc.freeze()
+    heap.settle()
     return app
 
 
@@ -69,7 +68,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, workers: int) -> in
                 return _run_split(settings, common)
             app = create_app(settings, run_alerts=True)
             app.on_shutdown.append(_stop_tracing)
-            gc.freeze()  # start-up objects live forever: keep them out of every later collection's scan
+            heap.settle()  # start-up objects live forever: out of every later collection's scan
             uvicorn.run(app, **common)  # type: ignore[arg-type]
             return 0
         finally:
@@ -120,7 +119,7 @@ def _run_split(settings: Settings, common: dict[str, Any]) -> int:
     public = _QuietServer(uvicorn.Config(public_app, **common))
     admin_options = {**common, "host": settings.admin.host, "port": settings.admin.port}
     admin = _QuietServer(uvicorn.Config(admin_app, **admin_options))
-    gc.freeze()
+    heap.settle()
 
     async def both() -> None:
         def stop() -> None:
