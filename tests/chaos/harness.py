@@ -30,7 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -39,7 +39,7 @@ import redis
 from gateway.processes.dev import EmbeddedRedis, free_port
 from gateway.store import keys
 from gateway.store.lanes import Lanes
-from tests.helpers import wait_for
+from tests.helpers import TargetServer, wait_for
 from tests.integration.ordering import Attempt, check_order, stored_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +124,7 @@ class Target:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = TargetServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
