@@ -393,12 +393,8 @@ class Dispatch:
             return []
         filtering = not ignore_filters and self._filters.any(routed)
         request = None
-        if len(routed) == 1 and not self._orderings.any(routed):
-            # Its first attempt runs here; its filter checks what the attempt's start reads.
-            check = self._filters.check_for(routed[0]) if filtering else None
-            self._first_attempt_inline(event_id, routed[0], replay, check=check)
-            return [routed[0].name]
-        if filtering or self._orderings.any(routed):  # one read, for the filters and the keys
+        if _reads_event(routed, self._filters, self._orderings, ignore_filters):
+            # One read (usually done with the message's fetch), for the filters and the keys.
             request = _read_ahead() or self._outcomes.wait_out(lambda: self._events.filter_request(event_id))
             if request is None:
                 log.warning("event not found (expired or purged)", event_id=event_id)
@@ -407,6 +403,10 @@ class Dispatch:
                 routed = self._filter(event_id, routed, request)
                 if not routed:
                     return []
+        elif len(routed) == 1:  # its first attempt runs here; its filter checks what the start reads
+            check = self._filters.check_for(routed[0]) if filtering else None
+            self._first_attempt_inline(event_id, routed[0], replay, check=check)
+            return [routed[0].name]
         keys_of = (
             {c.name: self._orderings.key(c.name, request) for c in routed} if request is not None else {}
         )
@@ -498,9 +498,8 @@ class ReadAhead:
         routed = self._registry.routes(
             message.args[1], (message.args[2] if len(message.args) > 2 else None) or None
         )
-        if self._orderings.any(routed):
-            return True
-        return len(routed) > 1 and not message.kwargs.get("ignore_filters") and self._filters.any(routed)
+        ignore_filters = bool(message.kwargs.get("ignore_filters"))
+        return _reads_event(routed, self._filters, self._orderings, ignore_filters)
 
     def __call__(self, messages: list[Fetched]) -> None:
         wanted = [message for message in messages if self.needs(message)]
@@ -508,6 +507,16 @@ class ReadAhead:
             found = self._events.filter_requests([message.args[0] for message in wanted])
             for message, request in zip(wanted, found, strict=True):
                 message.read_ahead = request
+
+
+def _reads_event(
+    routed: Sequence[Consumer], filters: Filters, orderings: Orderings, ignore_filters: bool
+) -> bool:
+    """Whether dispatching to ``routed`` reads the event first: for its ordering keys, or for a fan-out's
+    filters (a single unordered consumer's filter checks what its attempt's start reads)."""
+    if orderings.any(routed):
+        return True
+    return len(routed) > 1 and not ignore_filters and filters.any(routed)
 
 
 def _read_ahead() -> Request | None:

@@ -122,7 +122,10 @@ class TrackingConsumer(Consumer):
             try:
                 read_ahead(messages)
             except Exception as exc:  # only an optimisation: each message's actor reads for itself
-                log.debug("read-ahead failed", queue=self.queue_name, error_type=type(exc).__name__)
+                if is_outage(exc):
+                    log.debug("read-ahead failed", queue=self.queue_name, error_type=type(exc).__name__)
+                else:
+                    log.error("read-ahead failed", queue=self.queue_name, exc_info=True)
         return list(messages)
 
     def ack(self, message: MessageProxy) -> None:
