@@ -139,10 +139,16 @@ local function lane_start(name, message_id, now_ms, inline)
   return true
 end
 
+--- ``member`` of the schedule ``zset`` is due at ``when``, or sooner if it already is (written out:
+--- ZADD's LT flag needs Redis 6.2). Lanes and ordered consumers are scheduled this way.
+local function wake_at(zset, member, when)
+  local current = tonumber(redis.call('ZSCORE', zset, member))
+  if not current or when < current then redis.call('ZADD', zset, when, member) end
+end
+
 --- Look at the lane again at ``when`` (or sooner, if it already waits for something sooner).
 local function lane_wake(name, when)
-  local current = tonumber(redis.call('ZSCORE', LANES_WAITING, name))
-  if not current or when < current then redis.call('ZADD', LANES_WAITING, when, name) end
+  wake_at(LANES_WAITING, name, when)
 end
 
 --- Hold a delivery in its lane, behind those that joined before ``score`` (unix ms).

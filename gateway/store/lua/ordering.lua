@@ -74,8 +74,7 @@ end
 
 --- Look at the consumer again at ``when`` (or sooner, if it already waits for something sooner).
 local function ordering_wake(name, when)
-  local current = tonumber(redis.call('ZSCORE', ORDERING_WAITING, name))
-  if not current or when < current then redis.call('ZADD', ORDERING_WAITING, when, name) end
+  wake_at(ORDERING_WAITING, name, when)
 end
 
 --- Forget a delivery of ``key`` (released, or its event gone): its place, its parked message, its hold.
