@@ -31,6 +31,7 @@ from gateway.platform.connections import async_client  # noqa: E402
 from gateway.processes.dev import EmbeddedRedis  # noqa: E402
 from gateway.store.ingest import Incoming, Ingestor  # noqa: E402
 from gateway.store.lanes import LaneConfig, Lanes  # noqa: E402
+from tests.bench.processing import start_worker  # noqa: E402
 from tests.integration.ordering import FlakyTarget, check_order, stored_order  # noqa: E402
 
 SOURCE = """
@@ -93,23 +94,7 @@ def run(
             {name: LaneConfig(max_in_flight=bound, ordering="body:customer", source=source)}
         )
     ids = asyncio.run(store(url, source, events, keys))
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "worker",
-            "--config",
-            str(config),
-            "--processes",
-            str(args.processes),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "error"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    worker = start_worker(url, config, processes=args.processes, level="error")
     try:
         deadline = time.monotonic() + 900
         while len(target.delivered()) < events:

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from gateway.processes.dev import EmbeddedRedis, free_port  # noqa: E402
 from gateway.store import keys  # noqa: E402
 from gateway.store.lanes import Lanes  # noqa: E402
-from tests.bench.processing import store_events  # noqa: E402
+from tests.bench.processing import start_worker, store_events  # noqa: E402
 
 CONFIG = """
 [sources.outage]
@@ -131,23 +130,7 @@ def main() -> int:
         config = Path(tmp) / "hookgate.toml"
         config.write_text(CONFIG.format(down_port=down_port, healthy_port=healthy.port, threads=args.threads))
         client = redis.Redis.from_url(server.url)
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "worker",
-                "--config",
-                str(config),
-                "--processes",
-                "1",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "HOOKGATE_REDIS__URL": server.url, "HOOKGATE_LOGGING__LEVEL": "error"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        worker = start_worker(server.url, config, level="error")
         down: Target | None = Target(down_port)
         try:
             time.sleep(3)  # booted and idle

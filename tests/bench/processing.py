@@ -75,6 +75,17 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def start_worker(
+    url: str, config: Path, *, processes: int = 1, level: str = "warning"
+) -> subprocess.Popen[bytes]:
+    """``hookgate worker --config CONFIG`` on ``url``, its output discarded, in its own process group."""
+    command = [sys.executable, "-m", "gateway", "worker", "--config", str(config)]
+    return spawn(
+        [*command, "--processes", str(processes)],
+        {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": level},
+    )
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(30)
@@ -142,19 +153,7 @@ def hookgate_rate(
 ) -> tuple[float, subprocess.Popen[bytes]]:
     ids = asyncio.run(store_events(url, total, source))
     client = redis.Redis.from_url(url)
-    worker = spawn(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "worker",
-            "--config",
-            str(config),
-            "--processes",
-            "1",
-        ],
-        {"HOOKGATE_REDIS__URL": url, "HOOKGATE_LOGGING__LEVEL": "warning"},
-    )
+    worker = start_worker(url, config)
     rate = drain_rate(client, total, [keys.DISPATCH_QUEUE, keys.DELIVER_QUEUE], worker)
     with client.pipeline(transaction=False) as pipe:
         for event_id in ids:

@@ -103,10 +103,7 @@ def profile_worker(args: argparse.Namespace, tmp: Path, raw: Path) -> None:
         config.write_text(processing.CONFIG.format(threads=args.threads))
         asyncio.run(processing.store_events(server.url, args.events, args.source))
         client = redis.Redis.from_url(server.url)
-        worker = processing.spawn(
-            [sys.executable, "-m", "gateway", "worker", "--config", str(config), "--processes", "1"],
-            {"HOOKGATE_REDIS__URL": server.url, "HOOKGATE_LOGGING__LEVEL": "warning"},
-        )
+        worker = processing.start_worker(server.url, config)
         queue = keys.dramatiq_queue(keys.DISPATCH_QUEUE)
         while client.llen(queue) == args.events:  # sampled once it works, not while it imports
             time.sleep(0.005)
