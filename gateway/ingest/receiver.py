@@ -160,7 +160,7 @@ class SourceReceiver:
         await self._check_rate()
         if self._tracer is None:
             return await self._admit(request, pairs, body, started)
-        with tracing.receive_span(self._tracer, self._source.name, pairs):
+        with tracing.receive_span(self._source.name, pairs):
             return await self._admit(request, pairs, body, started)
 
     # The checks, in order

@@ -11,20 +11,27 @@ options (dispatch, deliver, and so every retry) and sent on in the forward reque
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Decision
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from gateway.config import TracingSettings
 
@@ -47,6 +54,8 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 
 _provider: TracerProvider | None = None
 _tracer: Tracer | None = None
+_receiving: _Receiving | None = None
+_current_receive: ContextVar[ReceiveSpan | None] = ContextVar("hookgate_receive_span", default=None)
 
 
 def enabled(settings: TracingSettings) -> bool:
@@ -59,31 +68,41 @@ def enabled(settings: TracingSettings) -> bool:
 def start(settings: TracingSettings, *, exporter: SpanExporter | None = None) -> bool:
     """Install this process's tracer when ``settings`` turn tracing on (OTLP/HTTP unless ``exporter`` is
     given); whether they did. The SDK is imported only then."""
-    global _provider, _tracer
+    global _provider, _tracer, _receiving
     stop()  # a second start replaces the first
     if not enabled(settings):
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.trace.sampling import Decision, ParentBased, TraceIdRatioBased
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     provider = TracerProvider(
         sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
         resource=Resource.create({SERVICE_NAME: settings.service_name}),
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter or OTLPSpanExporter(_endpoint(settings))))
+    processor = BatchSpanProcessor(exporter or OTLPSpanExporter(_endpoint(settings)))
+    provider.add_span_processor(processor)
     _provider, _tracer = provider, provider.get_tracer("hookgate")
+    _receiving = _Receiving(
+        provider,
+        processor,
+        provider.resource,
+        InstrumentationScope("hookgate"),
+        Decision.RECORD_AND_SAMPLE,
+        ReadableSpan,
+    )
     return True
 
 
 def stop() -> None:
     """Export the spans still waiting and turn tracing off."""
-    global _provider, _tracer
+    global _provider, _tracer, _receiving
     if _provider is not None:
         _provider.shutdown()
-    _provider = _tracer = None
+    _provider = _tracer = _receiving = None
 
 
 def tracer() -> Tracer | None:
@@ -127,19 +146,100 @@ def span(
             raise
 
 
-@contextmanager
-def receive_span(tracer: Tracer, source: str, headers: list[tuple[str, str]]) -> Iterator[Span]:
-    """The gateway's span for one delivery: always a new trace, as senders are not trusted to choose our
-    trace ids or sampling; a sender's own ``traceparent`` becomes a link."""
-    with tracer.start_as_current_span(
-        f"receive {source}",
-        kind=SpanKind.SERVER,
-        attributes={SOURCE: source},
-        links=_sender_links(headers),
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as current:
-        yield current
+@dataclass(frozen=True)
+class _Receiving:
+    """What receive spans need from the tracer provider ``start`` installed."""
+
+    provider: TracerProvider
+    processor: SpanProcessor
+    resource: Resource
+    scope: InstrumentationScope
+    sampled: Decision  # the sampler's decision that a span is exported
+    finished: type[ReadableSpan]  # the SDK's, imported by ``start`` with the rest of it
+
+
+class ReceiveSpan:
+    """The gateway's span for one delivery, current while the block runs (for ``record``, the
+    ``traceparent`` stored with the event, log lines). Always a new trace: senders are not trusted to
+    choose our trace ids or sampling, so a sender's own ``traceparent`` becomes a link.
+
+    The receive path makes one per request, and the SDK's span costs ~30 µs to start, annotate and end
+    (locks, bounded attributes, context attach and detach): this one keeps its fields in slots, takes its
+    ids and its sampling decision from the provider's generator and sampler, and becomes the SDK's
+    ``ReadableSpan`` when it ends, for the SDK's batch processor and exporter. It has no child in the
+    gateway; the worker's spans continue its trace from the stored ``traceparent``.
+    """
+
+    __slots__ = (
+        "_attributes",
+        "_failed",
+        "_links",
+        "_name",
+        "_start",
+        "_token",
+        "sampled",
+        "span_id",
+        "trace_id",
+    )
+
+    def __init__(self, receiving: _Receiving, source: str, headers: list[tuple[str, str]]) -> None:
+        provider = receiving.provider
+        self._name = f"receive {source}"
+        self._attributes: dict[str, AttributeValue] = {SOURCE: source}
+        self._links = _sender_links(headers)
+        self.trace_id = provider.id_generator.generate_trace_id()
+        self.span_id = provider.id_generator.generate_span_id()
+        decision = provider.sampler.should_sample(
+            None, self.trace_id, self._name, SpanKind.SERVER, self._attributes, self._links
+        ).decision
+        self.sampled = decision is receiving.sampled
+        self._failed = False
+        self._token: Token[ReceiveSpan | None] | None = None
+        self._start = time.time_ns()
+
+    @property
+    def traceparent(self) -> str:
+        """The W3C ``traceparent`` of this span."""
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+
+    def record(self, attributes: Mapping[str, AttributeValue | None], failed: bool) -> None:
+        self._attributes.update((name, value) for name, value in attributes.items() if value is not None)
+        self._failed = self._failed or failed
+
+    def __enter__(self) -> ReceiveSpan:
+        self._token = _current_receive.set(self)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """End the span: an exception leaves its outcome to what was recorded (a refusal records one)."""
+        if self._token is not None:
+            _current_receive.reset(self._token)
+        receiving = _receiving
+        if not self.sampled or receiving is None:  # not sampled, or tracing stopped meanwhile
+            return
+        receiving.processor.on_end(
+            receiving.finished(
+                self._name,
+                SpanContext(self.trace_id, self.span_id, False, TraceFlags(TraceFlags.SAMPLED)),
+                resource=receiving.resource,
+                attributes=self._attributes,
+                links=self._links,
+                kind=SpanKind.SERVER,
+                status=Status(StatusCode.ERROR) if self._failed else Status(),
+                start_time=self._start,
+                end_time=time.time_ns(),
+                instrumentation_scope=receiving.scope,
+            )
+        )
+
+
+def receive_span(source: str, headers: list[tuple[str, str]]) -> ReceiveSpan:
+    """A delivery's receive span, to enter for its block; tracing must be on."""
+    if _receiving is None:
+        raise RuntimeError("tracing is off")
+    return ReceiveSpan(_receiving, source, headers)
 
 
 def _sender_links(headers: list[tuple[str, str]]) -> list[Link]:
@@ -153,6 +253,10 @@ def _sender_links(headers: list[tuple[str, str]]) -> list[Link]:
 
 def record(attributes: Mapping[str, AttributeValue | None], *, failed: bool = False) -> None:
     """Set ``attributes`` (None values are left out) on the current span; ``failed`` marks it an error."""
+    receive = _current_receive.get()
+    if receive is not None:
+        receive.record(attributes, failed)
+        return
     current = trace.get_current_span()
     current.set_attributes({name: value for name, value in attributes.items() if value is not None})
     if failed:
@@ -167,7 +271,12 @@ def context_of(traceparent: str | None) -> Context | None:
 def current_headers() -> dict[str, str]:
     """The W3C headers of the current span (``traceparent``, and ``tracestate`` when it has one)."""
     carrier: dict[str, str] = {}
-    if _tracer is not None:
+    if _tracer is None:
+        return carrier
+    receive = _current_receive.get()
+    if receive is not None:
+        carrier["traceparent"] = receive.traceparent
+    else:
         _PROPAGATOR.inject(carrier)
     return carrier
 
@@ -182,5 +291,8 @@ def current_trace_id() -> str | None:
     """The current span's trace id as 32 hex digits, for log lines; None when there is none."""
     if _tracer is None:
         return None
+    receive = _current_receive.get()
+    if receive is not None:
+        return format(receive.trace_id, "032x")
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None

@@ -140,6 +140,43 @@ def test_when_on_the_traceparent_is_stored_with_the_event_and_carried_by_its_dis
     assert message.args == (event_id, "github", "push")
 
 
+@pytest.mark.parametrize("ratio", [0.0, 0.5])
+def test_a_delivery_outside_the_sample_carries_an_unsampled_context_and_exports_no_span(
+    ratio, server, redis_client
+):
+    exporter = InMemorySpanExporter()
+    assert tracing.start(TracingSettings(enabled=True, sample_ratio=ratio), exporter=exporter)
+    settings = Settings.model_validate(
+        {
+            "redis": {"url": "redis://unused:1/0"},
+            "sources": {"github": {"provider": "github", "secret": SECRET}},
+        }
+    )
+    try:
+        with TestClient(create_app(settings, client=redis_client)) as client:
+            bodies = [f'{{"n": {n}}}'.encode() for n in range(40)]
+            event_ids = [
+                client.post(
+                    "/webhooks/github",
+                    content=body,
+                    headers=sign(body) | {"X-GitHub-Delivery": body.decode()},
+                ).json()["event_id"]
+                for body in bodies
+            ]
+    finally:
+        tracing.stop()
+
+    stored_contexts = {stored(server, event_id)[0][b"traceparent"].decode() for event_id in event_ids}
+    assert len(stored_contexts) == 40, "every delivery has a trace of its own, sampled or not"
+    sampled = {context for context in stored_contexts if context.endswith("-01")}
+    exported = {traceparent_of(span) for span in exporter.get_finished_spans()}
+    assert exported == sampled, "exactly the sampled deliveries' spans are exported"
+    if ratio == 0.0:
+        assert not exported
+    else:
+        assert 0 < len(exported) < 40
+
+
 async def test_when_off_the_script_gets_todays_arguments_and_writes_todays_message(server, redis_client):
     assert tracing.tracer() is None
     ingestor = Ingestor(redis_client, RetentionSettings(), timeout=1.0)
