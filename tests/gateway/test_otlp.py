@@ -1,0 +1,173 @@
+"""The OTLP encoding (``gateway/platform/otlp.py``) against its oracle, the SDK's encoder: any batch of
+spans encodes to the same bytes; and the exporter sends them to a collector as the SDK's would."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+
+from gateway.platform.otlp import OTLPSpanExporter, encode_spans
+
+RESOURCES = [
+    Resource.create({"service.name": "hookgate"}),
+    Resource(
+        {"service.name": "other", "host.cores": 2}, schema_url="https://opentelemetry.io/schemas/1.21.0"
+    ),
+]
+SCOPES = [
+    None,
+    InstrumentationScope("hookgate"),
+    InstrumentationScope("lib", "1.2", "https://opentelemetry.io/schemas/1.21.0", {"a": "b"}),
+]
+
+scalars = st.one_of(
+    st.text(max_size=200),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+)
+values = st.one_of(
+    scalars,
+    scalars,
+    scalars,  # mostly what the encoder writes itself; the rest it leaves to the SDK
+    st.binary(max_size=20),
+    st.lists(st.text(max_size=10), max_size=3),
+    st.none(),
+)
+attributes = st.dictionaries(st.text(max_size=30), values, max_size=6)
+trace_ids = st.integers(min_value=1, max_value=2**128 - 1)
+span_ids = st.integers(min_value=1, max_value=2**64 - 1)
+trace_states = st.sampled_from([TraceState(), TraceState([("vendor", "value")])])
+contexts = st.builds(
+    SpanContext,
+    trace_id=trace_ids,
+    span_id=span_ids,
+    is_remote=st.booleans(),
+    trace_flags=st.sampled_from([TraceFlags(0), TraceFlags(1)]),
+    trace_state=trace_states,
+)
+links = st.builds(Link, contexts, st.one_of(st.none(), attributes))
+events = st.builds(Event, st.text(max_size=10), attributes, st.integers(min_value=0, max_value=2**63))
+statuses = st.one_of(
+    st.just(Status()),
+    st.just(Status(StatusCode.OK)),
+    st.builds(Status, st.just(StatusCode.ERROR), st.one_of(st.none(), st.text(max_size=20))),
+)
+times = st.one_of(st.none(), st.integers(min_value=0, max_value=2**64 - 1))
+
+
+@st.composite
+def spans(draw: st.DrawFn) -> ReadableSpan:
+    return ReadableSpan(
+        name=draw(st.text(max_size=40)),
+        context=draw(contexts),
+        parent=draw(st.one_of(st.none(), contexts)),
+        resource=draw(st.sampled_from(RESOURCES)),
+        attributes=draw(attributes),
+        events=draw(st.lists(events, max_size=2)) if draw(st.booleans()) else (),
+        links=draw(st.lists(links, max_size=2)),
+        kind=draw(st.sampled_from(list(SpanKind))),
+        status=draw(statuses),
+        start_time=draw(times),
+        end_time=draw(times),
+        instrumentation_scope=draw(st.sampled_from(SCOPES)),
+    )
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(spans(), max_size=6))
+def test_any_batch_encodes_to_the_bytes_the_sdk_makes(batch: list[ReadableSpan]) -> None:
+    expected = sdk_encode_spans(batch)
+    ours = encode_spans(batch)
+    assert ExportTraceServiceRequest.FromString(ours) == expected
+    assert ours == expected.SerializeToString()
+
+
+def receive_span(attributes: dict[str, object], *, link: bool) -> ReadableSpan:
+    """A span shaped like the gateway's: the case the encoder writes itself."""
+    sender = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True, TraceFlags(1))
+    return ReadableSpan(
+        "receive github",
+        SpanContext(2**127 + 5, 2**63 + 7, False, TraceFlags(1)),
+        None,
+        RESOURCES[0],
+        attributes,
+        (),
+        [Link(sender)] if link else [],
+        SpanKind.SERVER,
+        None,
+        Status(StatusCode.ERROR) if "failed" in attributes else Status(),
+        1_700_000_000_000_000_000,
+        1_700_000_000_000_250_000,
+        SCOPES[1],
+    )
+
+
+@pytest.mark.parametrize("link", [True, False])
+def test_the_gateway_s_receive_span_is_written_without_the_sdk_s_objects(
+    link: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.platform import otlp
+
+    def refuse(span: ReadableSpan) -> None:
+        raise AssertionError("a plain span went to the SDK's encoder")
+
+    monkeypatch.setattr(otlp, "_encode_span", refuse)
+    attributes = {"hookgate.source": "github", "hookgate.delivery_id": "d-1", "hookgate.outcome": "accepted"}
+    batch = [
+        receive_span(attributes, link=link),
+        receive_span({"failed": True, "n": -3, "x": 0.5}, link=link),
+    ]
+    assert encode_spans(batch) == sdk_encode_spans(batch).SerializeToString()
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
+    """A local OTLP/HTTP endpoint keeping each request's path, content type and body."""
+    received: list[tuple[str, str, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append((self.path, self.headers["content-type"], body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_exporter_posts_the_encoded_request_as_the_sdk_s_exporter_does(collector) -> None:
+    endpoint, received = collector
+    batch = [receive_span({"hookgate.source": "github"}, link=True), receive_span({}, link=False)]
+    exporter = OTLPSpanExporter(endpoint)
+    assert exporter.export(batch) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    [(path, content_type, body)] = received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    assert ExportTraceServiceRequest.FromString(body) == sdk_encode_spans(batch)
+
+
+def test_a_collector_that_is_not_there_fails_the_export_without_raising() -> None:
+    exporter = OTLPSpanExporter("http://127.0.0.1:9/v1/traces", timeout=0.5)
+    assert exporter.export([receive_span({}, link=False)]) is SpanExportResult.FAILURE
+    exporter.shutdown()
