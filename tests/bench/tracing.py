@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""What tracing costs the ingest path: hookgate's ratio to the pipeline floor with tracing off, then on.
+"""What tracing costs the ingest path: hookgate's ratio to the pipeline floor with tracing off and on.
 
-Runs the shared ``bench/ratio.py`` (floor and hookgate in alternating rounds, each on a fresh
-redis-server) twice. For "on", the gateway gets ``HOOKGATE_TRACING__ENABLED=true`` and exports to a
-local OTLP/HTTP collector that accepts and discards every batch. Needs wrk and redis-server on PATH
-(without them it says so and exits 0). Flags: --rounds, --seconds, --connections (passed on).
+Each round runs the shared ``bench/ratio.py`` (a floor round, then hookgate, each on a fresh
+redis-server) with tracing off, then again with it on; the cost compares the medians over the rounds.
+For "on", the gateway gets ``HOOKGATE_TRACING__ENABLED=true`` and exports to a local OTLP/HTTP
+collector that accepts and discards every batch. Needs wrk and redis-server on PATH (without them it
+says so and exits 0). Flags: --rounds (default 5), --seconds, --connections (passed on).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -54,14 +56,14 @@ class DiscardingCollector:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     if reason := floor.missing():
         print(f"tracing bench skipped: {reason}")
         return 0
-    passed_on = [f"--rounds={args.rounds}", f"--seconds={args.seconds}", f"--connections={args.connections}"]
+    passed_on = ["--rounds=1", f"--seconds={args.seconds}", f"--connections={args.connections}"]
     # Off means off: no variable of this shell may turn it on.
     clean = {
         name: value
@@ -69,24 +71,24 @@ def main() -> int:
         if not name.startswith(("OTEL_", "HOOKGATE_TRACING__"))
     }
     collector = DiscardingCollector()
+    traced = {**clean, "HOOKGATE_TRACING__ENABLED": "true", "HOOKGATE_TRACING__ENDPOINT": collector.url}
+    ratios: dict[str, list[float]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         config = Path(tmp) / "hookgate.toml"
         config.write_text(floor.CONFIG)
         try:
-            print("tracing off:", flush=True)
-            off = floor.measure(config, passed_on, clean).line
-            print("tracing on (OTLP/HTTP to a collector that discards):", flush=True)
-            traced = {
-                **clean,
-                "HOOKGATE_TRACING__ENABLED": "true",
-                "HOOKGATE_TRACING__ENDPOINT": collector.url,
-            }
-            on = floor.measure(config, passed_on, traced).line
+            # Off and on alternate, each round against a floor round of its own, so a drift of the
+            # machine's speed falls on both alike.
+            for round_number in range(1, args.rounds + 1):
+                for name, env in (("off", clean), ("on", traced)):
+                    print(f"round {round_number}, tracing {name}:", flush=True)
+                    ratios[name].append(floor.measure(config, passed_on, env).ratio)
         finally:
             collector.close()
-    ratio_off, ratio_on = (float(line.split()[1]) for line in (off, on))  # "ratio 0.912 p99 ..."
-    print(f"\ningest ratio to the floor, tracing off: {ratio_off:.3f}   ({off})")
-    print(f"ingest ratio to the floor, tracing on:  {ratio_on:.3f}   ({on})")
+    ratio_off, ratio_on = statistics.median(ratios["off"]), statistics.median(ratios["on"])
+    print(f"\ningest ratio to the floor, median of {args.rounds} alternating rounds:")
+    print(f"  tracing off: {ratio_off:.3f}   ({' '.join(f'{r:.3f}' for r in ratios['off'])})")
+    print(f"  tracing on:  {ratio_on:.3f}   ({' '.join(f'{r:.3f}' for r in ratios['on'])})")
     print(
         f"tracing on costs {1 - ratio_on / ratio_off:.1%} of throughput; {collector.exports} batches exported"
     )
