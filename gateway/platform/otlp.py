@@ -6,7 +6,9 @@ of the process that made the spans: in the gateway that thread takes the GIL fro
 request. Written field by field, a span like ours costs a few microseconds. A span this encoder does not
 cover (events, non-scalar or out-of-range attribute values, a link with attributes) is encoded by the
 SDK's own code, so every span leaves as the SDK would send it; ``tests/gateway/test_otlp.py`` holds the
-two encodings equal. The exporter is the SDK's OTLP/HTTP one (endpoint, headers, TLS, compression,
+two encodings equal. The gateway's receive span is a ``LightSpan``, not the SDK's: it reaches the batch
+processor as it is and is written from its own fields (``ReadableSpans`` turns it into the SDK's span for
+any other exporter). The exporter is the SDK's OTLP/HTTP one (endpoint, headers, TLS, compression,
 retries and the ``OTEL_EXPORTER_OTLP_*`` variables), given these bytes.
 """
 
@@ -16,7 +18,7 @@ import functools
 import logging
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from opentelemetry.exporter.otlp.proto.common._internal import (
     _encode_instrumentation_scope,
@@ -27,12 +29,12 @@ from opentelemetry.exporter.otlp.proto.http import _common as _http_common
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as _SDKExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATUS_CODE
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 
-__all__ = ["OTLPSpanExporter", "encode_spans"]
+__all__ = ["LightSpan", "OTLPSpanExporter", "ReadableSpans", "encode_spans"]
 
 _log = logging.getLogger(__name__)
 
@@ -83,20 +85,51 @@ _T = TypeVar("_T")
 _SIZES = [bytes([size]) for size in range(0x80)]  # a length under 128 is its own one-byte varint
 
 
+class LightSpan(Protocol):
+    """A finished span kept in plain fields: a root (no parent, trace state or events), nothing dropped,
+    its status unset or an error without a message. ``readable`` makes it the SDK's span."""
+
+    name: str
+    kind: SpanKind
+    trace_id: int
+    span_id: int
+    start_time: int
+    end_time: int
+    attributes: Mapping[str, Any]
+    links: Sequence[Link]
+    failed: bool
+
+    @property
+    def resource(self) -> Resource: ...
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope: ...
+
+    def readable(self) -> ReadableSpan: ...
+
+
+Span = ReadableSpan | LightSpan
+
+
 class _Unplain(Exception):
     """A span this encoder leaves to the SDK's (events, trace state, an attribute value not a scalar)."""
 
 
-def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
+def encode_spans(spans: Sequence[Span]) -> bytes:
     """``spans`` as the serialized ``ExportTraceServiceRequest`` the SDK's ``encode_spans`` makes: grouped
     by resource, then by instrumentation scope (each by equality), in the order they first appear."""
     grouped: dict[int, tuple[Resource, dict[int, tuple[InstrumentationScope | None, list[bytes]]]]] = {}
     same = _Canonical()  # a Resource hashes by dumping its attributes to JSON: ~7 µs, so by identity here
+    last: tuple[object, object] = (object(), object())  # the resource and scope of the span before
+    encoded: list[bytes] = []
     for span in spans:
-        resource = same(span.resource)
-        scopes = grouped.setdefault(id(resource), (resource, {}))[1]
-        scope = same(span.instrumentation_scope or None)
-        scopes.setdefault(id(scope), (scope, []))[1].append(_span(span))
+        resource, scope = span.resource, span.instrumentation_scope or None
+        if resource is not last[0] or scope is not last[1]:  # most often the same as the span before's
+            last = resource, scope
+            resource, scope = same(resource), same(scope)
+            scopes = grouped.setdefault(id(resource), (resource, {}))[1]
+            encoded = scopes.setdefault(id(scope), (scope, []))[1]
+        encoded.append(_span(span))
     request = bytearray()
     for resource, scopes in grouped.values():
         resource_spans = bytearray(
@@ -138,7 +171,7 @@ class OTLPSpanExporter(_SDKExporter):
     """The SDK's OTLP/HTTP span exporter sending ``encode_spans``'s bytes: the request, its size limit, its
     transport and its own metrics are the SDK's (its ``export`` with the encoding swapped)."""
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def export(self, spans: Sequence[Span]) -> SpanExportResult:
         if self._shutdown:
             _log.warning("Exporter already shutdown, ignoring batch")
             return SpanExportResult.FAILURE
@@ -162,15 +195,55 @@ class OTLPSpanExporter(_SDKExporter):
         return SpanExportResult.SUCCESS
 
 
+class ReadableSpans(SpanExporter):
+    """Hands ``exporter`` the SDK's spans only: each ``LightSpan`` becomes a ``ReadableSpan`` on the way."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+
+    def export(self, spans: Sequence[Span]) -> SpanExportResult:
+        return self.exporter.export(
+            [span if isinstance(span, ReadableSpan) else span.readable() for span in spans]
+        )
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
 # One span
 
 
-def _span(span: ReadableSpan) -> bytes:
+def _span(span: Span) -> bytes:
     """One ``Span`` message: written here when it is plain, else by the SDK's encoder."""
     try:
-        return _plain_span(span)
+        return _plain_span(span) if isinstance(span, ReadableSpan) else _light_span(span)
     except _Unplain:
-        return bytes(_encode_span(span).SerializeToString())
+        readable = span if isinstance(span, ReadableSpan) else span.readable()
+        return bytes(_encode_span(readable).SerializeToString())
+
+
+def _light_span(span: LightSpan) -> bytes:
+    """What ``_plain_span`` writes for the SDK's span of ``span``, from its fields."""
+    parts = [
+        _SPAN_TRACE_ID,
+        span.trace_id.to_bytes(16, "big"),
+        _SPAN_SPAN_ID,
+        span.span_id.to_bytes(8, "big"),
+        _name(span.name),
+        _SPAN_KIND,
+        _KINDS[span.kind],
+        _SPAN_START,
+        _FIXED64(span.start_time),
+        _SPAN_END,
+        _FIXED64(span.end_time),
+        _attributes(span.attributes) if span.attributes else b"",
+    ]
+    parts += (_message(_SPAN_LINK, _link(link)) for link in span.links)
+    parts.append(_FAILED_ROOT_END if span.failed else _ROOT_END)
+    return b"".join(parts)
 
 
 def _plain_span(span: ReadableSpan) -> bytes:
@@ -187,8 +260,7 @@ def _plain_span(span: ReadableSpan) -> bytes:
     ]
     if parent is not None:
         parts += (_SPAN_PARENT_ID, parent.span_id.to_bytes(8, "big"))
-    if span.name:
-        parts.append(_message(_SPAN_NAME, span.name.encode()))
+    parts.append(_name(span.name))
     parts += (_SPAN_KIND, _KINDS[span.kind])
     if span.start_time:
         parts += (_SPAN_START, _FIXED64(span.start_time))
@@ -239,12 +311,18 @@ def _status(code: StatusCode, description: str | None) -> bytes:
 
 def _attributes(attributes: Mapping[str, Any], tag: bytes = _SPAN_ATTRIBUTE) -> bytes:
     """Repeated ``KeyValue`` fields (``tag``) for scalar values: str, bool, int64, float."""
-    parts = []
+    parts: list[bytes] = []
     for key, value in attributes.items():
+        key_field = _key(key)
         if value.__class__ is str:
             data = value.encode()
             size = len(data)
-            any_value = (_ANY_STRING + _SIZES[size] + data) if size < 0x80 else _message(_ANY_STRING, data)
+            total = len(key_field) + size + 4  # the KeyValue: its key, the value's tag and size, AnyValue's
+            if total < 0x80:  # the common case, every size one byte: written in one go
+                parts += (tag, _SIZES[total], key_field, _KEY_VALUE_VALUE, _SIZES[size + 2], _ANY_STRING)
+                parts += (_SIZES[size], data)
+                continue
+            any_value = _message(_ANY_STRING, data)
         elif value is True:
             any_value = _ANY_BOOL_TRUE
         elif value is False:
@@ -257,13 +335,13 @@ def _attributes(attributes: Mapping[str, Any], tag: bytes = _SPAN_ATTRIBUTE) -> 
             any_value = _message(_ANY_STRING, value.encode())
         else:
             raise _Unplain
-        key_value = (
-            _key(key) + _KEY_VALUE_VALUE + _SIZES[len(any_value)] + any_value
-            if len(any_value) < 0x80
-            else _key(key) + _message(_KEY_VALUE_VALUE, any_value)
-        )
-        parts.append(_message(tag, key_value))
+        parts.append(_message(tag, key_field + _message(_KEY_VALUE_VALUE, any_value)))
     return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name(name: str) -> bytes:
+    return _message(_SPAN_NAME, name.encode()) if name else b""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -291,3 +369,10 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+# How a light span ends: its status (unset, or an error without a message), then a root's flags.
+_ROOT_END = _message(_SPAN_STATUS, _status(StatusCode.UNSET, None)) + _SPAN_FLAGS + _FIXED32(_flags(None))
+_FAILED_ROOT_END = (
+    _message(_SPAN_STATUS, _status(StatusCode.ERROR, None)) + _SPAN_FLAGS + _FIXED32(_flags(None))
+)

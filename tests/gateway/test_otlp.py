@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -15,10 +16,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.util.types import AttributeValue
 
+from gateway.config import TracingSettings
+from gateway.platform import tracing
 from gateway.platform.otlp import OTLPSpanExporter, encode_spans
+from gateway.platform.tracing import ReceiveSpan
 
 RESOURCES = [
     Resource.create({"service.name": "hookgate"}),
@@ -115,22 +121,63 @@ def receive_span(attributes: dict[str, object], *, link: bool) -> ReadableSpan:
     )
 
 
-@pytest.mark.parametrize("link", [True, False])
+@contextmanager
+def receiving() -> Iterator[None]:
+    """Tracing on, exporting to memory, for the block."""
+    assert tracing.start(TracingSettings(enabled=True), exporter=InMemorySpanExporter())
+    try:
+        yield
+    finally:
+        tracing.stop()
+
+
+def gateway_span(attributes: dict[str, AttributeValue | None], failed: bool, headers: list[tuple[str, str]]):
+    """A receive span the gateway makes (a light span) with what ``attributes`` record."""
+    with receiving(), tracing.receive_span("github", headers) as span:
+        tracing.record(attributes, failed=failed)
+    return span
+
+
+SENDER_HEADERS = [[], [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]]
+
+
+@settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(attributes, st.booleans(), st.sampled_from(SENDER_HEADERS)), min_size=1, max_size=3),
+    st.lists(spans(), max_size=2),
+)
+def test_the_gateway_s_receive_spans_encode_as_their_sdk_spans_do(
+    made: list[tuple[dict[str, AttributeValue | None], bool, list[tuple[str, str]]]],
+    others: list[ReadableSpan],
+) -> None:
+    light = [gateway_span(*arguments) for arguments in made]
+    assert all(span.end_time for span in light)
+    batch = [*light, *others]
+    expected = sdk_encode_spans(
+        [span if isinstance(span, ReadableSpan) else span.readable() for span in batch]
+    )
+    assert encode_spans(batch) == expected.SerializeToString()
+
+
+@pytest.mark.parametrize("headers", SENDER_HEADERS)
 def test_the_gateway_s_receive_span_is_written_without_the_sdk_s_objects(
-    link: bool, monkeypatch: pytest.MonkeyPatch
+    headers: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gateway.platform import otlp
 
     def refuse(span: ReadableSpan) -> None:
         raise AssertionError("a plain span went to the SDK's encoder")
 
-    monkeypatch.setattr(otlp, "_encode_span", refuse)
-    attributes = {"hookgate.source": "github", "hookgate.delivery_id": "d-1", "hookgate.outcome": "accepted"}
     batch = [
-        receive_span(attributes, link=link),
-        receive_span({"failed": True, "n": -3, "x": 0.5}, link=link),
+        gateway_span({"hookgate.delivery_id": "d-1", "hookgate.outcome": "accepted"}, False, headers),
+        gateway_span(
+            {"hookgate.outcome": "unavailable", "n": -3, "x": 0.5, "long": "x" * 300}, True, headers
+        ),
     ]
-    assert encode_spans(batch) == sdk_encode_spans(batch).SerializeToString()
+    expected = sdk_encode_spans([span.readable() for span in batch]).SerializeToString()
+    monkeypatch.setattr(otlp, "_encode_span", refuse)
+    monkeypatch.setattr(ReceiveSpan, "readable", refuse)
+    assert encode_spans(batch) == expected
 
 
 @pytest.fixture

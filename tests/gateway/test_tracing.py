@@ -17,6 +17,7 @@ from dramatiq import Message
 from litestar.testing import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
 from consumers import Event
@@ -175,6 +176,11 @@ def test_a_delivery_outside_the_sample_carries_an_unsampled_context_and_exports_
         assert not exported
     else:
         assert 0 < len(exported) < 40
+    oracle = TraceIdRatioBased(ratio)  # the SDK's sampler decides each trace as it would
+    for context in stored_contexts:
+        trace_id = int(context.split("-")[1], 16)
+        decision = oracle.should_sample(None, trace_id, "receive github", SpanKind.SERVER)
+        assert decision.decision.is_sampled() == context.endswith("-01")
 
 
 async def test_when_off_the_script_gets_todays_arguments_and_writes_todays_message(server, redis_client):
