@@ -121,15 +121,15 @@ def encode_spans(spans: Sequence[Span]) -> bytes:
     grouped: dict[int, tuple[Resource, dict[int, tuple[InstrumentationScope | None, list[bytes]]]]] = {}
     same = _Canonical()  # a Resource hashes by dumping its attributes to JSON: ~7 µs, so by identity here
     last: tuple[object, object] = (object(), object())  # the resource and scope of the span before
-    encoded: list[bytes] = []
+    current: list[bytes] = []  # the encoded spans of that resource and scope
     for span in spans:
         resource, scope = span.resource, span.instrumentation_scope or None
         if resource is not last[0] or scope is not last[1]:  # most often the same as the span before's
             last = resource, scope
             resource, scope = same(resource), same(scope)
             scopes = grouped.setdefault(id(resource), (resource, {}))[1]
-            encoded = scopes.setdefault(id(scope), (scope, []))[1]
-        encoded.append(_span(span))
+            current = scopes.setdefault(id(scope), (scope, []))[1]
+        current.append(_span(span))
     request = bytearray()
     for resource, scopes in grouped.values():
         resource_spans = bytearray(
