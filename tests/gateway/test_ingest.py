@@ -123,7 +123,11 @@ async def test_a_hung_redis_times_out_quickly():
 
 
 async def test_a_burst_beyond_the_pool_waits_for_connections_instead_of_failing(redis_url):
-    client = async_client(RedisSettings(url=redis_url, max_connections=4))
+    # What is tested is waiting for a pooled connection, not how fast a connection opens: generous
+    # timeouts, so a pause of this process (a full collection late in the suite) cannot fail it.
+    client = async_client(
+        RedisSettings(url=redis_url, max_connections=4, connect_timeout_seconds=5, timeout_seconds=5)
+    )
     ingestor = Ingestor(client, RetentionSettings(), timeout=5)
     try:
         results = await asyncio.gather(
