@@ -76,6 +76,7 @@ _ANY_DOUBLE = bytes([4 << 3 | _I64])
 # SpanKind's enum is the API's value + 1 (0 is "unspecified"); the span flags say whether the parent is
 # remote (the SDK always says it knows).
 _KINDS = {kind: bytes([kind.value + 1]) for kind in SpanKind}
+_KINDS_BY_ID = {id(kind): value for kind, value in _KINDS.items()}
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
 _FIXED32 = struct.Struct("<I").pack
 _FIXED64 = struct.Struct("<Q").pack
@@ -234,14 +235,15 @@ def _light_span(span: LightSpan) -> bytes:
         span.span_id.to_bytes(8, "big"),
         _name(span.name),
         _SPAN_KIND,
-        _KINDS[span.kind],
+        _KINDS_BY_ID[id(span.kind)],  # an enum member hashes in Python: by identity, as members are unique
         _SPAN_START,
         _FIXED64(span.start_time),
         _SPAN_END,
         _FIXED64(span.end_time),
         _attributes(span.attributes) if span.attributes else b"",
     ]
-    parts += (_message(_SPAN_LINK, _link(link)) for link in span.links)
+    if span.links:
+        parts += [_message(_SPAN_LINK, _link(link)) for link in span.links]
     parts.append(_FAILED_ROOT_END if span.failed else _ROOT_END)
     return b"".join(parts)
 
@@ -313,14 +315,11 @@ def _attributes(attributes: Mapping[str, Any], tag: bytes = _SPAN_ATTRIBUTE) -> 
     """Repeated ``KeyValue`` fields (``tag``) for scalar values: str, bool, int64, float."""
     parts: list[bytes] = []
     for key, value in attributes.items():
-        key_field = _key(key)
         if value.__class__ is str:
             data = value.encode()
-            size = len(data)
-            total = len(key_field) + size + 4  # the KeyValue: its key, the value's tag and size, AnyValue's
-            if total < 0x80:  # the common case, every size one byte: written in one go
-                parts += (tag, _SIZES[total], key_field, _KEY_VALUE_VALUE, _SIZES[size + 2], _ANY_STRING)
-                parts += (_SIZES[size], data)
+            head = _string_head(tag, key, len(data))
+            if head is not None:  # the common case, every size one byte: all but the value made once
+                parts += (head, data)
                 continue
             any_value = _message(_ANY_STRING, data)
         elif value is True:
@@ -335,8 +334,19 @@ def _attributes(attributes: Mapping[str, Any], tag: bytes = _SPAN_ATTRIBUTE) -> 
             any_value = _message(_ANY_STRING, value.encode())
         else:
             raise _Unplain
-        parts.append(_message(tag, key_field + _message(_KEY_VALUE_VALUE, any_value)))
+        parts.append(_message(tag, _key(key) + _message(_KEY_VALUE_VALUE, any_value)))
     return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_head(tag: bytes, key: str, size: int) -> bytes | None:
+    """Everything of a string attribute's ``KeyValue`` field before its ``size`` bytes of value, when each
+    length in it fits one byte (else None)."""
+    key_field = _key(key)
+    total = len(key_field) + size + 4  # the KeyValue: its key, the value's tag and size, AnyValue's
+    if total >= 0x80:
+        return None
+    return tag + _SIZES[total] + key_field + _KEY_VALUE_VALUE + _SIZES[size + 2] + _ANY_STRING + _SIZES[size]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -362,6 +372,7 @@ def _varint_field(number: int, value: int) -> bytes:
     return bytes([number << 3 | _VARINT]) + _varint(value)
 
 
+@functools.lru_cache(maxsize=4096)  # mostly the sizes of a batch's spans, which repeat
 def _varint(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
