@@ -32,6 +32,7 @@ from dramatiq.middleware import (
     Callbacks,
     CurrentMessage,
     Middleware,
+    MiddlewareError,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -117,6 +118,8 @@ class HookgateBroker(RedisBroker):
         outcome_retry_seconds: float,
         middleware: list[Middleware],
     ) -> None:
+        # Each signal's hooks (``_hooks_for``); ``add_middleware``, which super() calls, clears it.
+        self._hooks: dict[str, list[tuple[Middleware, Callable[..., Any]]]] = {}
         super().__init__(  # type: ignore[no-untyped-call]
             client=client,
             namespace=keys.DRAMATIQ_NAMESPACE,
@@ -223,12 +226,48 @@ class HookgateBroker(RedisBroker):
         finally:
             self.holdings.release(queue_name, [message_id])
 
-    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
-        """As Dramatiq's, but a middleware that fails while a message is processed leaves the message
-        unacknowledged (its outcome is unknown) instead of being only logged."""
-        for middleware in reversed(self.middleware):
+    # Middleware hooks
+
+    def add_middleware(
+        self,
+        middleware: Middleware,
+        *,
+        before: type[Middleware] | None = None,
+        after: type[Middleware] | None = None,
+    ) -> None:
+        super().add_middleware(middleware, before=before, after=after)
+        self._hooks.clear()
+
+    def _hooks_for(self, name: str) -> list[tuple[Middleware, Callable[..., Any]]]:
+        """Each middleware with its ``name`` hook, in order, leaving out those whose hook is ``Middleware``'s
+        own empty one: of the ten middleware a message passes, most have nothing to do at most signals,
+        and each empty call, several signals a message, costs the worker ~1 µs."""
+        hooks = self._hooks.get(name)
+        if hooks is None:
+            empty = getattr(Middleware, name, None)
+            every = [(m, getattr(m, name)) for m in self.middleware]
+            hooks = self._hooks[name] = [(m, h) for m, h in every if getattr(h, "__func__", h) is not empty]
+        return hooks
+
+    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """As Dramatiq's (a ``MiddlewareError``, such as ``SkipMessage``, goes on to the caller), without
+        the calls to empty hooks."""
+        for middleware, hook in self._hooks_for("before_" + signal):
             try:
-                getattr(middleware, "after_" + signal)(self, *args, **kwargs)
+                hook(self, *args, **kwargs)
+            except MiddlewareError:
+                raise
+            except Exception:
+                self.logger.critical(
+                    "Unexpected failure in before_%s of %r.", signal, middleware, exc_info=True
+                )
+
+    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        """As Dramatiq's, without the calls to empty hooks, but a middleware that fails while a message is
+        processed leaves the message unacknowledged (its outcome is unknown) instead of being only logged."""
+        for middleware, hook in reversed(self._hooks_for("after_" + signal)):
+            try:
+                hook(self, *args, **kwargs)
             except Exception:
                 log.error(
                     "middleware failed",

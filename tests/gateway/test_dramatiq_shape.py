@@ -44,7 +44,8 @@ def test_the_consumer_interface_the_worker_calls():
         assert call in worker_thread, call
 
 
-def test_emit_after_keeps_its_signature():
-    ours = inspect.signature(HookgateBroker.emit_after)
-    theirs = inspect.signature(dramatiq.Broker.emit_after)
-    assert list(ours.parameters) == list(theirs.parameters)
+def test_the_overridden_broker_methods_keep_their_signatures():
+    for name in ("emit_before", "emit_after", "add_middleware"):
+        ours = inspect.signature(getattr(HookgateBroker, name))
+        theirs = inspect.signature(getattr(dramatiq.Broker, name))
+        assert list(ours.parameters) == list(theirs.parameters), name

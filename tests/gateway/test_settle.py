@@ -242,3 +242,42 @@ def test_an_inline_first_attempt_that_fails_is_scheduled_with_the_dispatch_ack(c
     assert retry["args"] == ["evt_1", "billing"] and retry["options"]["retries"] == 1
     assert Ledger(client).states("evt_1") == {"billing": "retrying"}
     assert [a["outcome"] for a in Ledger(client).attempts("evt_1")] == ["started", "failed"]
+
+
+def test_hooks_run_in_middleware_order_including_middleware_added_after_a_signal_was_emitted(broker):
+    """The broker calls only the hooks a middleware defines (not ``Middleware``'s empty ones), so it keeps
+    them per signal: a middleware added later must still be called, in Dramatiq's order, and a
+    ``MiddlewareError`` such as ``SkipMessage`` must still reach the worker."""
+    from dramatiq.middleware import Middleware, SkipMessage
+
+    calls: list[str] = []
+
+    class Seen(Middleware):
+        def __init__(self, name: str, skip: bool = False) -> None:
+            self.name, self.skip = name, skip
+
+        def before_process_message(self, broker, message):
+            calls.append(f"before {self.name}")
+            if self.skip:
+                raise SkipMessage
+
+        def after_process_message(self, broker, message, *, result=None, exception=None):
+            calls.append(f"after {self.name}")
+
+    broker.enqueue(deliver(broker))
+    message = fetch_one(broker)
+    broker.add_middleware(Seen("first"))
+    broker.emit_before("process_message", message)
+    broker.emit_after("process_message", message, result=None)
+    broker.add_middleware(Seen("second", skip=True))
+    with pytest.raises(SkipMessage):
+        broker.emit_before("process_message", message)
+    broker.emit_after("process_message", message, result=None)
+    assert calls == [
+        "before first",
+        "after first",
+        "before first",
+        "before second",
+        "after second",
+        "after first",
+    ]
