@@ -16,13 +16,14 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
-from typing import overload
+from typing import Any, overload
 
 import redis
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript, Script
+from redis.exceptions import NoScriptError
 
 from gateway.store import keys
 
@@ -147,4 +148,41 @@ def register(client: aioredis.Redis, name: str, **constants: Constant) -> AsyncS
 def register(client: redis.Redis, name: str, **constants: Constant) -> Script: ...
 def register(client: redis.Redis | aioredis.Redis, name: str, **constants: Constant) -> Script | AsyncScript:
     """The script ``name`` (one of ``NAMES``), with its ``constants``, bound to ``client``."""
-    return client.register_script(source(name, **constants))
+    text = source(name, **constants)
+    return _AsyncScript(client, text) if isinstance(client, aioredis.Redis) else _Script(client, text)
+
+
+# redis-py's ``Script.__call__`` imports two modules (its pipeline classes) and goes through ``evalsha``
+# and ``_evalsha`` on every call. Called on its own client, as hookgate's scripts almost always are, these
+# send the same EVALSHA straight away; given a pipeline or another client, or answered NOSCRIPT (the
+# server lost its scripts), they do exactly what redis-py does.
+
+
+class _Script(Script):
+    def __call__(
+        self, keys: Sequence[Any] | None = None, args: Iterable[Any] | None = None, client: Any = None
+    ) -> Any:
+        if client is None:
+            keys = keys or ()
+            try:
+                return self.registered_client.execute_command(  # type: ignore[no-untyped-call]
+                    "EVALSHA", self.sha, len(keys), *keys, *(args or ())
+                )
+            except NoScriptError:
+                pass
+        return super().__call__(keys, args, client)
+
+
+class _AsyncScript(AsyncScript):
+    async def __call__(
+        self, keys: Sequence[Any] | None = None, args: Iterable[Any] | None = None, client: Any = None
+    ) -> Any:
+        if client is None:
+            keys = keys or ()
+            try:
+                return await self.registered_client.execute_command(
+                    "EVALSHA", self.sha, len(keys), *keys, *(args or ())
+                )
+            except NoScriptError:
+                pass
+        return await super().__call__(keys, args, client)

@@ -48,3 +48,29 @@ def test_constants_must_be_used_and_must_not_shadow_a_key():
         scripts.source("ingest", UNSETTLED=1)
     with pytest.raises(ValueError, match="no script"):
         scripts.source("nope")
+
+
+def _echo_script_text() -> str:
+    return "return {KEYS[1], ARGV[1], #KEYS, #ARGV}"
+
+
+def test_a_script_called_on_its_own_client_runs_and_loads_itself_again_after_a_flush():
+    client = fakeredis.FakeRedis()
+    script = scripts._Script(client, _echo_script_text())
+    assert script(keys=["k"], args=["a", "b"]) == [b"k", b"a", 1, 2]
+    client.script_flush()  # a restarted Redis has forgotten every script: NOSCRIPT, then a load
+    assert script(keys=["k"], args=["a"]) == [b"k", b"a", 1, 1]
+    with client.pipeline() as pipe:  # another client (a pipeline) goes through redis-py's own path
+        script(keys=["p"], args=["x"], client=pipe)
+        assert pipe.execute() == [[b"p", b"x", 1, 1]]
+    assert isinstance(scripts.register(client, "settle"), scripts._Script)
+
+
+async def test_the_async_script_runs_and_loads_itself_again_after_a_flush():
+    client = fakeredis.FakeAsyncRedis()
+    script = scripts._AsyncScript(client, _echo_script_text())
+    assert await script(keys=["k"], args=["a", "b"]) == [b"k", b"a", 1, 2]
+    await client.script_flush()
+    assert await script(keys=["k"], args=["a"]) == [b"k", b"a", 1, 1]
+    assert isinstance(scripts.register(client, "settle"), scripts._AsyncScript)
+    await client.aclose()
