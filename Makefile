@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= deploy/hookgate.example.toml
 # uv installs exactly what uv.lock names (versions and hashes, runtime and dev); pip only installs uv,
-# itself pinned with hashes in requirements-uv.txt.
+# itself pinned with hashes in requirements-uv.txt. --compile-bytecode writes the installed packages'
+# .pyc files once, as pip does and uv does not by default: where PYTHONDONTWRITEBYTECODE is set, every
+# hookgate process the tests start would otherwise compile its imports again (4.8 s to import the app
+# on a 2-core machine, 1.7 s compiled).
 UV := --quiet --disable-pip-version-check --require-hashes --requirement requirements-uv.txt
 
 .PHONY: run test test-fast test-latest upgrade lint typecheck bench chaos fuzz clean chromium prometheus haproxy screenshots
@@ -12,7 +15,7 @@ UV := --quiet --disable-pip-version-check --require-hashes --requirement require
 $(BIN)/hookgate: pyproject.toml uv.lock requirements-uv.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(UV)
-	$(BIN)/uv sync --frozen --inexact --extra dev --no-python-downloads --quiet
+	$(BIN)/uv sync --frozen --inexact --extra dev --no-python-downloads --quiet --compile-bytecode
 	touch $@
 
 run: $(BIN)/hookgate
@@ -38,7 +41,7 @@ LATEST := .venv-latest
 test-latest: chromium prometheus haproxy
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install $(UV)
-	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade --resolution highest -e '.[dev]'
+	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade --resolution highest --compile-bytecode -e '.[dev]'
 	$(LATEST)/bin/mypy
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider
 
