@@ -74,9 +74,9 @@ _ANY_BOOL_TRUE, _ANY_BOOL_FALSE = bytes([2 << 3 | _VARINT, 1]), bytes([2 << 3 | 
 _ANY_INT = bytes([3 << 3 | _VARINT])
 _ANY_DOUBLE = bytes([4 << 3 | _I64])
 # SpanKind's enum is the API's value + 1 (0 is "unspecified"); the span flags say whether the parent is
-# remote (the SDK always says it knows).
-_KINDS = {kind: bytes([kind.value + 1]) for kind in SpanKind}
-_KINDS_BY_ID = {id(kind): value for kind, value in _KINDS.items()}
+# remote (the SDK always says it knows). Keyed by identity: an enum member hashes in Python, and members
+# are unique.
+_KINDS = {id(kind): bytes([kind.value + 1]) for kind in SpanKind}
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
 _FIXED32 = struct.Struct("<I").pack
 _FIXED64 = struct.Struct("<Q").pack
@@ -235,7 +235,7 @@ def _light_span(span: LightSpan) -> bytes:
         span.span_id.to_bytes(8, "big"),
         _name(span.name),
         _SPAN_KIND,
-        _KINDS_BY_ID[id(span.kind)],  # an enum member hashes in Python: by identity, as members are unique
+        _KINDS[id(span.kind)],
         _SPAN_START,
         _FIXED64(span.start_time),
         _SPAN_END,
@@ -263,7 +263,7 @@ def _plain_span(span: ReadableSpan) -> bytes:
     if parent is not None:
         parts += (_SPAN_PARENT_ID, parent.span_id.to_bytes(8, "big"))
     parts.append(_name(span.name))
-    parts += (_SPAN_KIND, _KINDS[span.kind])
+    parts += (_SPAN_KIND, _KINDS[id(span.kind)])
     if span.start_time:
         parts += (_SPAN_START, _FIXED64(span.start_time))
     if span.end_time:
