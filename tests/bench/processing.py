@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Processing benchmark: events/s through dispatch -> deliver with a no-op consumer in one worker process,
 against a bare Dramatiq no-op actor on the same redis-server in the same run; the same with a filter on
-every consumer (one that every event passes: what filtering costs), each rate the median of alternating
-runs; then the idle pickup latency (from the gateway's 202 to the consumer starting). ``make bench`` runs
-it after the ingest benchmark.
+every consumer (one that every event passes: what filtering costs); then the idle pickup latency (from
+the gateway's 202 to the consumer starting). ``make bench`` runs it after the ingest benchmark.
+
+Every round runs bare Dramatiq and the four hookgate cases one after the other (the order reversed every
+other round). A ratio is the median of each round's own ratio, so a machine that is slower for a while
+slows both sides of it; the worker's CPU time per event, which noise from other processes hardly moves,
+is shown beside each rate.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import redis
@@ -91,20 +96,32 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
-def drain_rate(
-    client: redis.Redis, total: int, queues: list[str], start: subprocess.Popen[bytes] | None
-) -> float:
-    """Messages (or events) per second from the first fetch until every queue is empty and acked."""
+class Run(NamedTuple):
+    rate: float  #: messages (or events) per second
+    cpu_ms: float  #: the worker process's CPU milliseconds per message (or event)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process ``pid`` has used (its threads included)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_rate(client: redis.Redis, total: int, queues: list[str], worker: subprocess.Popen[bytes]) -> Run:
+    """From the first fetch until every queue is empty and acked: the rate, the worker's CPU a message."""
     first_queue = keys.dramatiq_queue(queues[0]) if queues[0] != bare_worker.QUEUE else None
     list_key = first_queue or f"{bare_worker.NAMESPACE}:{bare_worker.QUEUE}"
     started = None
+    cpu_at_start = 0.0
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         now = time.perf_counter()
         if started is None and client.llen(list_key) < total:
-            started = now
+            started, cpu_at_start = now, cpu_seconds(worker.pid)
         if started is not None and all(client.hlen(name) == 0 for name in queues_hashes(queues)):
-            return total / (now - started)
+            cpu = cpu_seconds(worker.pid) - cpu_at_start
+            return Run(total / (now - started), cpu * 1000 / total)
         time.sleep(0.005)
     raise SystemExit("the queue did not drain within 10 minutes")
 
@@ -115,7 +132,7 @@ def queues_hashes(queues: list[str]) -> list[str]:
     return [keys.dramatiq_messages(q) for q in queues]
 
 
-def bare_rate(url: str, total: int, threads: int) -> float:
+def bare_rate(url: str, total: int, threads: int) -> Run:
     broker, actor = bare_worker.declare(url)
     for n in range(total):
         actor.send(n)
@@ -150,7 +167,7 @@ async def store_events(url: str, total: int, source: str = "bench", first: int =
 
 def hookgate_rate(
     url: str, config: Path, total: int, source: str = "bench"
-) -> tuple[float, subprocess.Popen[bytes]]:
+) -> tuple[Run, subprocess.Popen[bytes]]:
     ids = asyncio.run(store_events(url, total, source))
     client = redis.Redis.from_url(url)
     worker = start_worker(url, config)
@@ -217,18 +234,32 @@ def pickup_latency(url: str, config: Path, samples: int) -> list[float]:
     return latencies
 
 
+#: Every case, in the order of a round (reversed every other round).
+CASES = ["bare", "bench", "bench-filtered", "bench-fanout", "bench-filtered-fanout"]
+
+
+def paired(runs: dict[str, list[Run]], case: str, against: str, *, per: float = 1.0) -> str:
+    """The median of each round's ratio of ``case``'s rate to ``against``'s (times ``per``), its range,
+    and the same for the worker's CPU per event."""
+    rates = [per * a.rate / b.rate for a, b in zip(runs[case], runs[against], strict=True)]
+    cpus = [a.cpu_ms / b.cpu_ms for a, b in zip(runs[case], runs[against], strict=True) if b.cpu_ms]
+    cpu = f"CPU {statistics.median(cpus):4.2f}" if cpus else "CPU  n/a"
+    return f"{statistics.median(rates):4.2f} ({min(rates):4.2f}-{max(rates):4.2f}), {cpu}"
+
+
+def rate_and_cpu(found: list[Run]) -> str:
+    rate = statistics.median(r.rate for r in found)
+    return f"{rate:6.0f}/s {statistics.median(r.cpu_ms for r in found):5.3f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--threads", default="2,4,8", help="worker threads to compare at, comma-separated")
     parser.add_argument("--samples", type=int, default=100, help="pickup latency samples")
-    parser.add_argument("--rounds", type=int, default=5, help="runs per source (their median is shown)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each running every case once")
     args = parser.parse_args()
-    rows = []
-    filtered: dict[tuple[int, str], float] = {}
-    # Each source's rate is the median of ``--rounds`` runs, the sources alternating within a round (and
-    # its order reversed every other round): with and without filters compared on the same machine state.
-    sources = ["bench", "bench-filtered", "bench-fanout", "bench-filtered-fanout"]
+    results: dict[int, dict[str, list[Run]]] = {}
     with tempfile.TemporaryDirectory(prefix="hookgate-bench-") as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis", persistent=False)
         server.start()
@@ -236,19 +267,17 @@ def main() -> int:
             for threads in [int(t) for t in args.threads.split(",")]:
                 config = Path(tmp) / f"hookgate-{threads}.toml"
                 config.write_text(CONFIG.format(threads=threads))
-                redis.Redis.from_url(server.url).flushall()
-                bare = bare_rate(server.url, args.events, threads)
-                rates: dict[str, list[float]] = {source: [] for source in sources}
+                runs: dict[str, list[Run]] = {case: [] for case in CASES}
                 for round_ in range(args.rounds):
-                    for source in sources if round_ % 2 == 0 else reversed(sources):
+                    for case in CASES if round_ % 2 == 0 else reversed(CASES):
                         redis.Redis.from_url(server.url).flushall()
-                        rate, worker = hookgate_rate(server.url, config, args.events, source)
-                        stop(worker)
-                        rates[source].append(rate)
-                median = {source: statistics.median(found) for source, found in rates.items()}
-                filtered[threads, "bench-filtered"] = median["bench-filtered"]
-                filtered[threads, "bench-filtered-fanout"] = median["bench-filtered-fanout"]
-                rows.append((threads, median["bench"], median["bench-fanout"], bare))
+                        if case == "bare":
+                            runs[case].append(bare_rate(server.url, args.events, threads))
+                        else:
+                            run, worker = hookgate_rate(server.url, config, args.events, case)
+                            stop(worker)
+                            runs[case].append(run)
+                results[threads] = runs
             redis.Redis.from_url(server.url).flushall()
             _, worker = hookgate_rate(server.url, config, args.events)
             try:
@@ -258,27 +287,31 @@ def main() -> int:
         finally:
             server.stop()
     print(
-        f"processing ({args.events} events, 1 worker process, no-op consumer; "
-        f"median of {args.rounds} alternating runs):"
+        f"processing ({args.events} events, 1 worker process, no-op consumer; {args.rounds} rounds, each "
+        "running every case once):"
     )
-    print("  one consumer: first attempt inside dispatch; two consumers: dispatch fans out two delivers")
-    print("  (ratios to bare Dramatiq's messages/s; two consumers' per delivery: two deliveries an event)")
-    print("  threads   one consumer (ratio)      two consumers (ratio)     bare Dramatiq no-op actor")
-    for threads, ours, fanned, bare in rows:
-        one = f"{ours:7.0f} events/s ({ours / bare:4.2f})"
-        two = f"{fanned:7.0f} events/s ({2 * fanned / bare:4.2f})"
-        print(f"  {threads:7d}   {one}   {two}   {bare:7.0f} messages/s")
-    print("with a filter on every consumer (a body and a header clause every event passes):")
-    print("  threads   one consumer (vs none)    two consumers (vs none)")
-    for threads, ours, fanned, _ in rows:
-        one_f, two_f = filtered[threads, "bench-filtered"], filtered[threads, "bench-filtered-fanout"]
-        one = f"{one_f:7.0f} events/s ({one_f / ours:4.2f})"
-        two = f"{two_f:7.0f} events/s ({two_f / fanned:4.2f})"
-        print(f"  {threads:7d}   {one}   {two}")
+    print("  one consumer: first attempt inside dispatch; two consumers: dispatch fans out two delivers.")
+    print("  Rate and the worker's CPU per event: medians of the rounds. Ratio to bare Dramatiq: the median")
+    print("  of the rounds' own ratios (their range), two consumers' per delivery (two an event); CPU: the")
+    print("  same for our CPU per event over bare's per message.")
+    for threads, runs in results.items():
+        print(f"  {threads} threads:")
+        print(f"    bare Dramatiq no-op actor {rate_and_cpu(runs['bare'])} a message")
+        for label, case, per in (("one consumer ", "bench", 1.0), ("two consumers", "bench-fanout", 2.0)):
+            ratio = paired(runs, case, "bare", per=per)
+            print(f"    {label}             {rate_and_cpu(runs[case])} an event  ratio {ratio}")
+    print("with a filter on every consumer (a body and a header clause every event passes), against none:")
+    for threads, runs in results.items():
+        print(f"  {threads} threads:")
+        for label, case, filtered in (
+            ("one consumer ", "bench", "bench-filtered"),
+            ("two consumers", "bench-fanout", "bench-filtered-fanout"),
+        ):
+            print(f"    {label}  {rate_and_cpu(runs[filtered])}  ratio {paired(runs, filtered, case)}")
     quantiles = statistics.quantiles(latencies, n=100)
     print(
         f"pickup latency, idle worker, 202 -> consumer start ({len(latencies)} deliveries, "
-        f"{rows[-1][0]} threads):\n"
+        f"{list(results)[-1]} threads):\n"
         f"  p50 {quantiles[49]:.1f} ms  p90 {quantiles[89]:.1f} ms  p99 {quantiles[98]:.1f} ms"
     )
     return 0
