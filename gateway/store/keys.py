@@ -32,6 +32,12 @@ def dramatiq_messages(queue: str) -> str:
     return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"
 
 
+def queue_wake(queue: str) -> str:
+    """A token pushed when a message joins an empty-handed queue, so an idle consumer blocked on it wakes
+    at once instead of at its next poll (hookgate's, beside Dramatiq's keys)."""
+    return f"{DRAMATIQ_NAMESPACE}:{queue}.wake"
+
+
 def dramatiq_acks(worker_id: str, queue: str) -> str:
     """What a worker holds of a queue: the messages it fetched and has not acknowledged (Dramatiq)."""
     return f"{DRAMATIQ_NAMESPACE}:__acks__.{worker_id}.{queue}"

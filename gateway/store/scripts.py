@@ -57,6 +57,7 @@ LUA_KEYS: dict[str, Key] = {
     "dlq_by_consumer_key": keys.dlq_by_consumer,
     "queue_key": keys.dramatiq_queue,
     "messages_key": keys.dramatiq_messages,
+    "wake_key": keys.queue_wake,
     "INDEX_ALL": keys.INDEX_ALL,
     "SOURCES": keys.SOURCES,
     "UNSETTLED": keys.UNSETTLED,

@@ -22,6 +22,7 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 from gateway.platform.connections import is_outage
+from gateway.store import keys
 
 if TYPE_CHECKING:
     from gateway.worker.broker import HookgateBroker
@@ -86,6 +87,7 @@ class TrackingConsumer(Consumer):
         self.misses = 0
         self._cache: list[MessageProxy] = []
         self._give_back_at = 0.0
+        self._wake = keys.queue_wake(queue_name)
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -102,9 +104,11 @@ class TrackingConsumer(Consumer):
                     self.misses = 0
                     self._cache = fetched
                     return self._cache.pop(0)
-            # Nothing to do: poll progressively less often, up to the idle timeout.
+            # Nothing to do: poll progressively less often, up to the idle timeout, and in between wait on
+            # the queue's wake list, where storing or queueing a message leaves a token.
             self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-            time.sleep(backoff_ms / 1000)
+            if self.broker.client.blpop([self._wake], timeout=max(backoff_ms, 1) / 1000) is not None:
+                self.misses = 0
             return None
         except Exception as exc:
             if is_outage(exc):

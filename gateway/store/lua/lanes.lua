@@ -29,10 +29,12 @@ local LANE_DRAIN_BATCH = 200
 --- A ratio breaker's window is kept in this many buckets.
 local LANE_BUCKETS = 10
 
---- Put a message (Dramatiq's JSON) at the end of its queue, as Dramatiq's enqueue does.
+--- Put a message (Dramatiq's JSON) at the end of its queue, as Dramatiq's enqueue does, and leave a token
+--- on the queue's wake list (none if one is there) for a worker idly waiting on it.
 local function queue_push(queue, message_id, message)
   redis.call('HSET', messages_key(queue), message_id, message)
   redis.call('RPUSH', queue_key(queue), message_id)
+  if redis.call('LLEN', wake_key(queue)) == 0 then redis.call('RPUSH', wake_key(queue), 1) end
 end
 
 --- Is this message anywhere: queued, held by a worker (both keep its data), waiting or held in a lane?

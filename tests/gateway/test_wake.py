@@ -1,0 +1,107 @@
+"""An idle worker waits on its queue's wake list: a stored event or a queued delivery starts it at once,
+not at its next poll (a real redis-server, so BLPOP really blocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import dramatiq
+import pytest
+import redis
+
+from gateway.config import RedisSettings, RetentionSettings, Settings
+from gateway.platform.connections import async_client
+from gateway.store import keys
+from gateway.store.ingest import Incoming, Ingestor
+from gateway.worker.broker import HookgateBroker, build_broker
+from gateway.worker.housekeeping import Promoter
+
+#: The consumer's idle poll: a message found by polling waits at least half of it.
+POLL_MS = 4000
+
+
+@pytest.fixture
+def client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def broker(client):
+    broker = build_broker(Settings(), client)
+    broker.declare_queue(keys.DISPATCH_QUEUE)
+    broker.declare_queue(keys.DELIVER_QUEUE)
+    yield broker
+    broker.close()
+
+
+def store_one(redis_url: str) -> str:
+    async def put() -> str:
+        aclient = async_client(RedisSettings(url=redis_url))
+        try:
+            incoming = Incoming("github", b"{}", [], "d-1", "push")
+            stored = await Ingestor(aclient, RetentionSettings(), timeout=5).put_if_new(incoming)
+            return stored.event_id
+        finally:
+            await aclient.aclose()
+
+    return asyncio.run(put())
+
+
+def idle_consumer(broker: HookgateBroker, queue: str) -> tuple[threading.Thread, list[tuple[float, str]]]:
+    """A consumer thread polling ``queue`` as an idle worker does (at its longest interval), recording
+    when it got each message."""
+    consumer = broker.consume(queue, prefetch=1, timeout=POLL_MS)
+    consumer.misses = 32  # idle for long: each wait is 2 to 4 s
+    got: list[tuple[float, str]] = []
+
+    def run() -> None:
+        deadline = time.monotonic() + 3 * POLL_MS / 1000
+        while not got and time.monotonic() < deadline:
+            message = next(consumer)
+            if message is not None:
+                got.append((time.monotonic(), message.options["redis_message_id"]))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def wait_until_blocked(client: redis.Redis) -> None:
+    deadline = time.monotonic() + 5
+    while int(client.info("clients")["blocked_clients"]) == 0:
+        assert time.monotonic() < deadline, "the idle consumer never waited on its wake list"
+        time.sleep(0.01)
+
+
+def test_a_stored_event_wakes_an_idle_dispatch_consumer_at_once(client, broker, redis_url):
+    thread, got = idle_consumer(broker, keys.DISPATCH_QUEUE)
+    wait_until_blocked(client)
+    stored_at = time.monotonic()
+    event_id = store_one(redis_url)
+    thread.join(3 * POLL_MS / 1000)
+    assert [message_id for _, message_id in got] == [event_id]
+    assert got[0][0] - stored_at < POLL_MS / 1000 / 4  # polling alone would take 2 s at least
+    assert client.llen(keys.queue_wake(keys.DISPATCH_QUEUE)) == 0  # the token was taken
+
+
+def test_a_queued_delivery_wakes_an_idle_deliver_consumer_and_tokens_do_not_pile_up(client, broker):
+    thread, got = idle_consumer(broker, keys.DELIVER_QUEUE)
+    wait_until_blocked(client)
+    queued_at = time.monotonic()
+    message = dramatiq.Message(keys.DELIVER_QUEUE, keys.DELIVER_ACTOR, ("evt_1", "billing"), {}, {})
+    message = broker.enqueue(message, delay=0)  # waits in Redis, then the promoter's Lua step queues it
+    assert Promoter(client, interval_seconds=1).promote(int(time.time() * 1000) + 1000) == 1
+    thread.join(3 * POLL_MS / 1000)
+    assert [message_id for _, message_id in got] == [message.options["redis_message_id"]]
+    assert got[0][0] - queued_at < POLL_MS / 1000 / 4
+    # With nobody waiting, a queue keeps one token however many messages join it.
+    for consumer in ("a", "b", "c"):
+        broker.enqueue(
+            dramatiq.Message(keys.DELIVER_QUEUE, keys.DELIVER_ACTOR, ("e", consumer), {}, {}), delay=0
+        )
+    Promoter(client, interval_seconds=1).promote(int(time.time() * 1000) + 1000)
+    assert client.lrange(keys.queue_wake(keys.DELIVER_QUEUE), 0, -1) == [b"1"]
