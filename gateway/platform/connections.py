@@ -31,10 +31,11 @@ OUTAGES: tuple[type[BaseException], ...] = (
 
 def is_outage(exc: BaseException) -> bool:
     """Redis cannot be reached or cannot take the command now (refused, reset, timed out, loading, out
-    of memory, read-only): wait, or answer 503. Any other Redis error is a bad command, not an outage."""
+    of memory, read-only, busy with a script, or a blocking wait ended because the primary became a
+    replica): wait, or answer 503. Any other Redis error is a bad command, not an outage."""
     if isinstance(exc, OUTAGES):
         return True
-    return isinstance(exc, redis.ResponseError) and str(exc).startswith("BUSY")
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith(("BUSY", "UNBLOCKED"))
 
 
 def is_record_outage(exc: BaseException) -> bool:

@@ -10,6 +10,7 @@ import time
 import dramatiq
 import pytest
 import redis
+from dramatiq.errors import ConnectionClosed
 
 from gateway.config import RedisSettings, RetentionSettings, Settings
 from gateway.platform.connections import async_client
@@ -105,3 +106,25 @@ def test_a_queued_delivery_wakes_an_idle_deliver_consumer_and_tokens_do_not_pile
         )
     Promoter(client, interval_seconds=1).promote(int(time.time() * 1000) + 1000)
     assert client.lrange(keys.queue_wake(keys.DELIVER_QUEUE), 0, -1) == [b"1"]
+
+
+def test_a_wait_ended_by_a_failover_is_an_outage_the_consumer_restarts_from(client, broker):
+    # A primary that becomes a replica ends its blocked clients' waits with an UNBLOCKED error; so does
+    # CLIENT UNBLOCK ... ERROR. Dramatiq restarts a consumer that raises ConnectionClosed, quietly.
+    consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=POLL_MS)
+    consumer.misses = 32
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            next(consumer)
+        except BaseException as exc:  # what the consumer thread would see
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_until_blocked(client)
+    blocked = [c["id"] for c in client.client_list() if "b" in c["flags"]]
+    assert client.client_unblock(blocked[0], error=True)
+    thread.join(5)
+    assert [type(exc) for exc in raised] == [ConnectionClosed]
