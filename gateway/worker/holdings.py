@@ -98,22 +98,29 @@ class TrackingConsumer(Consumer):
                 self.broker.give_back(self.queue_name)
                 self._give_back_at = now + self.give_back_seconds
             room = self.prefetch - self.broker.holdings.count(self.queue_name)
-            if room > 0:
-                fetched = self._fetch(room)
-                if fetched:
-                    self.misses = 0
-                    self._cache = fetched
-                    return self._cache.pop(0)
-            # Nothing to do: poll progressively less often, up to the idle timeout, and in between wait on
-            # the queue's wake list, where storing or queueing a message leaves a token.
-            self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-            if self.broker.client.blpop([self._wake], timeout=max(backoff_ms, 1) / 1000) is not None:
+            if room <= 0:  # every thread has its hands full: look again soon, whatever joins the queue
+                time.sleep(self._backoff())
+                return None
+            fetched = self._fetch(room)
+            if fetched:
+                self.misses = 0
+                self._cache = fetched
+                return self._cache.pop(0)
+            # The queue is empty: wait on its wake list, where storing or queueing a message leaves a
+            # token, polling progressively less often up to the idle timeout. (Redis ends a wait no sooner
+            # than its next tick, 100 ms at its default hz, when nothing else wakes it.)
+            if self.broker.client.blpop([self._wake], timeout=self._backoff()) is not None:
                 self.misses = 0
             return None
         except Exception as exc:
             if is_outage(exc):
                 raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
             raise
+
+    def _backoff(self) -> float:
+        """Seconds to wait before looking again: longer each time in a row, up to ``timeout``."""
+        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+        return max(backoff_ms, 1) / 1000
 
     def _fetch(self, room: int) -> list[MessageProxy]:
         """Up to ``room`` messages, held, and what the queue's read-ahead reads for them."""

@@ -128,3 +128,16 @@ def test_a_wait_ended_by_a_failover_is_an_outage_the_consumer_restarts_from(clie
     assert client.client_unblock(blocked[0], error=True)
     thread.join(5)
     assert [type(exc) for exc in raised] == [ConnectionClosed]
+
+
+def test_a_consumer_with_no_room_sleeps_instead_of_waiting_on_the_wake_list(client, broker, monkeypatch):
+    # A token says a message joined the queue, which a consumer whose threads are all busy cannot take;
+    # and Redis ends a blocked wait no sooner than its next tick (100 ms), far past a short backoff.
+    consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=25)
+    broker.holdings.hold(keys.DISPATCH_QUEUE, ["held"])
+
+    def blpop(*args, **kwargs):
+        raise AssertionError("a consumer with no room waited on the wake list")
+
+    monkeypatch.setattr(broker.client, "blpop", blpop)
+    assert [next(consumer) for _ in range(3)] == [None, None, None]
