@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import redis
 import structlog
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.common import compute_backoff
@@ -109,8 +110,13 @@ class TrackingConsumer(Consumer):
             # The queue is empty: wait on its wake list, where storing or queueing a message leaves a
             # token, polling progressively less often up to the idle timeout. (Redis ends a wait no sooner
             # than its next tick, 100 ms at its default hz, when nothing else wakes it.)
-            if self.broker.client.blpop([self._wake], timeout=self._backoff()) is not None:
-                self.misses = 0
+            try:
+                if self.broker.client.blpop([self._wake], timeout=self._backoff()) is not None:
+                    self.misses = 0
+            except redis.TimeoutError:
+                # The wait outlasted the socket's timeout (a Redis with a low hz); only a wait was lost,
+                # and the next fetch finds out whether Redis is really away.
+                pass
             return None
         except Exception as exc:
             if is_outage(exc):

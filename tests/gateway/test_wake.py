@@ -141,3 +141,20 @@ def test_a_consumer_with_no_room_sleeps_instead_of_waiting_on_the_wake_list(clie
 
     monkeypatch.setattr(broker.client, "blpop", blpop)
     assert [next(consumer) for _ in range(3)] == [None, None, None]
+
+
+def test_a_wait_that_outlasts_the_socket_timeout_is_only_a_wait(redis_url):
+    # Redis ends a blocked wait at its own tick (every 1 s at hz 1), which can be later than a short
+    # [redis] timeout_seconds: that loses a wait, not the consumer.
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.05)
+    broker = build_broker(Settings(), client)
+    try:
+        broker.declare_queue(keys.DISPATCH_QUEUE)
+        consumer = broker.consume(keys.DISPATCH_QUEUE, prefetch=1, timeout=POLL_MS)
+        consumer.misses = 32  # a wait of 2 to 4 s, far past the socket's 50 ms
+        assert next(consumer) is None
+        event_id = store_one(redis_url)
+        assert next(consumer).options["redis_message_id"] == event_id
+    finally:
+        broker.close()
+        client.close()
