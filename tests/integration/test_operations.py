@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -175,8 +176,6 @@ def test_replay_default_force_dry_run_and_consumer(tmp_path, redis_url, sink, st
 
 
 def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_url, start_gateway):
-    import signal
-
     config = write_config(tmp_path, "")
     gateway = start_gateway(redis_url, config=config)
     for n in range(30):
@@ -190,6 +189,9 @@ def test_ctrl_c_stops_a_replay_cleanly_and_says_how_far_it_got(tmp_path, redis_u
         stderr=subprocess.PIPE,
         text=True,
         stdin=subprocess.DEVNULL,
+        # As at a terminal. A suite started in the background (`make test &`) runs with SIGINT ignored,
+        # which every child inherits: the replay would not hear the Ctrl-C and would run to the end.
+        preexec_fn=functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL),
     )
     # No worker runs: each replayed event adds a dispatch message to the 30 the posts queued. Interrupt
     # once a few went (not after a fixed sleep: the command's start-up time varies with the machine).
