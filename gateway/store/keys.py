@@ -33,8 +33,8 @@ def dramatiq_messages(queue: str) -> str:
 
 
 def queue_wake(queue: str) -> str:
-    """A token pushed when a message joins an empty-handed queue, so an idle consumer blocked on it wakes
-    at once instead of at its next poll (hookgate's, beside Dramatiq's keys)."""
+    """A queue's wake list: at most one token, left when a message joins the queue, so an idle consumer
+    blocked on it wakes at once instead of at its next poll (hookgate's, beside Dramatiq's keys)."""
     return f"{DRAMATIQ_NAMESPACE}:{queue}.wake"
 
 

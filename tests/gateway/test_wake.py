@@ -21,11 +21,13 @@ from gateway.worker.housekeeping import Promoter
 
 #: The consumer's idle poll: a message found by polling waits at least half of it.
 POLL_MS = 4000
+#: This test's connections, told apart from any other client of the session's redis-server.
+NAME = "hookgate-wake-test"
 
 
 @pytest.fixture
 def client(redis_url):
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url, client_name=NAME)
     yield client
     client.close()
 
@@ -71,9 +73,14 @@ def idle_consumer(broker: HookgateBroker, queue: str) -> tuple[threading.Thread,
     return thread, got
 
 
+def blocked(client: redis.Redis) -> list[str]:
+    """This test's connections blocked in a wait."""
+    return [c["id"] for c in client.client_list() if c["name"] == NAME and "b" in c["flags"]]
+
+
 def wait_until_blocked(client: redis.Redis) -> None:
     deadline = time.monotonic() + 5
-    while int(client.info("clients")["blocked_clients"]) == 0:
+    while not blocked(client):
         assert time.monotonic() < deadline, "the idle consumer never waited on its wake list"
         time.sleep(0.01)
 
@@ -124,8 +131,7 @@ def test_a_wait_ended_by_a_failover_is_an_outage_the_consumer_restarts_from(clie
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     wait_until_blocked(client)
-    blocked = [c["id"] for c in client.client_list() if "b" in c["flags"]]
-    assert client.client_unblock(blocked[0], error=True)
+    assert client.client_unblock(blocked(client)[0], error=True)
     thread.join(5)
     assert [type(exc) for exc in raised] == [ConnectionClosed]
 

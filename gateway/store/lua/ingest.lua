@@ -66,7 +66,8 @@ local message = '{"queue_name":"' .. DISPATCH_QUEUE .. '","actor_name":"' .. DIS
 redis.call('HSET', messages_key(DISPATCH_QUEUE), ARGV[1], message)
 redis.call('RPUSH', queue_key(DISPATCH_QUEUE), ARGV[1])
 -- An idle worker waits on the queue's wake list (gateway/worker/holdings.py): one token starts it now.
-if redis.call('LLEN', wake_key(DISPATCH_QUEUE)) == 0 then redis.call('RPUSH', wake_key(DISPATCH_QUEUE), 1) end
+local wake = wake_key(DISPATCH_QUEUE)
+if redis.call('LLEN', wake) == 0 then redis.call('RPUSH', wake, 1) end
 -- On its way until processed, dead or unrouted: the reconciler's index (the message is its own carrier).
 redis.call('ZADD', UNSETTLED, received, ARGV[1])
 -- A source with an ordered consumer (lua/ordering.lua): the event's place in its source's order, its
