@@ -158,10 +158,11 @@ class SourceReceiver:
         self._check_allowlist(request, pairs)
         body = await self._read_body(request)
         await self._check_rate()
+        headers = _first_values(pairs)
         if self._tracer is None:
-            return await self._admit(request, pairs, body, started)
-        with tracing.receive_span(self._source.name, pairs):
-            return await self._admit(request, pairs, body, started)
+            return await self._admit(request, pairs, headers, body, started)
+        with tracing.receive_span(self._source.name, headers):
+            return await self._admit(request, pairs, headers, body, started)
 
     # The checks, in order
 
@@ -203,10 +204,15 @@ class SourceReceiver:
             )
 
     async def _admit(
-        self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes, started: float
+        self,
+        request: Request[Any, Any, Any],
+        pairs: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes,
+        started: float,
     ) -> ASGIResponse:
         """Verify the signature, then store and enqueue: what the receive span covers."""
-        delivery = await self._verify(request, pairs, body)
+        delivery = await self._verify(request, headers, body)
         # From here on the delivery is genuine: it is stored (unless it is a pure handshake), or the sender
         # is told to retry.
         if self._verifier.blocking:  # a handshake may wait on the network (SNS's confirmation)
@@ -223,10 +229,10 @@ class SourceReceiver:
         return self._answer(stored, bounded(delivery_id), bounded(event_type), handshake, started)
 
     async def _verify(
-        self, request: Request[Any, Any, Any], pairs: list[tuple[str, str]], body: bytes
+        self, request: Request[Any, Any, Any], headers: dict[str, str], body: bytes
     ) -> signatures.Delivery:
         url = _signed_url(self._source.public_url, request) if self._verifier.signs_url else ""
-        delivery = signatures.Delivery(body, _first_values(pairs), url=url, method=request.method)
+        delivery = signatures.Delivery(body, headers, url=url, method=request.method)
         try:
             if self._verifier.blocking:  # a certificate to fetch must not stall every other request
                 await anyio.to_thread.run_sync(self._verifier.verify, delivery)
@@ -261,10 +267,7 @@ class SourceReceiver:
             pairs = [(n, REDACTED if n in self._verifier.credential_headers else v) for n, v in pairs]
         traceparent = None
         if self._tracer is not None:  # what the receive span is about, and its context to store
-            tracing.record(
-                {tracing.DELIVERY_ID: bounded(delivery_id), tracing.EVENT_TYPE: bounded(event_type)}
-            )
-            traceparent = tracing.current_traceparent()
+            traceparent = tracing.record_delivery(bounded(delivery_id), bounded(event_type))
         source = self._source
         return Incoming(source.name, body, pairs, delivery_id, event_type, source.dedupe, traceparent, query)
 
@@ -331,8 +334,7 @@ class SourceReceiver:
         """Count a delivery's outcome; while tracing, put it on the receive span (if one is open)."""
         self._outcomes[outcome].inc()
         if self._tracer is not None:
-            failed = outcome == "unavailable"
-            tracing.record({tracing.OUTCOME: outcome, tracing.EVENT_ID: event_id}, failed=failed)
+            tracing.record_outcome(outcome, event_id, failed=outcome == "unavailable")
 
     def _refuse(
         self, outcome: str, status: int, message: str, *, headers: dict[str, str] | None = None, **fields: Any

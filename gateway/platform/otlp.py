@@ -14,9 +14,12 @@ retries and the ``OTEL_EXPORTER_OTLP_*`` variables), given these bytes.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
+import os
 import struct
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +30,11 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
 from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import _encode_span
 from opentelemetry.exporter.otlp.proto.http import _common as _http_common
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as _SDKExporter
+from opentelemetry.sdk.environment_variables import (
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -34,7 +42,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATUS_CODE
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 
-__all__ = ["LightSpan", "OTLPSpanExporter", "ReadableSpans", "encode_spans"]
+from gateway.platform.tracing import DELIVERY_ID, EVENT_ID, EVENT_TYPE, OUTCOME, SOURCE
+
+__all__ = ["LightSpan", "LightSpans", "OTLPSpanExporter", "ReadableSpans", "encode_spans"]
 
 _log = logging.getLogger(__name__)
 
@@ -88,17 +98,31 @@ _SIZES = [bytes([size]) for size in range(0x80)]  # a length under 128 is its ow
 
 class LightSpan(Protocol):
     """A finished span kept in plain fields: a root (no parent, trace state or events), nothing dropped,
-    its status unset or an error without a message. ``readable`` makes it the SDK's span."""
+    its status unset or an error without a message. Its attributes, in this order: its source's name,
+    then the four the receiver records (None until recorded), then ``extra``. Its name and kind follow
+    from its source. ``readable`` makes it the SDK's span."""
 
-    name: str
-    kind: SpanKind
-    trace_id: int
-    span_id: int
+    source: str
+    ids: int  # the trace id in the top 128 bits, the span id in the low 64
     start_time: int
     end_time: int
-    attributes: Mapping[str, Any]
-    links: Sequence[Link]
+    delivery_id: Any
+    event_type: Any
+    outcome: Any
+    event_id: Any
     failed: bool
+
+    @property
+    def extra(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def links(self) -> Sequence[Link]: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> SpanKind: ...
 
     @property
     def resource(self) -> Resource: ...
@@ -131,24 +155,35 @@ def encode_spans(spans: Sequence[Span]) -> bytes:
             scopes = grouped.setdefault(id(resource), (resource, {}))[1]
             current = scopes.setdefault(id(scope), (scope, []))[1]
         current.append(_span(span))
-    request = bytearray()
-    for resource, scopes in grouped.values():
-        resource_spans = bytearray(
-            _message(_RESOURCE_SPANS_RESOURCE, _encode_resource(resource).SerializeToString())
+    return b"".join(
+        _resource_spans(
+            resource, [(scope, b"".join(map(_span_field, encoded))) for scope, encoded in scopes.values()]
         )
-        for scope, encoded in scopes.values():
-            scope_spans = bytearray(
-                _message(_SCOPE_SPANS_SCOPE, _encode_instrumentation_scope(scope).SerializeToString())  # type: ignore[arg-type]
-            )
-            for span_bytes in encoded:
-                scope_spans += _message(_SCOPE_SPANS_SPAN, span_bytes)
-            if scope is not None and scope.schema_url:
-                scope_spans += _message(_SCOPE_SPANS_SCHEMA, scope.schema_url.encode())
-            resource_spans += _message(_RESOURCE_SPANS_SCOPE_SPANS, scope_spans)
-        if resource.schema_url:
-            resource_spans += _message(_RESOURCE_SPANS_SCHEMA, resource.schema_url.encode())
-        request += _message(_REQUEST_RESOURCE_SPANS, resource_spans)
-    return bytes(request)
+        for resource, scopes in grouped.values()
+    )
+
+
+def _span_field(span: bytes) -> bytes:
+    """An encoded span as a field of its ``ScopeSpans``."""
+    return _message(_SCOPE_SPANS_SPAN, span)
+
+
+def _resource_spans(resource: Resource, scopes: Sequence[tuple[InstrumentationScope | None, bytes]]) -> bytes:
+    """The request's field for one resource's spans, given each scope's span fields."""
+    resource_spans = bytearray(
+        _message(_RESOURCE_SPANS_RESOURCE, _encode_resource(resource).SerializeToString())
+    )
+    for scope, span_fields in scopes:
+        scope_spans = bytearray(
+            _message(_SCOPE_SPANS_SCOPE, _encode_instrumentation_scope(scope).SerializeToString())  # type: ignore[arg-type]
+        )
+        scope_spans += span_fields
+        if scope is not None and scope.schema_url:
+            scope_spans += _message(_SCOPE_SPANS_SCHEMA, scope.schema_url.encode())
+        resource_spans += _message(_RESOURCE_SPANS_SCOPE_SPANS, scope_spans)
+    if resource.schema_url:
+        resource_spans += _message(_RESOURCE_SPANS_SCHEMA, resource.schema_url.encode())
+    return _message(_REQUEST_RESOURCE_SPANS, resource_spans)
 
 
 class _Canonical:
@@ -173,16 +208,19 @@ class OTLPSpanExporter(_SDKExporter):
     transport and its own metrics are the SDK's (its ``export`` with the encoding swapped)."""
 
     def export(self, spans: Sequence[Span]) -> SpanExportResult:
+        try:
+            request = encode_spans(spans)
+        except Exception as error:
+            _log.error("Failed to encode span batch: %s", error)
+            return SpanExportResult.FAILURE
+        return self.send(request, len(spans))
+
+    def send(self, request: bytes, count: int) -> SpanExportResult:
+        """Send an encoded ``ExportTraceServiceRequest`` of ``count`` spans."""
         if self._shutdown:
             _log.warning("Exporter already shutdown, ignoring batch")
             return SpanExportResult.FAILURE
-        with self._metrics.export_operation(len(spans)) as result:
-            try:
-                request = encode_spans(spans)
-            except Exception as error:
-                _log.error("Failed to encode span batch: %s", error)
-                result.error = error
-                return SpanExportResult.FAILURE
+        with self._metrics.export_operation(count) as result:
             if _http_common._is_request_too_large(request, self._max_request_size):
                 _log.warning("Dropping span batch: serialized size %d bytes is over the limit", len(request))
                 result.error = _http_common.RequestPayloadTooLargeError(f"{len(request)} bytes")
@@ -194,6 +232,93 @@ class OTLPSpanExporter(_SDKExporter):
                     result.error_attrs = {HTTP_RESPONSE_STATUS_CODE: sent.status_code}
                 return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+
+class LightSpans:
+    """Light spans written as they end, on the thread that ends them, queued as bytes and sent in batches
+    from a thread of this queue's own: the SDK's batch processor, for spans it cannot hold.
+
+    The SDK's processor keeps each span object until its thread encodes it; that thread then takes the
+    GIL from the gateway's event loop for every span, to read fields the event loop had just written.
+    Written at their end, the spans' fields are read while they are still in the cache, the span objects
+    go with their requests, and what the thread has left per span is a ``popleft`` and its share of one
+    POST. Batching follows the SDK's variables: ``OTEL_BSP_SCHEDULE_DELAY`` (ms between exports),
+    ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE`` (spans per request, and how many queued wake the thread) and
+    ``OTEL_BSP_MAX_QUEUE_SIZE`` (past that, the oldest are dropped), with defaults four times the SDK's
+    batch and queue: a gateway's spans are small and many, and each POST costs about what 500 of them do.
+    """
+
+    def __init__(self, exporter: OTLPSpanExporter, resource: Resource, scope: InstrumentationScope) -> None:
+        self._exporter = exporter
+        self._resource, self._scope = resource, scope
+        self._delay = _setting(OTEL_BSP_SCHEDULE_DELAY, 5000) / 1000
+        self._batch = _setting(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 2048)
+        self._limit = max(_setting(OTEL_BSP_MAX_QUEUE_SIZE, 8192), self._batch)
+        self._queue: collections.deque[bytes] = collections.deque(
+            maxlen=self._limit
+        )  # full: drops the oldest
+        self._dropped = 0
+        self._wake = threading.Event()
+        self._exporting = threading.Lock()  # one export at a time: the thread's, or a flush
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="hookgate-span-export", daemon=True)
+        self._thread.start()
+
+    def add(self, span: LightSpan) -> None:
+        """Write ``span`` and queue it; wake the thread once a batch is waiting."""
+        queue = self._queue
+        if len(queue) == self._limit:  # the oldest goes, as in the SDK's queue
+            self._dropped += 1
+        queue.append(_span_field(_span(span)))
+        if len(queue) >= self._batch and not self._wake.is_set():
+            self._wake.set()
+
+    def force_flush(self) -> None:
+        """Send everything queued, now."""
+        self._export()
+
+    def shutdown(self) -> None:
+        """Send everything queued, stop the thread, then the exporter."""
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        self._export()
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self._delay)
+            self._wake.clear()
+            self._export()
+
+    def _export(self) -> None:
+        with self._exporting:
+            if self._dropped:
+                dropped, self._dropped = self._dropped, 0
+                _log.warning("Dropped %d spans: the export queue was full", dropped)
+            queue = self._queue
+            while queue:
+                fields = [queue.popleft() for _ in range(min(len(queue), self._batch))]
+                request = _resource_spans(self._resource, [(self._scope, b"".join(fields))])
+                try:
+                    self._exporter.send(request, len(fields))
+                except Exception:  # the SDK's processor carries on after a failed export too
+                    _log.exception("Exception while exporting Span.")
+
+
+def _setting(variable: str, default: int) -> int:
+    """A positive whole number from an ``OTEL_BSP_*`` variable; ``default`` when unset or unreadable."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        _log.warning("%s=%r is not a positive whole number; using %d", variable, value, default)
+        return default
+    return number
 
 
 class ReadableSpans(SpanExporter):
@@ -227,25 +352,87 @@ def _span(span: Span) -> bytes:
 
 
 def _light_span(span: LightSpan) -> bytes:
-    """What ``_plain_span`` writes for the SDK's span of ``span``, from its fields."""
+    """What ``_plain_span`` writes for the SDK's span of ``span``, from its fields: the parts that depend
+    only on its source, or on an attribute value's size, are made once."""
+    ids = span.ids.to_bytes(24, "big")
+    head, source = _SOURCES.get(span.source) or _source_parts(span)
     parts = [
         _SPAN_TRACE_ID,
-        span.trace_id.to_bytes(16, "big"),
+        ids[:16],
         _SPAN_SPAN_ID,
-        span.span_id.to_bytes(8, "big"),
-        _name(span.name),
-        _SPAN_KIND,
-        _KINDS[id(span.kind)],
-        _SPAN_START,
-        _FIXED64(span.start_time),
-        _SPAN_END,
-        _FIXED64(span.end_time),
-        _attributes(span.attributes) if span.attributes else b"",
+        ids[16:],
+        head,
+        _TIMES(_SPAN_START_TAG, span.start_time, _SPAN_END_TAG, span.end_time),
+        source,
     ]
+    # The recorded attributes, written inline (a call apiece would cost as much as the writing): a string
+    # of a size its key's heads cover is its head and its bytes, anything else as ``_attributes`` writes.
+    value = span.delivery_id
+    if value is not None:
+        if value.__class__ is str and len(data := value.encode()) < _DELIVERY_ID.limit:
+            parts.append(_DELIVERY_ID.heads[len(data)] + data)
+        else:
+            parts.append(_recorded(_DELIVERY_ID, value))
+    value = span.event_type
+    if value is not None:
+        if value.__class__ is str and len(data := value.encode()) < _EVENT_TYPE.limit:
+            parts.append(_EVENT_TYPE.heads[len(data)] + data)
+        else:
+            parts.append(_recorded(_EVENT_TYPE, value))
+    value = span.outcome
+    if value is not None:
+        parts.append(_outcome(value) if value.__class__ is str else _recorded(_OUTCOME, value))
+    value = span.event_id
+    if value is not None:
+        if value.__class__ is str and len(data := value.encode()) < _EVENT_ID.limit:
+            parts.append(_EVENT_ID.heads[len(data)] + data)
+        else:
+            parts.append(_recorded(_EVENT_ID, value))
+    if span.extra:
+        if SOURCE in span.extra:  # the source attribute set again: where it stands is the SDK's business
+            raise _Unplain
+        parts.append(_attributes(span.extra))
     if span.links:
         parts += [_message(_SPAN_LINK, _link(link)) for link in span.links]
     parts.append(_FAILED_ROOT_END if span.failed else _ROOT_END)
     return b"".join(parts)
+
+
+def _source_parts(span: LightSpan) -> tuple[bytes, bytes]:
+    """A light span's name and kind fields, and its source attribute's: the same for every span of its
+    source (kept for the first thousand sources)."""
+    parts = (
+        _name(span.name) + _SPAN_KIND + _KINDS[id(span.kind)],
+        _attributes({SOURCE: span.source}),
+    )
+    if len(_SOURCES) < 1000:
+        _SOURCES[span.source] = parts
+    return parts
+
+
+def _recorded(key: _RecordedKey, value: Any) -> bytes:
+    """The attribute field of a value the receiver recorded: a string of a size the key's heads cover is
+    its head and its bytes; anything else is written as ``_attributes`` writes it."""
+    if value.__class__ is str and len(data := value.encode()) < key.limit:
+        return key.heads[len(data)] + data
+    return _attributes({key.name: value})
+
+
+@functools.lru_cache(maxsize=256)  # a handful of outcomes
+def _outcome(value: str) -> bytes:
+    return _recorded(_OUTCOME, value)
+
+
+class _RecordedKey:
+    """An attribute the receiver records: its name, and the head of its field for each value size whose
+    lengths all fit one byte."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.heads: list[bytes] = []
+        while (head := _string_head(_SPAN_ATTRIBUTE, name, len(self.heads))) is not None:
+            self.heads.append(head)
+        self.limit = len(self.heads)
 
 
 def _plain_span(span: ReadableSpan) -> bytes:
@@ -386,4 +573,12 @@ def _varint(value: int) -> bytes:
 _ROOT_END = _message(_SPAN_STATUS, _status(StatusCode.UNSET, None)) + _SPAN_FLAGS + _FIXED32(_flags(None))
 _FAILED_ROOT_END = (
     _message(_SPAN_STATUS, _status(StatusCode.ERROR, None)) + _SPAN_FLAGS + _FIXED32(_flags(None))
+)
+
+# What a light span is written from: its source's parts, its times, the heads of its recorded attributes.
+_SOURCES: dict[str, tuple[bytes, bytes]] = {}
+_TIMES = struct.Struct("<BQBQ").pack  # the start's tag and time, the end's
+_SPAN_START_TAG, _SPAN_END_TAG = _SPAN_START[0], _SPAN_END[0]
+_DELIVERY_ID, _EVENT_TYPE, _OUTCOME, _EVENT_ID = map(
+    _RecordedKey, (DELIVERY_ID, EVENT_TYPE, OUTCOME, EVENT_ID)
 )

@@ -11,8 +11,9 @@ options (dispatch, deliver, and so every retry) and sent on in the forward reque
 from __future__ import annotations
 
 import os
+import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -28,9 +29,8 @@ from opentelemetry.util.types import AttributeValue
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
-    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from gateway.config import TracingSettings
@@ -52,6 +52,7 @@ _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP
 _DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 _PROPAGATOR = TraceContextTextMapPropagator()
 _SAMPLED, _NOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT)
+_SPAN_ID_MASK = (1 << 64) - 1  # a span id's bits; also the trace id's low bits the ratio sampler reads
 
 _provider: TracerProvider | None = None
 _tracer: Tracer | None = None
@@ -76,28 +77,36 @@ def start(settings: TracingSettings, *, exporter: SpanExporter | None = None) ->
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-    from gateway.platform.otlp import OTLPSpanExporter, ReadableSpans
+    from gateway.platform.otlp import LightSpans, OTLPSpanExporter, ReadableSpans
 
     sampler = TraceIdRatioBased(settings.sample_ratio)
     provider = TracerProvider(
         sampler=ParentBased(sampler),
         resource=Resource.create({SERVICE_NAME: settings.service_name}),
     )
-    # Receive spans reach the exporter as they are: ours writes them itself, any other gets the SDK's.
-    processor = BatchSpanProcessor(
-        ReadableSpans(exporter) if exporter else OTLPSpanExporter(_endpoint(settings))
-    )
-    provider.add_span_processor(processor)
+    scope = InstrumentationScope("hookgate")
+    if exporter is None:  # OTLP: the SDK's spans through its batch processor, receive spans through ours
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(_endpoint(settings))))
+        light = LightSpans(OTLPSpanExporter(_endpoint(settings)), provider.resource, scope)
+        finish: Callable[[ReceiveSpan], None] = light.add
+        flush: Callable[[], None] = light.shutdown
+    else:  # any other exporter gets the SDK's spans only, receive spans made readable on the way
+        processor = BatchSpanProcessor(ReadableSpans(exporter))
+        provider.add_span_processor(processor)
+        finish, flush = processor.on_end, lambda: None  # type: ignore[assignment]  # it reads ``context`` only
     _provider, _tracer = provider, provider.get_tracer("hookgate")
     _receiving = _Receiving(
         provider,
-        processor,
+        finish,
+        flush,
         provider.resource,
-        InstrumentationScope("hookgate"),
-        sampler,
+        scope,
+        sampler.bound,
+        type(provider.id_generator) is RandomIdGenerator,
         ReadableSpan,
     )
     return True
@@ -106,6 +115,8 @@ def start(settings: TracingSettings, *, exporter: SpanExporter | None = None) ->
 def stop() -> None:
     """Export the spans still waiting and turn tracing off."""
     global _provider, _tracer, _receiving
+    if _receiving is not None:
+        _receiving.shutdown()
     if _provider is not None:
         _provider.shutdown()
     _provider = _tracer = _receiving = None
@@ -157,54 +168,70 @@ class _Receiving:
     """What receive spans need from the tracer provider ``start`` installed."""
 
     provider: TracerProvider
-    processor: SpanProcessor
+    finish: Callable[[ReceiveSpan], None]  # takes an ended, sampled receive span on to be exported
+    shutdown: Callable[[], None]  # sends what ``finish`` still holds and stops it
     resource: Resource
     scope: InstrumentationScope
-    sampler: TraceIdRatioBased  # the provider's for a root span, as a receive span always is
+    bound: int  # the provider's ratio sampler's, for a root span, as a receive span always is
+    random_ids: bool  # the provider makes its ids with the SDK's random generator
     finished: type[ReadableSpan]  # the SDK's, imported by ``start`` with the rest of it
+
+    def new_ids(self) -> int:
+        """A new trace id and span id, as one 192-bit number (the trace id in its top 128 bits)."""
+        if self.random_ids:  # what the generator does, in one call for both
+            ids = random.getrandbits(192)
+            while not ids >> 64 or not ids & _SPAN_ID_MASK:  # a zero id is invalid: draw again
+                ids = random.getrandbits(192)
+            return ids
+        generator = self.provider.id_generator
+        return generator.generate_trace_id() << 64 | generator.generate_span_id()
 
 
 class ReceiveSpan:
-    """The gateway's span for one delivery, current while the block runs (for ``record``, the
-    ``traceparent`` stored with the event, log lines). Always a new trace: senders are not trusted to
-    choose our trace ids or sampling, so a sender's own ``traceparent`` becomes a link.
+    """The gateway's span for one delivery, current while the block runs (for what the receiver
+    records, the ``traceparent`` stored with the event, log lines). Always a new trace: senders are not
+    trusted to choose our trace ids or sampling, so a sender's own ``traceparent`` becomes a link.
 
     The receive path makes one per request, and the SDK's span costs ~30 µs to start, annotate and end
-    (locks, bounded attributes, context attach and detach, then a ``ReadableSpan``): this one keeps its
-    fields in slots, takes its ids from the provider's generator, is sampled by the rule of the
-    provider's ratio sampler, and goes to the SDK's batch processor as it is, an ``otlp.LightSpan`` that
-    the OTLP exporter writes from these fields (``readable`` makes it the SDK's span for any other
-    exporter). It has no child in the gateway; the worker's spans continue its trace from the stored
-    ``traceparent``.
+    (locks, bounded attributes, context attach and detach, then a ``ReadableSpan``). This one keeps what
+    the receiver records in slots of its own, both ids in one number drawn as the provider's random
+    generator would, is sampled by the rule of the provider's ratio sampler, and goes to the SDK's batch
+    processor as it is: an ``otlp.LightSpan``, which the OTLP exporter writes from these slots
+    (``readable`` makes it the SDK's span for any other exporter). Its name, attributes and ids are
+    worked out only when asked for, on the exporter's thread. It has no child in the gateway; the
+    worker's spans continue its trace from the stored ``traceparent``.
     """
 
     __slots__ = (
         "_context",
         "_receiving",
         "_token",
-        "attributes",
+        "delivery_id",
         "end_time",
+        "event_id",
+        "event_type",
+        "extra",
         "failed",
+        "ids",
         "links",
-        "name",
+        "outcome",
         "sampled",
-        "span_id",
+        "source",
         "start_time",
-        "trace_id",
     )
     kind = SpanKind.SERVER
 
-    def __init__(self, receiving: _Receiving, source: str, headers: list[tuple[str, str]]) -> None:
-        ids = receiving.provider.id_generator
+    def __init__(self, receiving: _Receiving, source: str, sender: str | None, state: str | None) -> None:
         self._receiving = receiving
-        self.name = f"receive {source}"
-        self.attributes: dict[str, AttributeValue] = {SOURCE: source}
-        self.links = _sender_links(headers)
-        self.trace_id = ids.generate_trace_id()
-        self.span_id = ids.generate_span_id()
-        # The sampler's own rule (its ``should_sample`` builds a result and looks up a parent: ~1.5 µs).
-        sampler = receiving.sampler
-        self.sampled = self.trace_id & sampler.TRACE_ID_LIMIT < sampler.bound
+        self.source = source
+        self.ids = ids = receiving.new_ids()
+        self.sampled = ids >> 64 & _SPAN_ID_MASK < receiving.bound  # the ratio sampler's rule
+        self.delivery_id: AttributeValue | None = None
+        self.event_type: AttributeValue | None = None
+        self.outcome: AttributeValue | None = None
+        self.event_id: AttributeValue | None = None
+        self.extra: dict[str, AttributeValue] | None = None  # anything else ``record`` is given
+        self.links = _sender_links(sender, state) if sender is not None else _NO_LINKS
         self.failed = False
         self._token: Token[ReceiveSpan | None] | None = None
         self._context: SpanContext | None = None
@@ -212,16 +239,42 @@ class ReceiveSpan:
         self.end_time = 0
 
     @property
+    def name(self) -> str:
+        return f"receive {self.source}"
+
+    @property
+    def trace_id(self) -> int:
+        return self.ids >> 64
+
+    @property
+    def span_id(self) -> int:
+        return self.ids & _SPAN_ID_MASK
+
+    @property
+    def attributes(self) -> dict[str, AttributeValue]:
+        """What the span says, in this order: the source, then what the receiver recorded."""
+        named: tuple[tuple[str, AttributeValue | None], ...] = (
+            (SOURCE, self.source),
+            (DELIVERY_ID, self.delivery_id),
+            (EVENT_TYPE, self.event_type),
+            (OUTCOME, self.outcome),
+            (EVENT_ID, self.event_id),
+        )
+        attributes: dict[str, AttributeValue] = {name: value for name, value in named if value is not None}
+        return {**attributes, **self.extra} if self.extra else attributes
+
+    @property
     def traceparent(self) -> str:
         """The W3C ``traceparent`` of this span."""
-        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+        ids = format(self.ids, "048x")
+        return f"00-{ids[:32]}-{ids[32:]}-{'01' if self.sampled else '00'}"
 
     @property
     def context(self) -> SpanContext:
         """Its ``SpanContext`` (what the batch processor checks is sampled)."""
         if self._context is None:
             flags = _SAMPLED if self.sampled else _NOT_SAMPLED
-            self._context = SpanContext(self.trace_id, self.span_id, False, flags)
+            self._context = SpanContext(self.ids >> 64, self.ids & _SPAN_ID_MASK, False, flags)
         return self._context
 
     @property
@@ -233,10 +286,13 @@ class ReceiveSpan:
         return self._receiving.scope
 
     def record(self, attributes: Mapping[str, AttributeValue | None], failed: bool) -> None:
-        kept = self.attributes
         for name, value in attributes.items():
-            if value is not None:
-                kept[name] = value
+            if value is None:
+                continue
+            if name in _NAMED:
+                setattr(self, _NAMED[name], value)
+            else:
+                self.extra = {**(self.extra or {}), name: value}
         self.failed = self.failed or failed
 
     def readable(self) -> ReadableSpan:
@@ -267,24 +323,31 @@ class ReceiveSpan:
         if not self.sampled or _receiving is not self._receiving:  # not sampled, or tracing stopped since
             return
         self.end_time = time.time_ns()
-        # The batch processor reads only ``context``; its exporter takes light spans (``start``).
-        self._receiving.processor.on_end(self)  # type: ignore[arg-type]
+        self._receiving.finish(self)
 
 
-def receive_span(source: str, headers: list[tuple[str, str]]) -> ReceiveSpan:
-    """A delivery's receive span, to enter for its block; tracing must be on."""
+#: The receive span's slot for each attribute the receiver records.
+_NAMED = {DELIVERY_ID: "delivery_id", EVENT_TYPE: "event_type", OUTCOME: "outcome", EVENT_ID: "event_id"}
+_NO_LINKS: tuple[Link, ...] = ()
+
+
+def receive_span(source: str, headers: Mapping[str, str]) -> ReceiveSpan:
+    """A delivery's receive span, to enter for its block; tracing must be on. ``headers``: the request's,
+    each name (lower case) with its first value."""
     if _receiving is None:
         raise RuntimeError("tracing is off")
-    return ReceiveSpan(_receiving, source, headers)
+    return ReceiveSpan(_receiving, source, headers.get("traceparent"), headers.get("tracestate"))
 
 
-def _sender_links(headers: list[tuple[str, str]]) -> list[Link]:
-    """A link to the sender's trace, when its request carried a valid ``traceparent``."""
-    carrier = {name: value for name, value in headers if name in TRACE_HEADERS}
-    if "traceparent" not in carrier:
-        return []
+def _sender_links(traceparent: str, tracestate: str | None) -> tuple[Link, ...]:
+    """A link to the sender's trace, when its ``traceparent`` is valid."""
+    carrier = (
+        {"traceparent": traceparent}
+        if tracestate is None
+        else {"traceparent": traceparent, "tracestate": tracestate}
+    )
     context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
-    return [Link(context)] if context.is_valid else []
+    return (Link(context),) if context.is_valid else _NO_LINKS
 
 
 def record(attributes: Mapping[str, AttributeValue | None], *, failed: bool = False) -> None:
@@ -297,6 +360,32 @@ def record(attributes: Mapping[str, AttributeValue | None], *, failed: bool = Fa
     current.set_attributes({name: value for name, value in attributes.items() if value is not None})
     if failed:
         current.set_status(StatusCode.ERROR)
+
+
+def record_delivery(delivery_id: str | None, event_type: str | None) -> str | None:
+    """Put a verified delivery's id and event type on its receive span; the ``traceparent`` to store with
+    the event (what ``record`` and ``current_traceparent`` do, without a mapping on the hot path)."""
+    receive = _current_receive.get()
+    if receive is None:
+        record({DELIVERY_ID: delivery_id, EVENT_TYPE: event_type})
+        return current_traceparent()
+    if delivery_id is not None:
+        receive.delivery_id = delivery_id
+    if event_type is not None:
+        receive.event_type = event_type
+    return receive.traceparent
+
+
+def record_outcome(outcome: str, event_id: str | None, *, failed: bool) -> None:
+    """Put a delivery's outcome (and its event's id) on its receive span, as ``record`` would."""
+    receive = _current_receive.get()
+    if receive is None:
+        record({OUTCOME: outcome, EVENT_ID: event_id}, failed=failed)
+        return
+    receive.outcome = outcome
+    if event_id is not None:
+        receive.event_id = event_id
+    receive.failed = receive.failed or failed
 
 
 def context_of(traceparent: str | None) -> Context | None:

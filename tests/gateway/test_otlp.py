@@ -53,6 +53,18 @@ values = st.one_of(
     st.none(),
 )
 attributes = st.dictionaries(st.text(max_size=30), values, max_size=6)
+# What a receive span is given: mostly the attributes the receiver records, in any order and of any
+# size (a long one is written by the general path), with others among them.
+recorded = st.dictionaries(
+    st.one_of(
+        st.sampled_from(
+            [tracing.DELIVERY_ID, tracing.EVENT_TYPE, tracing.OUTCOME, tracing.EVENT_ID, tracing.SOURCE]
+        ),
+        st.text(max_size=30),
+    ),
+    st.one_of(st.text(max_size=200), values),
+    max_size=6,
+)
 trace_ids = st.integers(min_value=1, max_value=2**128 - 1)
 span_ids = st.integers(min_value=1, max_value=2**64 - 1)
 trace_states = st.sampled_from([TraceState(), TraceState([("vendor", "value")])])
@@ -131,23 +143,30 @@ def receiving() -> Iterator[None]:
         tracing.stop()
 
 
-def gateway_span(attributes: dict[str, AttributeValue | None], failed: bool, headers: list[tuple[str, str]]):
+def gateway_span(attributes: dict[str, AttributeValue | None], failed: bool, headers: dict[str, str]):
     """A receive span the gateway makes (a light span) with what ``attributes`` record."""
     with receiving(), tracing.receive_span("github", headers) as span:
         tracing.record(attributes, failed=failed)
     return span
 
 
-SENDER_HEADERS = [[], [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]]
+SENDER_HEADERS: list[dict[str, str]] = [
+    {},
+    {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+    {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "tracestate": "vendor=value",
+    },
+]
 
 
 @settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.tuples(attributes, st.booleans(), st.sampled_from(SENDER_HEADERS)), min_size=1, max_size=3),
+    st.lists(st.tuples(recorded, st.booleans(), st.sampled_from(SENDER_HEADERS)), min_size=1, max_size=3),
     st.lists(spans(), max_size=2),
 )
 def test_the_gateway_s_receive_spans_encode_as_their_sdk_spans_do(
-    made: list[tuple[dict[str, AttributeValue | None], bool, list[tuple[str, str]]]],
+    made: list[tuple[dict[str, AttributeValue | None], bool, dict[str, str]]],
     others: list[ReadableSpan],
 ) -> None:
     light = [gateway_span(*arguments) for arguments in made]
@@ -161,7 +180,7 @@ def test_the_gateway_s_receive_spans_encode_as_their_sdk_spans_do(
 
 @pytest.mark.parametrize("headers", SENDER_HEADERS)
 def test_the_gateway_s_receive_span_is_written_without_the_sdk_s_objects(
-    headers: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+    headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gateway.platform import otlp
 
@@ -170,6 +189,7 @@ def test_the_gateway_s_receive_span_is_written_without_the_sdk_s_objects(
 
     batch = [
         gateway_span({"hookgate.delivery_id": "d-1", "hookgate.outcome": "accepted"}, False, headers),
+        gateway_span({"hookgate.event_id": "e" * 200, "hookgate.event_type": 7}, False, headers),
         gateway_span(
             {"hookgate.outcome": "unavailable", "n": -3, "x": 0.5, "long": "x" * 300}, True, headers
         ),
