@@ -287,17 +287,19 @@ class LightSpans:
 
     def _run(self) -> None:
         while not self._stopped:
-            self._wake.wait(self._delay)
+            woken = self._wake.wait(self._delay)
             self._wake.clear()
-            self._export()
+            # Woken by a full batch: send full batches only (what came in during a POST waits for the next
+            # batch or the delay, not a POST of its own). At the delay: everything.
+            self._export(whole_batches=woken and not self._stopped)
 
-    def _export(self) -> None:
+    def _export(self, *, whole_batches: bool = False) -> None:
         with self._exporting:
             if self._dropped:
                 dropped, self._dropped = self._dropped, 0
                 _log.warning("Dropped %d spans: the export queue was full", dropped)
             queue = self._queue
-            while queue:
+            while len(queue) >= self._batch or (queue and not whole_batches):
                 fields = [queue.popleft() for _ in range(min(len(queue), self._batch))]
                 request = _resource_spans(self._resource, [(self._scope, b"".join(fields))])
                 try:
