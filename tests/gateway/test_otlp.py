@@ -4,7 +4,8 @@ spans encodes to the same bytes; and the exporter sends them to a collector as t
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,7 +24,7 @@ from opentelemetry.util.types import AttributeValue
 
 from gateway.config import TracingSettings
 from gateway.platform import tracing
-from gateway.platform.otlp import OTLPSpanExporter, encode_spans
+from gateway.platform.otlp import LightSpans, OTLPSpanExporter, encode_spans
 from gateway.platform.tracing import ReceiveSpan
 
 RESOURCES = [
@@ -238,3 +239,119 @@ def test_a_collector_that_is_not_there_fails_the_export_without_raising() -> Non
     exporter = OTLPSpanExporter("http://127.0.0.1:9/v1/traces", timeout=0.5)
     assert exporter.export([receive_span({}, link=False)]) is SpanExportResult.FAILURE
     exporter.shutdown()
+
+
+# The queue of light spans (``LightSpans``): what the gateway's receive spans go through.
+
+
+def ended_spans(count: int, start: int = 0) -> list[ReceiveSpan]:
+    """``count`` ended receive spans, each with its delivery id, made while tracing is on."""
+    made = []
+    with receiving():
+        for number in range(start, start + count):
+            with tracing.receive_span("github", {}) as span:
+                tracing.record_delivery(f"d-{number}", "push")
+                tracing.record_outcome("accepted", f"e-{number}", failed=False)
+            made.append(span)
+    return made
+
+
+def delivery_ids(bodies: list[bytes]) -> list[list[str]]:
+    """Each request's spans' delivery ids, in the order sent."""
+    return [
+        [
+            next(a.value.string_value for a in span.attributes if a.key == tracing.DELIVERY_ID)
+            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
+        for body in bodies
+    ]
+
+
+def light_spans(endpoint: str, monkeypatch: pytest.MonkeyPatch, **variables: str) -> LightSpans:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return LightSpans(OTLPSpanExporter(endpoint), RESOURCES[0], SCOPES[1])
+
+
+def test_light_spans_go_as_the_sdk_would_send_them_in_whole_batches(collector, monkeypatch) -> None:
+    endpoint, received = collector
+    queue = light_spans(
+        endpoint, monkeypatch, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="3", OTEL_BSP_SCHEDULE_DELAY="60000"
+    )
+    spans = ended_spans(7)
+    for span in spans:
+        queue.add(span)
+    wait_for_requests(received, 2)  # a full batch wakes the thread; it sends whole batches only
+    time.sleep(0.3)  # and the seventh waits for a batch or the delay
+    assert delivery_ids([body for _, _, body in received]) == [["d-0", "d-1", "d-2"], ["d-3", "d-4", "d-5"]]
+    queue.shutdown()  # and the rest on the way out
+    assert delivery_ids([body for _, _, body in received])[2:] == [["d-6"]]
+    for (path, content_type, body), batch in zip(received, [spans[0:3], spans[3:6], spans[6:]], strict=True):
+        assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+        assert body == sdk_encode_spans([span.readable() for span in batch]).SerializeToString()
+
+
+def test_light_spans_that_fill_no_batch_go_at_the_schedule_delay(collector, monkeypatch) -> None:
+    endpoint, received = collector
+    queue = light_spans(endpoint, monkeypatch, OTEL_BSP_SCHEDULE_DELAY="100")
+    for span in ended_spans(2):
+        queue.add(span)
+    wait_for_requests(received, 1)
+    assert delivery_ids([body for _, _, body in received]) == [["d-0", "d-1"]]
+    queue.shutdown()
+
+
+def test_a_full_light_span_queue_drops_its_oldest_and_says_so(collector, monkeypatch, caplog) -> None:
+    endpoint, received = collector
+    queue = light_spans(
+        endpoint,
+        monkeypatch,
+        OTEL_BSP_MAX_QUEUE_SIZE="4",
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE="4",
+        OTEL_BSP_SCHEDULE_DELAY="60000",
+    )
+    with queue._exporting:  # the thread cannot send while the spans come in
+        for span in ended_spans(6):
+            queue.add(span)
+    queue.shutdown()
+    sent = [number for request in delivery_ids([body for _, _, body in received]) for number in request]
+    assert sent == ["d-2", "d-3", "d-4", "d-5"]
+    assert "Dropped 2 spans: the export queue was full" in caplog.text
+
+
+def test_a_failed_light_span_export_leaves_the_thread_sending(monkeypatch, caplog) -> None:
+    queue = light_spans(
+        "http://127.0.0.1:9/v1/traces",
+        monkeypatch,
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE="1",
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="0.5",
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(queue._exporter, "send", lambda request, count: sent.append(count) or 1 / 0)
+    for number, span in enumerate(ended_spans(2), start=1):
+        queue.add(span)
+        wait_for(lambda: len(sent) == number)  # noqa: B023 (this span's export)
+    queue.shutdown()
+    assert sent == [1, 1]
+    assert "Exception while exporting Span." in caplog.text
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_an_unreadable_batch_setting_is_named_and_the_default_used(value, monkeypatch, caplog) -> None:
+    queue = light_spans("http://127.0.0.1:9/v1/traces", monkeypatch, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=value)
+    queue.shutdown()
+    assert queue._batch == 2048
+    assert f"OTEL_BSP_MAX_EXPORT_BATCH_SIZE={value!r} is not a positive whole number" in caplog.text
+
+
+def wait_for_requests(received: list[tuple[str, str, bytes]], count: int) -> None:
+    wait_for(lambda: len(received) >= count)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
