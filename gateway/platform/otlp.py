@@ -6,10 +6,10 @@ of the process that made the spans: in the gateway that thread takes the GIL fro
 request. Written field by field, a span like ours costs a few microseconds. A span this encoder does not
 cover (events, non-scalar or out-of-range attribute values, a link with attributes) is encoded by the
 SDK's own code, so every span leaves as the SDK would send it; ``tests/gateway/test_otlp.py`` holds the
-two encodings equal. The gateway's receive span is a ``LightSpan``, not the SDK's: it reaches the batch
-processor as it is and is written from its own fields (``ReadableSpans`` turns it into the SDK's span for
-any other exporter). The exporter is the SDK's OTLP/HTTP one (endpoint, headers, TLS, compression,
-retries and the ``OTEL_EXPORTER_OTLP_*`` variables), given these bytes.
+two encodings equal. The gateway's receive span is a ``LightSpan``, not the SDK's: it is written from its
+own fields when it ends and waits in ``LightSpans`` as bytes (``ReadableSpans`` turns it into the SDK's
+span for any other exporter). The exporter is the SDK's OTLP/HTTP one (endpoint, headers, TLS,
+compression, retries and the ``OTEL_EXPORTER_OTLP_*`` variables), given these bytes.
 """
 
 from __future__ import annotations

@@ -195,11 +195,11 @@ class ReceiveSpan:
     The receive path makes one per request, and the SDK's span costs ~30 µs to start, annotate and end
     (locks, bounded attributes, context attach and detach, then a ``ReadableSpan``). This one keeps what
     the receiver records in slots of its own, both ids in one number drawn as the provider's random
-    generator would, is sampled by the rule of the provider's ratio sampler, and goes to the SDK's batch
-    processor as it is: an ``otlp.LightSpan``, which the OTLP exporter writes from these slots
-    (``readable`` makes it the SDK's span for any other exporter). Its name, attributes and ids are
-    worked out only when asked for, on the exporter's thread. It has no child in the gateway; the
-    worker's spans continue its trace from the stored ``traceparent``.
+    generator would, and is sampled by the rule of the provider's ratio sampler. It is an
+    ``otlp.LightSpan``: with the OTLP exporter it is written to bytes from these slots as it ends and
+    queued in ``otlp.LightSpans``; any other exporter gets the SDK's span of it (``readable``) through
+    the SDK's batch processor. Its name, attributes and ``SpanContext`` are made only when asked for. It
+    has no child in the gateway; the worker's spans continue its trace from the stored ``traceparent``.
     """
 
     __slots__ = (
@@ -271,7 +271,7 @@ class ReceiveSpan:
 
     @property
     def context(self) -> SpanContext:
-        """Its ``SpanContext`` (what the batch processor checks is sampled)."""
+        """Its ``SpanContext`` (what the SDK's batch processor checks is sampled)."""
         if self._context is None:
             flags = _SAMPLED if self.sampled else _NOT_SAMPLED
             self._context = SpanContext(self.ids >> 64, self.ids & _SPAN_ID_MASK, False, flags)
