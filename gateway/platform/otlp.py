@@ -254,10 +254,9 @@ class LightSpans:
         self._delay = _setting(OTEL_BSP_SCHEDULE_DELAY, 5000) / 1000
         self._batch = _setting(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 2048)
         self._limit = max(_setting(OTEL_BSP_MAX_QUEUE_SIZE, 8192), self._batch)
-        self._queue: collections.deque[bytes] = collections.deque(
-            maxlen=self._limit
-        )  # full: drops the oldest
-        self._dropped = 0
+        # Full, it drops its oldest on each append, as the SDK's queue does.
+        self._queue: collections.deque[bytes] = collections.deque(maxlen=self._limit)
+        self._dropped = self._unwritable = 0
         self._wake = threading.Event()
         self._exporting = threading.Lock()  # one export at a time: the thread's, or a flush
         self._stopped = False
@@ -266,16 +265,17 @@ class LightSpans:
 
     def add(self, span: LightSpan) -> None:
         """Write ``span`` and queue it; wake the thread once a batch is waiting."""
+        try:
+            field = _span_field(_span(span))
+        except Exception:  # a value no encoder can write (a lone surrogate from a body): this span only
+            self._unwritable += 1
+            return
         queue = self._queue
-        if len(queue) == self._limit:  # the oldest goes, as in the SDK's queue
-            self._dropped += 1
-        queue.append(_span_field(_span(span)))
+        if len(queue) == self._limit:
+            self._dropped += 1  # said by the next export
+        queue.append(field)
         if len(queue) >= self._batch and not self._wake.is_set():
             self._wake.set()
-
-    def force_flush(self) -> None:
-        """Send everything queued, now."""
-        self._export()
 
     def shutdown(self) -> None:
         """Send everything queued, stop the thread, then the exporter."""
@@ -298,6 +298,9 @@ class LightSpans:
             if self._dropped:
                 dropped, self._dropped = self._dropped, 0
                 _log.warning("Dropped %d spans: the export queue was full", dropped)
+            if self._unwritable:
+                unwritable, self._unwritable = self._unwritable, 0
+                _log.warning("Dropped %d spans that could not be encoded", unwritable)
             queue = self._queue
             while len(queue) >= self._batch or (queue and not whole_batches):
                 fields = [queue.popleft() for _ in range(min(len(queue), self._batch))]

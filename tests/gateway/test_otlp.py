@@ -338,6 +338,18 @@ def test_a_failed_light_span_export_leaves_the_thread_sending(monkeypatch, caplo
     assert "Exception while exporting Span." in caplog.text
 
 
+def test_a_span_no_encoder_can_write_is_dropped_alone_and_said(collector, monkeypatch, caplog) -> None:
+    endpoint, received = collector
+    queue = light_spans(endpoint, monkeypatch, OTEL_BSP_SCHEDULE_DELAY="60000")
+    bad, good = ended_spans(2)
+    bad.delivery_id = "\ud800"  # a lone surrogate, as a JSON body can carry: no UTF-8 for it
+    queue.add(bad)  # does not raise: the span ends in the request's path
+    queue.add(good)
+    queue.shutdown()
+    assert delivery_ids([body for _, _, body in received]) == [["d-1"]]
+    assert "Dropped 1 spans that could not be encoded" in caplog.text
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "many"])
 def test_an_unreadable_batch_setting_is_named_and_the_default_used(value, monkeypatch, caplog) -> None:
     queue = light_spans("http://127.0.0.1:9/v1/traces", monkeypatch, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=value)
