@@ -370,29 +370,14 @@ def _light_span(span: LightSpan) -> bytes:
         _TIMES(_SPAN_START_TAG, span.start_time, _SPAN_END_TAG, span.end_time),
         source,
     ]
-    # The recorded attributes, written inline (a call apiece would cost as much as the writing): a string
-    # of a size its key's heads cover is its head and its bytes, anything else as ``_attributes`` writes.
-    value = span.delivery_id
-    if value is not None:
-        if value.__class__ is str and len(data := value.encode()) < _DELIVERY_ID.limit:
-            parts.append(_DELIVERY_ID.heads[len(data)] + data)
-        else:
-            parts.append(_recorded(_DELIVERY_ID, value))
-    value = span.event_type
-    if value is not None:
-        if value.__class__ is str and len(data := value.encode()) < _EVENT_TYPE.limit:
-            parts.append(_EVENT_TYPE.heads[len(data)] + data)
-        else:
-            parts.append(_recorded(_EVENT_TYPE, value))
-    value = span.outcome
-    if value is not None:
-        parts.append(_outcome(value) if value.__class__ is str else _recorded(_OUTCOME, value))
-    value = span.event_id
-    if value is not None:
-        if value.__class__ is str and len(data := value.encode()) < _EVENT_ID.limit:
-            parts.append(_EVENT_ID.heads[len(data)] + data)
-        else:
-            parts.append(_recorded(_EVENT_ID, value))
+    if span.delivery_id is not None:
+        parts.append(_recorded(_DELIVERY_ID, span.delivery_id))
+    if span.event_type is not None:
+        parts.append(_recorded(_EVENT_TYPE, span.event_type))
+    if (outcome := span.outcome) is not None:
+        parts.append(_outcome(outcome) if outcome.__class__ is str else _recorded(_OUTCOME, outcome))
+    if span.event_id is not None:
+        parts.append(_recorded(_EVENT_ID, span.event_id))
     if span.extra:
         if SOURCE in span.extra:  # the source attribute set again: where it stands is the SDK's business
             raise _Unplain
